@@ -1,0 +1,108 @@
+/**
+ * The validated, normalized configuration. Everything downstream reads this shape only;
+ * the YAML schema (schema.ts) and loader (load.ts) turn a file into it.
+ * Durations are milliseconds, secrets are resolved values (never paths), lists are never undefined.
+ */
+export type BackendKind = 'docker' | 'systemd' | 'process';
+
+export type Scope =
+  | { kind: 'org'; org: string }
+  | { kind: 'repo'; owner: string; repo: string }
+  | { kind: 'enterprise'; enterprise: string };
+
+export type GitHubAuth =
+  | { kind: 'token'; token: string }
+  | { kind: 'app'; appId: number; installationId: number; privateKey: string };
+
+export interface NetworkConfig {
+  proxy?: { http?: string; https?: string; noProxy?: string };
+  caFile?: string;
+  dns: string[];
+  extraHosts: Record<string, string>;
+  checks: string[]; // "host:port"
+}
+
+export interface ToolConfig {
+  name: string;
+  version: string;
+  url: string; // template with {version} {os} {arch}
+  sha256?: string; // hex; exactly one of sha256 / checksumUrl
+  checksumUrl?: string;
+  archive?: 'auto' | 'none' | 'tar.gz' | 'zip';
+  /** Path of the binary inside an archive (template allowed); default: the tool's name. */
+  binary?: string;
+  /** Our arch names (x64, arm64, arm) mapped to the tool's spelling; default x64→amd64, arm64→arm64. */
+  archMap?: Record<string, string>;
+  /** e.g. ["version", "--client"]; output recorded at install. */
+  versionCommand?: string[];
+}
+
+export interface DockerPoolConfig {
+  image: string;
+  runnerFrom: 'cache' | 'image';
+  network?: string;
+  cpus?: number;
+  memory?: string; // docker syntax: 4g, 512m
+  user?: string;
+  privileged: boolean;
+  dockerSocket: boolean;
+  /** Runner root inside the image when runnerFrom: image (official image: /home/runner). */
+  imageRunnerDir: string;
+  pull: 'missing' | 'always' | 'never';
+}
+
+export interface SystemdPoolConfig {
+  user: string;
+  group?: string;
+}
+
+export interface ScaleConfig {
+  minIdle: number;
+  max: number;
+  idleTimeoutMs: number;
+}
+
+export interface PoolConfig {
+  name: string;
+  scope: Scope;
+  runnerGroup: string;
+  /** The pool's own labels, without the defaults. */
+  labels: string[];
+  backend: BackendKind;
+  /** Exactly one of size / scale is set. */
+  size?: number;
+  scale?: ScaleConfig;
+  ephemeral: boolean;
+  allowPublicRepos: boolean;
+  env: Record<string, string>;
+  /** Env name → file path; values are read when a runner starts, never logged. */
+  secretEnv: Record<string, string>;
+  /** The global network section with this pool's overrides applied. */
+  network: NetworkConfig;
+  docker?: DockerPoolConfig;
+  systemd?: SystemdPoolConfig;
+}
+
+export interface FleetConfig {
+  /** Absolute path of the file this came from. */
+  source: string;
+  host: { name: string; dataDir: string };
+  github: { url: string; apiUrl: string; auth: GitHubAuth };
+  runner: { version: string; url?: string; sha256?: string; updateSchedule: string };
+  tokens: { refreshSchedule: string };
+  tools: ToolConfig[];
+  network: NetworkConfig;
+  api: { listen: { host: string; port: number }; token?: string; webhookSecret?: string };
+  reconcile: { intervalMs: number };
+  shutdown: { mode: 'drain' | 'keep'; drainTimeoutMs: number };
+  pools: PoolConfig[];
+}
+
+/** One problem found in a config file, located for `FILE:LINE:COL: path: message`. */
+export interface ConfigIssue {
+  file: string;
+  line: number;
+  col: number;
+  path: string; // dotted: pools[1].scope
+  message: string;
+}

@@ -1,0 +1,53 @@
+/** Every error the daemon raises carries a stable code; messages are for humans, codes for code and tests. */
+export type ErrorCode =
+  | 'CONFIG_INVALID'
+  | 'CONFIG_NOT_FOUND'
+  | 'STORE_NEWER_SCHEMA'
+  | 'STORE_FAILED'
+  | 'GITHUB_AUTH'
+  | 'GITHUB_NOT_FOUND'
+  | 'GITHUB_CONFLICT'
+  | 'GITHUB_RATE_LIMITED'
+  | 'GITHUB_REQUEST'
+  | 'PUBLIC_REPO_REFUSED'
+  | 'CHECKSUM_MISMATCH'
+  | 'DOWNLOAD_FAILED'
+  | 'VERSION_UNKNOWN'
+  | 'RUNNER_PREPARE'
+  | 'BACKEND_UNAVAILABLE'
+  | 'BACKEND_FAILED'
+  | 'IMAGE_MISSING'
+  | 'TOOL_INSTALL'
+  | 'TOOL_TAMPERED'
+  | 'DAEMON_UNREACHABLE'
+  | 'NOT_IMPLEMENTED'
+  | 'USAGE';
+
+export class FleetError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'FleetError';
+    this.code = code;
+  }
+}
+
+export function isFleetError(err: unknown, code?: ErrorCode): err is FleetError {
+  return err instanceof FleetError && (code === undefined || err.code === code);
+}
+
+/** A short, single-line description of any thrown value, with its cause chain. */
+export function describeError(err: unknown): string {
+  const parts: string[] = [];
+  let cur: unknown = err;
+  for (let depth = 0; cur !== undefined && cur !== null && depth < 5; depth++) {
+    if (cur instanceof Error) {
+      parts.push(cur instanceof FleetError ? `${cur.code}: ${cur.message}` : cur.message);
+      cur = (cur as Error & { cause?: unknown }).cause;
+    } else {
+      parts.push(String(cur));
+      break;
+    }
+  }
+  return parts.join(' <- ');
+}
