@@ -1,0 +1,148 @@
+import type { ObservedRunner } from '../backends/types.js';
+import type { RunnerRow } from '../store/types.js';
+import type { Action, Observation, PoolView } from './types.js';
+
+/** Rows that count towards a pool's size. */
+const LIVE = new Set(['pending_create', 'creating', 'idle', 'busy']);
+const TRANSITIONAL = new Set(['pending_create', 'creating', 'pending_delete', 'deleting']);
+
+/**
+ * desired + observed → actions. Pure: no I/O, no clock, no randomness.
+ * `inflight` names are being worked on by the executor right now and are left alone.
+ */
+export function plan(obs: Observation, inflight: ReadonlySet<string> = new Set()): Action[] {
+  const actions: Action[] = [];
+  const observedByName = new Map(obs.observed.map((o) => [o.name, o]));
+  const reaped = new Set<string>();
+  const poolNames = new Set(obs.pools.map((p) => p.name));
+
+  for (const row of obs.rows) {
+    if (inflight.has(row.name) || obs.unavailable.includes(row.backend)) continue;
+    const a = planRow(row, observedByName.get(row.name), obs, poolNames);
+    if (!a) continue;
+    if (a.kind === 'reap') reaped.add(row.name);
+    actions.push(a);
+  }
+
+  const rowNames = new Set(obs.rows.map((r) => r.name));
+  for (const o of obs.observed) {
+    if (rowNames.has(o.name) || inflight.has(o.name)) continue;
+    if (poolNames.has(o.pool) && o.state !== 'exited') {
+      actions.push({ kind: 'adopt', name: o.name, pool: o.pool, backend: o.backend });
+    } else {
+      actions.push({ kind: 'orphan', name: o.name, backend: o.backend });
+    }
+  }
+
+  for (const pool of obs.pools) {
+    const rows = obs.rows.filter((r) => r.pool === pool.name && !reaped.has(r.name));
+    actions.push(...planPool(pool, rows, obs, inflight));
+    actions.push(...planGhosts(pool, obs, inflight));
+  }
+  return actions;
+}
+
+function planRow(
+  row: RunnerRow,
+  o: ObservedRunner | undefined,
+  obs: Observation,
+  poolNames: Set<string>,
+): Action | null {
+  const running = o !== undefined && o.state !== 'exited';
+  switch (row.state) {
+    case 'pending_create':
+    case 'creating':
+      // Left mid-create by a previous daemon: keep what runs, clean what does not.
+      if (running) return { kind: 'mark', name: row.name, state: 'idle', reason: 'recovered' };
+      return { kind: 'reap', name: row.name, pool: row.pool, exitCode: null, reason: 'interrupted-create' };
+    case 'pending_delete':
+    case 'deleting':
+      return { kind: 'retire', name: row.name, pool: row.pool, reason: row.reason ?? 'interrupted-delete' };
+    case 'idle':
+    case 'busy': {
+      if (!running) {
+        const exitCode = o?.exitCode ?? row.lastExitCode ?? null;
+        return { kind: 'reap', name: row.name, pool: row.pool, exitCode, reason: o ? 'exited' : 'vanished' };
+      }
+      if (!poolNames.has(row.pool)) {
+        return isBusy(row, obs) ? null : { kind: 'retire', name: row.name, pool: row.pool, reason: 'pool-removed' };
+      }
+      const hook = obs.hooks.get(row.name);
+      if (hook && hook.state !== row.state) return { kind: 'mark', name: row.name, state: hook.state, reason: 'job-hook' };
+      return null;
+    }
+    default:
+      return null;
+  }
+}
+
+/** Busy if the local hook says so, the row says so, or GitHub says so: any one is enough to keep it. */
+export function isBusy(row: RunnerRow, obs: Observation): boolean {
+  if (row.state === 'busy' || row.busy) return true;
+  if (obs.hooks.get(row.name)?.state === 'busy') return true;
+  const gh = obs.github?.get(row.pool)?.find((g) => g.name === row.name);
+  return gh?.busy === true;
+}
+
+function desiredCount(pool: PoolView, busy: number): number {
+  if (pool.draining) return 0;
+  if (pool.size !== undefined) return pool.size;
+  const s = pool.scale!;
+  return Math.min(s.max, busy + Math.max(s.minIdle, pool.queuedJobs));
+}
+
+function planPool(pool: PoolView, rows: RunnerRow[], obs: Observation, inflight: ReadonlySet<string>): Action[] {
+  const live = rows.filter((r) => LIVE.has(r.state));
+  const busy = live.filter((r) => isBusy(r, obs));
+  const idle = live.filter((r) => (r.state === 'idle' || r.state === 'busy') && !isBusy(r, obs) && !inflight.has(r.name));
+  const desired = desiredCount(pool, busy.length);
+  const out: Action[] = [];
+
+  if (live.length < desired && pool.canCreate) {
+    for (let i = live.length; i < desired; i++) out.push({ kind: 'create', pool: pool.name, reason: 'below-desired' });
+    return out;
+  }
+
+  let surplus = live.length - desired;
+  if (surplus > 0) {
+    const retirable = idle
+      .filter((r) => pool.draining || pool.size !== undefined || idleLongEnough(r, pool, obs))
+      .sort(retireOrder(pool));
+    for (const r of retirable.slice(0, surplus)) {
+      out.push({ kind: 'retire', name: r.name, pool: pool.name, reason: pool.draining ? 'drain' : 'scale-down' });
+      surplus--;
+    }
+    return out;
+  }
+
+  // Version roll: one idle runner at a time, only while the pool is otherwise settled,
+  // so it never drops below its size minus one.
+  const settled = rows.every((r) => !TRANSITIONAL.has(r.state) && !inflight.has(r.name));
+  if (pool.targetVersion && settled && !pool.draining && pool.canCreate) {
+    const old = idle.filter((r) => r.version !== null && r.version !== pool.targetVersion).sort(retireOrder(pool));
+    if (old[0]) out.push({ kind: 'retire', name: old[0].name, pool: pool.name, reason: 'version-roll' });
+  }
+  return out;
+}
+
+function idleLongEnough(r: RunnerRow, pool: PoolView, obs: Observation): boolean {
+  const since = obs.hooks.get(r.name)?.at ?? r.startedAt ?? r.updatedAt;
+  return obs.now - since >= (pool.scale?.idleTimeoutMs ?? 0);
+}
+
+function retireOrder(pool: PoolView) {
+  return (a: RunnerRow, b: RunnerRow): number => {
+    const aOld = a.version !== pool.targetVersion ? 0 : 1;
+    const bOld = b.version !== pool.targetVersion ? 0 : 1;
+    return aOld - bOld || (a.startedAt ?? a.createdAt) - (b.startedAt ?? b.createdAt);
+  };
+}
+
+function planGhosts(pool: PoolView, obs: Observation, inflight: ReadonlySet<string>): Action[] {
+  const regs = obs.github?.get(pool.name);
+  if (!regs) return [];
+  const known = new Set([...obs.rows.map((r) => r.name), ...obs.observed.map((o) => o.name), ...inflight]);
+  return regs
+    .filter((g) => pool.namePattern.test(g.name) && g.status === 'offline' && !g.busy && !known.has(g.name))
+    .map((g) => ({ kind: 'ghost' as const, pool: pool.name, githubId: g.id, name: g.name }));
+}

@@ -1,0 +1,56 @@
+import type { BackendKind } from '../config/types.js';
+import type { ObservedRunner } from '../backends/types.js';
+import type { GitHubRunner } from '../github/types.js';
+import type { RunnerRow } from '../store/types.js';
+
+/** What the planner needs to know about a pool right now. */
+export interface PoolView {
+  name: string;
+  backend: BackendKind;
+  ephemeral: boolean;
+  size?: number;
+  scale?: { minIdle: number; max: number; idleTimeoutMs: number };
+  /** Runner version new runners get; idle runners on another version are rolled. */
+  targetVersion: string | null;
+  /** Pool can start runners (initialised, not in backoff, not draining, not broken). */
+  canCreate: boolean;
+  draining: boolean;
+  /** Queued jobs (webhook) routed to this pool and not yet picked up by a runner. */
+  queuedJobs: number;
+  /** The pool's whole-name ownership pattern. */
+  namePattern: RegExp;
+}
+
+export interface JobHookState {
+  state: 'busy' | 'idle';
+  at: number;
+}
+
+export interface Observation {
+  now: number;
+  pools: PoolView[];
+  /** Store rows that are not gone. */
+  rows: RunnerRow[];
+  /** What the backends run (only this host's). Missing backend kinds are listed in `unavailable`. */
+  observed: ObservedRunner[];
+  /** Backends whose list() failed: their rows are left alone this round. */
+  unavailable: BackendKind[];
+  /** Latest GitHub view per pool (registrations whose name matches the pool pattern), if known. */
+  github: Map<string, GitHubRunner[]> | null;
+  /** Job hook state by runner name (the local busy truth). */
+  hooks: Map<string, JobHookState>;
+}
+
+export type Action =
+  | { kind: 'create'; pool: string; reason: string }
+  /** Stop an idle runner: deregister first (422 → it is busy, keep it), then destroy. */
+  | { kind: 'retire'; name: string; pool: string; reason: string }
+  /** A runner that is no longer running: clean registration, resource and dir; count the exit. */
+  | { kind: 'reap'; name: string; pool: string; exitCode: number | null; reason: string }
+  /** A row left mid-flight by a previous daemon, or a running runner whose row is behind. */
+  | { kind: 'mark'; name: string; state: 'idle' | 'busy'; reason: string }
+  /** A backend resource of this host with no live row: adopt it or remove it. */
+  | { kind: 'adopt'; name: string; pool: string; backend: BackendKind }
+  | { kind: 'orphan'; name: string; backend: BackendKind }
+  /** Offline GitHub registration matching our pattern that nothing here knows: a ghost. */
+  | { kind: 'ghost'; pool: string; githubId: number; name: string };

@@ -1,0 +1,154 @@
+import test from 'ava';
+import { plan } from '../../src/reconcile/planner.js';
+import type { Observation, PoolView } from '../../src/reconcile/types.js';
+import type { RunnerRow } from '../../src/store/types.js';
+import type { ObservedRunner } from '../../src/backends/types.js';
+import type { GitHubRunner } from '../../src/github/types.js';
+
+const NOW = 1_000_000;
+
+function pool(p: Partial<PoolView> = {}): PoolView {
+  return {
+    name: 'cd',
+    backend: 'process',
+    ephemeral: true,
+    size: 2,
+    targetVersion: '2.330.0',
+    canCreate: true,
+    draining: false,
+    queuedJobs: 0,
+    namePattern: /^h1-cd-[a-z0-9]{6,}$/,
+    ...p,
+  };
+}
+
+function row(name: string, r: Partial<RunnerRow> = {}): RunnerRow {
+  return {
+    name, pool: 'cd', backend: 'process', state: 'idle', ephemeral: true, version: '2.330.0',
+    githubId: 1, labels: [], busy: false, ranJob: false, jobName: null, createdAt: 0, startedAt: 0,
+    updatedAt: 0, attempts: 0, nextRetryAt: null, lastExitCode: null, lastError: null, reason: null,
+    ...r,
+  };
+}
+
+function running(name: string, o: Partial<ObservedRunner> = {}): ObservedRunner {
+  return { name, pool: 'cd', backend: 'process', state: 'running', ref: name, ...o };
+}
+
+function obs(o: Partial<Observation>): Observation {
+  return { now: NOW, pools: [pool()], rows: [], observed: [], unavailable: [], github: null, hooks: new Map(), ...o };
+}
+
+const kinds = (o: Observation, inflight?: Set<string>) => plan(o, inflight).map((a) => a.kind + ('name' in a ? `:${a.name}` : ''));
+
+test('empty pool of 2 → two creates', (t) => {
+  t.deepEqual(kinds(obs({})), ['create', 'create']);
+});
+
+test('pool at size with both running → nothing', (t) => {
+  t.deepEqual(kinds(obs({ rows: [row('h1-cd-aaaaaa'), row('h1-cd-bbbbbb')], observed: [running('h1-cd-aaaaaa'), running('h1-cd-bbbbbb')] })), []);
+});
+
+test('exited runner is reaped with its exit code and replaced', (t) => {
+  const a = plan(obs({ rows: [row('h1-cd-aaaaaa'), row('h1-cd-bbbbbb')], observed: [running('h1-cd-aaaaaa'), running('h1-cd-bbbbbb', { state: 'exited', exitCode: 2 })] }));
+  t.deepEqual(a[0], { kind: 'reap', name: 'h1-cd-bbbbbb', pool: 'cd', exitCode: 2, reason: 'exited' });
+  t.is(a.filter((x) => x.kind === 'create').length, 1);
+});
+
+test('pool in backoff creates nothing', (t) => {
+  t.deepEqual(kinds(obs({ pools: [pool({ canCreate: false })] })), []);
+});
+
+test('surplus: only idle runners are retired, never busy ones (hook, row or GitHub)', (t) => {
+  const rows = [row('h1-cd-aaaaaa', { state: 'busy' }), row('h1-cd-bbbbbb'), row('h1-cd-cccccc'), row('h1-cd-dddddd')];
+  const observed = rows.map((r) => running(r.name));
+  const hooks = new Map([['h1-cd-bbbbbb', { state: 'busy' as const, at: NOW }]]);
+  const gh: GitHubRunner[] = [{ id: 3, name: 'h1-cd-cccccc', os: 'linux', status: 'online', busy: true, labels: [] }];
+  const o = obs({ pools: [pool({ size: 0 })], rows, observed, hooks, github: new Map([['cd', gh]]) });
+  const acts = plan(o);
+  t.deepEqual(acts.filter((a) => a.kind === 'retire').map((a) => 'name' in a && a.name), ['h1-cd-dddddd']);
+  t.true(acts.some((a) => a.kind === 'mark' && a.name === 'h1-cd-bbbbbb' && a.state === 'busy'));
+});
+
+test('scale: queued jobs start runners at once up to max', (t) => {
+  const o = obs({ pools: [pool({ size: undefined, scale: { minIdle: 0, max: 3, idleTimeoutMs: 60_000 }, queuedJobs: 5 })] });
+  t.deepEqual(kinds(o), ['create', 'create', 'create']);
+});
+
+test('scale: minIdle kept beside busy runners', (t) => {
+  const rows = [row('h1-cd-aaaaaa', { state: 'busy' })];
+  const o = obs({ pools: [pool({ size: undefined, scale: { minIdle: 1, max: 5, idleTimeoutMs: 60_000 } })], rows, observed: [running('h1-cd-aaaaaa')] });
+  t.deepEqual(kinds(o), ['create']);
+});
+
+test('scale: surplus idle runners retire only after the idle timeout', (t) => {
+  const scale = { minIdle: 0, max: 5, idleTimeoutMs: 60_000 };
+  const rows = [row('h1-cd-aaaaaa', { startedAt: NOW - 10_000 }), row('h1-cd-bbbbbb', { startedAt: NOW - 120_000 })];
+  const o = obs({ pools: [pool({ size: undefined, scale })], rows, observed: rows.map((r) => running(r.name)) });
+  t.deepEqual(kinds(o), ['retire:h1-cd-bbbbbb']);
+});
+
+test('version roll: one idle old runner at a time, busy ones untouched', (t) => {
+  const rows = [
+    row('h1-cd-aaaaaa', { version: '2.329.0', state: 'busy' }),
+    row('h1-cd-bbbbbb', { version: '2.329.0' }),
+    row('h1-cd-cccccc', { version: '2.329.0' }),
+  ];
+  const o = obs({ pools: [pool({ size: 3 })], rows, observed: rows.map((r) => running(r.name)) });
+  t.deepEqual(kinds(o), ['retire:h1-cd-bbbbbb']);
+  // While a retire is in flight, nothing else rolls.
+  t.deepEqual(kinds(o, new Set(['h1-cd-bbbbbb'])), []);
+});
+
+test('draining: no creates, idle retired, busy kept', (t) => {
+  const rows = [row('h1-cd-aaaaaa', { state: 'busy' }), row('h1-cd-bbbbbb')];
+  const o = obs({ pools: [pool({ draining: true })], rows, observed: rows.map((r) => running(r.name)) });
+  t.deepEqual(kinds(o), ['retire:h1-cd-bbbbbb']);
+});
+
+test('recovery: creating row with a running resource → idle; without → reaped', (t) => {
+  const rows = [row('h1-cd-aaaaaa', { state: 'creating' }), row('h1-cd-bbbbbb', { state: 'pending_create' })];
+  const acts = plan(obs({ rows, observed: [running('h1-cd-aaaaaa')] }));
+  t.true(acts.some((a) => a.kind === 'mark' && a.name === 'h1-cd-aaaaaa'));
+  t.true(acts.some((a) => a.kind === 'reap' && a.name === 'h1-cd-bbbbbb' && a.reason === 'interrupted-create'));
+});
+
+test('recovery: deleting row continues its delete', (t) => {
+  const acts = plan(obs({ pools: [pool({ size: 0 })], rows: [row('h1-cd-aaaaaa', { state: 'deleting', reason: 'drain' })] }));
+  t.deepEqual(acts, [{ kind: 'retire', name: 'h1-cd-aaaaaa', pool: 'cd', reason: 'drain' }]);
+});
+
+test('inflight runners are left alone', (t) => {
+  const rows = [row('h1-cd-aaaaaa', { state: 'creating' }), row('h1-cd-bbbbbb', { state: 'pending_create' })];
+  t.deepEqual(kinds(obs({ rows }), new Set(['h1-cd-aaaaaa', 'h1-cd-bbbbbb'])), []);
+});
+
+test('unknown running resource of a configured pool is adopted; of a removed pool, orphaned', (t) => {
+  const acts = plan(obs({ pools: [pool({ size: 1 })], observed: [running('h1-cd-aaaaaa'), running('h1-old-bbbbbb', { pool: 'old' })] }));
+  t.true(acts.some((a) => a.kind === 'adopt' && a.name === 'h1-cd-aaaaaa'));
+  t.true(acts.some((a) => a.kind === 'orphan' && a.name === 'h1-old-bbbbbb'));
+});
+
+test('ghosts: only offline, idle, unknown registrations matching the whole pattern', (t) => {
+  const gh: GitHubRunner[] = [
+    { id: 1, name: 'h1-cd-aaaaaa', os: 'linux', status: 'offline', busy: false, labels: [] },
+    { id: 2, name: 'h1-cd-big-bbbbbb', os: 'linux', status: 'offline', busy: false, labels: [] },
+    { id: 3, name: 'h1-cd-cccccc', os: 'linux', status: 'online', busy: false, labels: [] },
+    { id: 4, name: 'someone-else', os: 'linux', status: 'offline', busy: false, labels: [] },
+    { id: 5, name: 'h1-cd-dddddd', os: 'linux', status: 'offline', busy: false, labels: [] },
+  ];
+  const rows = [row('h1-cd-dddddd', { state: 'creating' })];
+  const acts = plan(obs({ pools: [pool({ size: 1 })], rows, github: new Map([['cd', gh]]) }), new Set(['h1-cd-dddddd']));
+  t.deepEqual(acts.filter((a) => a.kind === 'ghost').map((a) => 'name' in a && a.name), ['h1-cd-aaaaaa']);
+});
+
+test('backend unavailable: its rows are not reaped', (t) => {
+  const rows = [row('h1-cd-aaaaaa', { backend: 'docker' })];
+  t.deepEqual(kinds(obs({ pools: [pool({ size: 1, backend: 'docker' })], rows, unavailable: ['docker'] })), []);
+});
+
+test('pool removed from config: idle runner retired, busy kept', (t) => {
+  const rows = [row('h1-gone-aaaaaa', { pool: 'gone' }), row('h1-gone-bbbbbb', { pool: 'gone', state: 'busy' })];
+  const observed = rows.map((r) => running(r.name, { pool: 'gone' }));
+  t.deepEqual(kinds(obs({ pools: [], rows, observed })), ['retire:h1-gone-aaaaaa']);
+});
