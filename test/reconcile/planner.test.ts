@@ -152,3 +152,16 @@ test('pool removed from config: idle runner retired, busy kept', (t) => {
   const observed = rows.map((r) => running(r.name, { pool: 'gone' }));
   t.deepEqual(kinds(obs({ pools: [], rows, observed })), ['retire:h1-gone-aaaaaa']);
 });
+
+import { backoffMs, classifyExit } from '../../src/reconcile/exits.js';
+
+test('exit codes: ephemeral 0 after a job needs no GitHub call; 1/2/5 are failures; 7 rolls the version', (t) => {
+  t.like(classifyExit(0, true, true), { failure: false, lookup: false });
+  t.like(classifyExit(0, true, false), { failure: false, lookup: true });
+  for (const c of [1, 2, 5, null]) t.like(classifyExit(c, true, false), { failure: true, lookup: true });
+  t.like(classifyExit(7, false, false), { versionDeprecated: true, failure: false });
+});
+
+test('backoff is exponential and capped', (t) => {
+  t.deepEqual([0, 1, 2, 3, 20].map((n) => backoffMs(n)), [0, 5_000, 10_000, 20_000, 300_000]);
+});

@@ -1,0 +1,14 @@
+import type { Command } from 'commander';
+import { runDaemon } from '../../daemon/run.js';
+import type { CliContext } from '../context.js';
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('daemon')
+    .description('run in the foreground; SIGTERM/SIGINT stop as shutdown.mode says, SIGHUP reloads the config')
+    .action(async () => {
+      // A bad config throws here, before anything starts: exit 2 with every problem located.
+      const config = await ctx.loadConfig();
+      ctx.exitCode = await runDaemon({ config, reload: () => ctx.loadConfig(), logger: ctx.logger() });
+    });
+}

@@ -1,0 +1,88 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { RunnerSpec } from '../backends/types.js';
+import type { FleetConfig, PoolConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
+import type { LaunchKit, Registration } from '../reconcile/kit.js';
+import { buildRunnerEnv, runnerMounts } from '../runner/env.js';
+import { prepareRunnerDir, readJobState, removeRunnerDir, runnerRoot } from '../runner/prepare.js';
+import type { InstalledTool } from '../tools/types.js';
+import { idsFor } from '../backends/process/user.js';
+
+/**
+ * Builds runner dirs and specs from the config: the clean environment (CONTRACT §6), the
+ * verified cache linked in, hooks for the local busy truth, and secrets kept apart.
+ */
+export function createLaunchKit(deps: {
+  config: () => FleetConfig;
+  tools: () => InstalledTool[];
+  logger: Logger;
+}): LaunchKit {
+  const dataDir = () => deps.config().host.dataDir;
+  return {
+    async spec(pool, name, version, reg) {
+      const cfg = deps.config();
+      const root = runnerRoot(cfg.host.dataDir, name);
+      const secretValues: Record<string, string> =
+        reg.kind === 'jit' ? { ACTIONS_RUNNER_INPUT_JITCONFIG: reg.encoded } : { ACTIONS_RUNNER_INPUT_TOKEN: reg.token };
+      const built = buildRunnerEnv({ cfg, pool, tools: deps.tools(), root, secretValues, logger: deps.logger });
+      const owner = pool.backend === 'systemd' && pool.systemd ? idsFor(pool.systemd.user) : undefined;
+      prepareRunnerDir({
+        dataDir: cfg.host.dataDir, name, version, env: built.env, pathDirs: built.pathDirs,
+        ...(owner ? { uid: owner.uid, gid: owner.gid } : {}),
+      });
+      const command = reg.kind === 'jit' ? [path.join(root, 'bin', 'Runner.Listener'), 'run'] : writeStartScript(root, name, reg);
+      const spec: RunnerSpec = {
+        name, pool: pool.name, host: cfg.host.name, root, command,
+        env: built.env, secretEnv: built.secretEnv,
+        mounts: runnerMounts(cfg, pool, version),
+        ephemeral: pool.ephemeral,
+        network: { dns: pool.network.dns, extraHosts: pool.network.extraHosts, ...(pool.docker?.network ? { mode: pool.docker.network } : {}) },
+        ...userOf(pool),
+        ...(pool.docker ? { docker: pool.docker } : {}),
+        ...(pool.systemd ? { systemd: pool.systemd } : {}),
+      };
+      return spec;
+    },
+    async cleanup(name) {
+      removeRunnerDir(dataDir(), name);
+    },
+    readHook(name) {
+      try {
+        const s = readJobState(runnerRoot(dataDir(), name));
+        return s ? { state: s.state, at: s.at } : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
+function userOf(pool: PoolConfig): { user?: string } {
+  if (pool.backend === 'systemd' && pool.systemd) return { user: pool.systemd.user };
+  if (pool.backend === 'docker' && pool.docker?.user) return { user: pool.docker.user };
+  return {};
+}
+
+/**
+ * Persistent runners register with config.sh on first start. The token travels in the
+ * environment (ACTIONS_RUNNER_INPUT_TOKEN, which the runner removes), never in argv.
+ */
+function writeStartScript(root: string, name: string, reg: Extract<Registration, { kind: 'token' }>): string[] {
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const script = `#!/bin/bash
+# runner-fleet: register once (config.sh), then supervise the listener directly for real exit codes.
+set -e
+cd ${q(root)}
+if [ ! -f .runner ]; then
+  ./config.sh --unattended --replace --disableupdate --name ${q(name)} --url ${q(reg.url)} \\
+    --labels ${q(reg.labels.join(','))} --runnergroup ${q(reg.runnerGroup)} --work _work
+fi
+unset ACTIONS_RUNNER_INPUT_TOKEN
+exec ./bin/Runner.Listener run
+`;
+  const file = path.join(root, '.rf', 'start.sh');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, script, { mode: 0o755 });
+  return ['/bin/bash', file];
+}

@@ -1,0 +1,54 @@
+import type { FleetConfig } from '../config/types.js';
+import { describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { startDaemon, type Daemon } from '../main.js';
+import { createNotifier } from '../systemd-notify.js';
+
+/**
+ * `runner-fleet daemon`: foreground, signals per the contract. SIGTERM/SIGINT stop as
+ * shutdown.mode says (a second signal forces `keep`); SIGHUP reloads, and a bad new config
+ * is logged while the old one keeps running.
+ */
+export async function runDaemon(opts: { config: FleetConfig; reload: () => Promise<FleetConfig>; logger: Logger }): Promise<number> {
+  const { config, logger } = opts;
+  const sd = createNotifier({ onError: (err) => logger.warn({ err: describeError(err) }, 'sd_notify failed') });
+  const notifySystemd = (msg: string) => void sd.notify(msg);
+  let daemon: Daemon;
+  try {
+    daemon = await startDaemon({ config, logger });
+  } catch (err) {
+    logger.fatal({ err: describeError(err) }, 'daemon failed to start');
+    return 1;
+  }
+  notifySystemd('READY=1');
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        logger.warn({ signal }, 'second signal: leaving runners as they are');
+        void daemon.shutdown('keep').finally(() => resolve(0));
+        return;
+      }
+      stopping = true;
+      notifySystemd('STOPPING=1');
+      logger.info({ signal, mode: daemon.reconciler.config.shutdown.mode }, 'stopping');
+      daemon.shutdown().then(
+        () => resolve(0),
+        (err) => {
+          logger.error({ err: describeError(err) }, 'shutdown failed');
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => {
+      notifySystemd('RELOADING=1');
+      opts.reload().then(
+        (cfg) => daemon.reload(cfg),
+        (err) => logger.error({ err: describeError(err), issues: (err as { issues?: unknown }).issues }, 'reload refused: the running config stays'),
+      ).finally(() => notifySystemd('READY=1'));
+    });
+  });
+}

@@ -1,0 +1,56 @@
+import type { StatusReport } from '../api/types.js';
+import { scopeKey } from '../config/names.js';
+import type { FleetConfig } from '../config/types.js';
+import type { RequestStats } from '../github/types.js';
+import type { Reconciler } from '../reconcile/reconciler.js';
+import type { Store } from '../store/types.js';
+import type { InstalledTool } from '../tools/types.js';
+
+const LIVE = new Set(['pending_create', 'creating', 'idle', 'busy', 'pending_delete', 'deleting']);
+
+/** The `/api/v1/status` document: desired vs actual per pool, tokens, tools, GitHub usage. */
+export function buildStatus(deps: {
+  config: FleetConfig;
+  reconciler: Reconciler;
+  store: Store;
+  tokens: { expiries(): { scopeKey: string; kind: 'registration' | 'remove'; expiresAt: number }[] };
+  tools: InstalledTool[];
+  stats: RequestStats;
+  version: string;
+  networkChecks?: StatusReport['networkChecks'];
+}): StatusReport {
+  const { config, reconciler, store } = deps;
+  const rows = store.runners.list();
+  return {
+    host: config.host.name,
+    version: deps.version,
+    pools: config.pools.map((p) => {
+      const rt = reconciler.pools.get(p.name);
+      const mine = rows.filter((r) => r.pool === p.name && LIVE.has(r.state));
+      return {
+        name: p.name,
+        backend: p.backend,
+        scope: scopeKey(p.scope),
+        desired: p.size ?? p.scale?.minIdle ?? 0,
+        actual: mine.length,
+        healthy: Boolean(rt?.ready) && (rt?.failures ?? 0) === 0,
+        ...(rt?.error ? { error: rt.error } : {}),
+        runners: mine.map((r) => ({
+          name: r.name,
+          state: r.state,
+          backend: r.backend,
+          githubId: r.githubId,
+          busy: r.state === 'busy' || r.busy,
+          labels: r.labels,
+          startedAt: r.startedAt,
+          version: r.version,
+        })),
+      };
+    }),
+    draining: [...reconciler.pools.values()].some((p) => p.draining),
+    tokens: deps.tokens.expiries().map((t) => ({ scope: t.scopeKey, kind: t.kind, expiresAt: t.expiresAt })),
+    tools: deps.tools.map((t) => ({ name: t.name, version: t.version, installed: true, sha256: t.sha256 })),
+    networkChecks: deps.networkChecks ?? [],
+    github: { rateLimitRemaining: deps.stats.rateLimitRemaining(), requests: deps.stats.total() },
+  };
+}

@@ -1,0 +1,187 @@
+import cron from 'node-cron';
+import { createApiServer } from './api/server.js';
+import { createMetrics, type Metrics } from './api/metrics.js';
+import type { Backend, BackendKind } from './backends/types.js';
+import { createDockerBackend } from './backends/docker/index.js';
+import { createProcessBackend } from './backends/process/index.js';
+import { createSystemdBackend } from './backends/systemd/index.js';
+import { systemClock, type Clock } from './clock.js';
+import { hostArch } from './config/names.js';
+import type { FleetConfig } from './config/types.js';
+import { describeError } from './errors.js';
+import { createGitHubClient } from './github/client.js';
+import { TokenCache } from './github/tokens.js';
+import type { Logger } from './log.js';
+import { createHttp, type Http } from './net/http.js';
+import { Reconciler } from './reconcile/reconciler.js';
+import type { ReconcileMetrics } from './reconcile/kit.js';
+import { openStore } from './store/index.js';
+import type { Store } from './store/types.js';
+import { installTools, verifyInstalledTools } from './tools/install.js';
+import type { InstalledTool } from './tools/types.js';
+import { createLaunchKit } from './daemon/launch.js';
+import { buildStatus } from './daemon/status.js';
+import { RunnerVersions } from './daemon/versions.js';
+import { VERSION } from './version.js';
+
+export interface DaemonOptions {
+  config: FleetConfig;
+  logger: Logger;
+  clock?: Clock;
+  /** Override backends (tests). */
+  backends?: Partial<Record<BackendKind, Backend>>;
+  /** Reconcile GitHub list cadence (tests/bench). */
+  githubListIntervalMs?: number;
+}
+
+export interface Daemon {
+  readonly reconciler: Reconciler;
+  readonly store: Store;
+  readonly metrics: Metrics;
+  readonly apiPort: number;
+  /** Apply a new, already validated config. */
+  reload(cfg: FleetConfig): void;
+  /** Stop per shutdown.mode: drain (idle deregistered, busy finish up to drainTimeout) or keep. */
+  shutdown(mode?: 'drain' | 'keep'): Promise<void>;
+}
+
+/** Wires every part together; nothing here decides anything on its own. */
+export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
+  let config = opts.config;
+  const { logger } = opts;
+  const clock = opts.clock ?? systemClock;
+  const arch = hostArch();
+  const store = openStore(config.host.dataDir, { clock });
+  const http: Http = createHttp({ network: config.network });
+  const metrics = createMetrics();
+  const gh = createGitHubClient({
+    apiUrl: config.github.apiUrl, auth: config.github.auth, logger, clock, fetch: http.fetch,
+    onRequest: (r) => metrics.githubRequest(r.route, r.status),
+  });
+  const tokens = new TokenCache({ service: gh.service, store, clock, logger });
+  const backends = opts.backends ?? createBackends(config, logger, clock);
+  let tools: InstalledTool[] = [];
+  const kit = createLaunchKit({ config: () => config, tools: () => tools, logger });
+
+  const reconciler: Reconciler = new Reconciler({
+    config, store, github: gh.service, tokens, backends, kit, clock, logger, arch, metrics: reconcileMetrics(metrics, () => {
+      for (const t of tokens.expiries()) metrics.setTokenExpiry(t.scopeKey, t.kind, t.expiresAt);
+      const left = gh.stats.rateLimitRemaining();
+      if (left !== null) metrics.setRateLimitRemaining(left);
+    }),
+    onVersionDeprecated: () => void versions.refresh(),
+    ...(opts.githubListIntervalMs !== undefined ? { githubListIntervalMs: opts.githubListIntervalMs } : {}),
+  });
+  const versions = new RunnerVersions({
+    config: () => config, github: gh.service, fetch: http.fetch, store, logger,
+    onChange: (v) => {
+      reconciler.targetVersion = v;
+      void reconciler.trigger();
+    },
+  });
+
+  tools = await prepareTools(config, http, store, logger);
+  await versions.refresh();
+
+  const api = createApiServer({
+    listen: config.api.listen,
+    ...(config.api.token ? { token: config.api.token } : {}),
+    ...(config.api.webhookSecret ? { webhookSecret: config.api.webhookSecret } : {}),
+    logger, metrics, clock,
+    status: () => buildStatus({ config, reconciler, store, tokens, tools, stats: gh.stats, version: VERSION }),
+    health: () => ({ ok: true, lastReconcileAt: reconciler.lastReconcileAt, intervalMs: config.reconcile.intervalMs }),
+    onWorkflowJob: (e) => reconciler.onWorkflowJob(e),
+    seenDelivery: deliveryLog(clock),
+    drain: (req) => reconciler.drain(req.pool),
+    deregisterAll: () => reconciler.drain(),
+  });
+  const { port } = await api.start();
+
+  const crons = [
+    cron.schedule(config.tokens.refreshSchedule, () => {
+      tokens.refreshDue(persistentScopes(config)).catch((err) => logger.warn({ err: describeError(err) }, 'token refresh failed'));
+    }),
+    cron.schedule(config.runner.updateSchedule, () => void versions.refresh()),
+  ];
+  // Persistent pools must never wait for (or use) an expired token.
+  await tokens.refreshDue(persistentScopes(config)).catch((err) => logger.warn({ err: describeError(err) }, 'token refresh failed'));
+  reconciler.start();
+  logger.info({ host: config.host.name, pools: config.pools.map((p) => p.name), port }, 'runner-fleet daemon started');
+
+  return {
+    reconciler, store, metrics, apiPort: port,
+    reload(cfg) {
+      config = cfg;
+      reconciler.updateConfig(cfg);
+      logger.info({ pools: cfg.pools.map((p) => p.name) }, 'config reloaded');
+    },
+    async shutdown(mode = config.shutdown.mode) {
+      for (const c of crons) void c.stop();
+      if (mode === 'drain') {
+        const done = await reconciler.drainAndWait(config.shutdown.drainTimeoutMs);
+        if (!done) logger.warn('drain timeout: busy runners keep running their jobs and will be adopted at the next start');
+      }
+      await reconciler.stop();
+      await api.close();
+      for (const b of Object.values(backends)) await b?.close?.();
+      await http.close();
+      store.close();
+      logger.info({ mode }, 'runner-fleet daemon stopped');
+    },
+  };
+}
+
+function createBackends(cfg: FleetConfig, logger: Logger, clock: Clock): Partial<Record<BackendKind, Backend>> {
+  const kinds = new Set(cfg.pools.map((p) => p.backend));
+  const out: Partial<Record<BackendKind, Backend>> = {};
+  const host = cfg.host.name;
+  if (kinds.has('process')) out.process = createProcessBackend({ host, dataDir: cfg.host.dataDir, logger, clock });
+  if (kinds.has('docker')) out.docker = createDockerBackend({ host, logger, clock });
+  if (kinds.has('systemd')) out.systemd = createSystemdBackend({ host, logger });
+  return out;
+}
+
+async function prepareTools(cfg: FleetConfig, http: Http, store: Store, logger: Logger): Promise<InstalledTool[]> {
+  if (cfg.tools.length === 0) return [];
+  try {
+    await verifyInstalledTools({ cfg, fetch: http.fetch, store, logger });
+    return await installTools({ cfg, fetch: http.fetch, store, logger });
+  } catch (err) {
+    // Runners still start; jobs that need a missing tool fail visibly, and doctor says why.
+    logger.error({ err: describeError(err) }, 'tool installation failed');
+    return [];
+  }
+}
+
+function persistentScopes(cfg: FleetConfig) {
+  return cfg.pools.filter((p) => !p.ephemeral).map((p) => p.scope);
+}
+
+/** Webhook replays start nothing: delivery ids are remembered for a day (bounded). */
+function deliveryLog(clock: Clock): (id: string) => boolean {
+  const seen = new Map<string, number>();
+  return (id) => {
+    const now = clock.now();
+    if (seen.has(id)) return true;
+    seen.set(id, now);
+    if (seen.size > 50_000) {
+      for (const [k, at] of seen) if (now - at > 86_400_000 || seen.size > 50_000) seen.delete(k);
+    }
+    return false;
+  };
+}
+
+/** The reconciler reports events; the Prometheus side decides units and names. */
+function reconcileMetrics(m: Metrics, everyPass: () => void): ReconcileMetrics {
+  return {
+    reconcileDuration: (s) => m.observeReconcile(s * 1000),
+    scaleUpLatency: (pool, backend, s) => m.observeScaleUp(pool, backend, s * 1000),
+    runnerRestart: (pool, code) => m.runnerRestarted(pool, code),
+    job: (pool, conclusion) => m.jobCompleted(pool, conclusion),
+    runners: (counts) => {
+      m.setRunnerCounts(counts);
+      everyPass();
+    },
+    poolHealthy: (pool, ok) => m.setPoolHealthy(pool, ok),
+  };
+}

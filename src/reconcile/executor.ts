@@ -1,0 +1,229 @@
+import type { RunnerExit } from '../backends/types.js';
+import { newRunnerName, runnerLabels, scopeUrl } from '../config/names.js';
+import type { PoolConfig } from '../config/types.js';
+import { describeError } from '../errors.js';
+import type { RunnerRow } from '../store/types.js';
+import { classifyExit } from './exits.js';
+import type { JobQueue } from './jobs.js';
+import type { Registration } from './kit.js';
+import type { PoolRuntime } from './pools.js';
+import type { ReconcilerDeps } from './reconciler.js';
+import type { Action } from './types.js';
+
+const GRACE_MS = 30_000;
+
+/**
+ * Carries out planned actions. Intent is written to the store before acting; each runner has
+ * at most one action in flight; one failing action never stops the others.
+ */
+export class Executor {
+  readonly inflight = new Set<string>();
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(
+    private readonly deps: ReconcilerDeps,
+    private readonly pools: Map<string, PoolRuntime>,
+    private readonly jobs: JobQueue,
+    private readonly ctx: { retrigger(): void; targetVersion(): string | null },
+  ) {}
+
+  apply(actions: Action[]): void {
+    for (const a of actions) {
+      if (a.kind === 'create') this.track(this.create(a.pool));
+      else if (a.kind === 'mark') this.mark(a.name, a.state);
+      else this.track(this.run(a));
+    }
+  }
+
+  settled(): Promise<void> {
+    return Promise.allSettled([...this.pending]).then(() => (this.pending.size ? this.settled() : undefined));
+  }
+
+  /** A backend saw a runner exit: remember the code and reconcile now rather than next tick. */
+  onExit(e: RunnerExit): void {
+    const row = this.deps.store.runners.get(e.name);
+    if (!row || row.state === 'gone') return;
+    this.deps.store.runners.update(e.name, { lastExitCode: e.exitCode });
+    this.ctx.retrigger();
+  }
+
+  private track(p: Promise<void>): void {
+    const q = p.catch((err) => this.deps.logger.error({ err: describeError(err) }, 'action failed'));
+    this.pending.add(q);
+    void q.finally(() => this.pending.delete(q));
+  }
+
+  private async run(a: Exclude<Action, { kind: 'create' | 'mark' }>): Promise<void> {
+    if (this.inflight.has(a.name)) return;
+    this.inflight.add(a.name);
+    try {
+      if (a.kind === 'retire') await this.retire(a.name, a.reason);
+      else if (a.kind === 'reap') await this.reap(a.name, a.exitCode, a.reason);
+      else if (a.kind === 'adopt') this.adopt(a.name, a.pool, a.backend);
+      else if (a.kind === 'orphan') await this.removeResource(a.name, a.backend, 'orphan');
+      else if (a.kind === 'ghost') await this.ghost(a.pool, a.githubId, a.name);
+    } finally {
+      this.inflight.delete(a.name);
+    }
+  }
+
+  private mark(name: string, state: 'idle' | 'busy'): void {
+    const row = this.deps.store.runners.update(name, { state, busy: state === 'busy', ...(state === 'busy' ? { ranJob: true } : {}) });
+    if (state === 'busy') this.pools.get(row.pool)?.recordSuccess();
+  }
+
+  private async create(poolName: string): Promise<void> {
+    const pool = this.pools.get(poolName);
+    const version = this.ctx.targetVersion();
+    if (!pool || !version) return;
+    const cfg = pool.cfg;
+    const { host } = this.deps.config;
+    const name = newRunnerName(host.name, cfg.name);
+    const labels = runnerLabels(cfg, this.deps.arch);
+    const now = this.deps.clock.now();
+    const queuedSince = this.jobs.oldestFor(cfg.name);
+    this.inflight.add(name);
+    this.deps.store.runners.insert({
+      name, pool: cfg.name, backend: cfg.backend, state: 'pending_create', ephemeral: cfg.ephemeral, version,
+      githubId: null, labels, busy: false, ranJob: false, jobName: null, createdAt: now, startedAt: null,
+      attempts: 0, nextRetryAt: null, lastExitCode: null, lastError: null, reason: null,
+    });
+    try {
+      this.deps.store.runners.update(name, { state: 'creating' });
+      const reg = await this.register(cfg, name, labels);
+      const spec = await this.deps.kit.spec(cfg, name, version, reg);
+      await this.backend(cfg.backend).create(spec);
+      this.deps.store.runners.update(name, { state: 'idle', startedAt: this.deps.clock.now() });
+      this.deps.store.events.append({ kind: 'runner.started', runner: name, pool: cfg.name, data: { version, backend: cfg.backend } });
+      const since = queuedSince ?? now;
+      this.deps.metrics?.scaleUpLatency?.(cfg.name, cfg.backend, (this.deps.clock.now() - since) / 1000);
+      this.deps.logger.info({ runner: name, pool: cfg.name, backend: cfg.backend, version }, 'runner started');
+    } catch (err) {
+      pool.recordFailure(this.deps.clock.now(), err);
+      this.deps.logger.error({ runner: name, pool: cfg.name, err: describeError(err) }, 'runner start failed; pool backs off');
+      this.deps.store.runners.update(name, { lastError: describeError(err) });
+      await this.cleanup(this.deps.store.runners.get(name)!, true).catch(() => undefined);
+      this.deps.store.runners.update(name, { state: 'failed' });
+    } finally {
+      this.inflight.delete(name);
+    }
+  }
+
+  private async register(cfg: PoolConfig, name: string, labels: string[]): Promise<Registration> {
+    if (cfg.ephemeral) {
+      const groupId = this.pools.get(cfg.name)!.groupId!;
+      const jit = await this.deps.github.jitConfig(cfg.scope, { name, labels, runnerGroupId: groupId });
+      this.deps.store.runners.update(name, { githubId: jit.runnerId });
+      return { kind: 'jit', encoded: jit.encoded };
+    }
+    const token = await this.deps.tokens.get(cfg.scope, 'registration');
+    return { kind: 'token', token: token.token, url: scopeUrl(this.deps.config.github.url, cfg.scope), labels, runnerGroup: cfg.runnerGroup };
+  }
+
+  /**
+   * Busy-safe stop: a hook that says busy keeps it; then GitHub deregistration first — a 422
+   * means a job landed since we looked, so it is kept — and only after that the stop.
+   */
+  private async retire(name: string, reason: string): Promise<void> {
+    const row = this.deps.store.runners.get(name);
+    if (!row || row.state === 'gone') return;
+    this.deps.store.runners.update(name, { state: 'pending_delete', reason });
+    if (this.deps.kit.readHook(name)?.state === 'busy') return this.keepBusy(name, 'job hook says busy');
+    const pool = this.pools.get(row.pool);
+    if (pool) {
+      const id = row.githubId ?? (await this.lookupId(pool.cfg, name));
+      if (id !== null) {
+        const res = await this.deps.github.deleteRunner(pool.cfg.scope, id);
+        if (res === 'busy') return this.keepBusy(name, 'GitHub answered 422: a job landed');
+      }
+    }
+    this.deps.store.runners.update(name, { state: 'deleting' });
+    await this.backend(row.backend).destroy(name, { graceMs: GRACE_MS });
+    await this.deps.kit.cleanup(name);
+    this.deps.store.runners.update(name, { state: 'gone' });
+    this.deps.store.events.append({ kind: 'runner.retired', runner: name, pool: row.pool, data: { reason } });
+    this.deps.logger.info({ runner: name, pool: row.pool, reason }, 'runner retired');
+    this.ctx.retrigger();
+  }
+
+  private keepBusy(name: string, why: string): void {
+    this.deps.store.runners.update(name, { state: 'busy', busy: true, ranJob: true, reason: null });
+    this.deps.logger.info({ runner: name, why }, 'stop cancelled: runner is busy');
+  }
+
+  private async lookupId(cfg: PoolConfig, name: string): Promise<number | null> {
+    const list = await this.deps.github.listRunners(cfg.scope);
+    const found = list.find((g) => g.name === name);
+    if (found) this.deps.store.runners.update(name, { githubId: found.id });
+    return found?.id ?? null;
+  }
+
+  private async reap(name: string, exitCode: number | null, reason: string): Promise<void> {
+    const row = this.deps.store.runners.get(name);
+    if (!row || row.state === 'gone') return;
+    const hook = this.deps.kit.readHook(name);
+    const ranJob = row.ranJob || hook !== undefined;
+    const meaning = classifyExit(exitCode, row.ephemeral, ranJob);
+    const pool = this.pools.get(row.pool);
+    this.deps.metrics?.runnerRestart?.(row.pool, exitCode);
+    if (meaning.versionDeprecated) {
+      this.deps.onVersionDeprecated?.();
+    }
+    if (pool && reason !== 'interrupted-create') {
+      if (meaning.failure && !ranJob) pool.recordFailure(this.deps.clock.now(), `runner ${name} exited: ${meaning.label}`);
+      else if (!meaning.failure) pool.recordSuccess();
+    }
+    await this.cleanup(row, meaning.lookup);
+    this.deps.store.runners.update(name, { state: 'gone', lastExitCode: exitCode, ranJob, reason: meaning.label });
+    this.deps.store.events.append({ kind: 'runner.exited', runner: name, pool: row.pool, data: { exitCode, meaning: meaning.label, reason } });
+    this.deps.logger.info({ runner: name, pool: row.pool, exitCode, meaning: meaning.label }, 'runner ended');
+    this.ctx.retrigger();
+  }
+
+  /** Registration (if it may remain), backend resource, runner dir. */
+  private async cleanup(row: RunnerRow, deregister: boolean): Promise<void> {
+    const pool = this.pools.get(row.pool);
+    if (deregister && pool && row.githubId !== null) {
+      try {
+        await this.deps.github.deleteRunner(pool.cfg.scope, row.githubId);
+      } catch (err) {
+        this.deps.logger.warn({ runner: row.name, err: describeError(err) }, 'deregistration failed; ghost cleanup will retry');
+      }
+    }
+    await this.removeResource(row.name, row.backend, 'cleanup');
+  }
+
+  private async removeResource(name: string, backend: RunnerRow['backend'], why: string): Promise<void> {
+    const b = this.deps.backends[backend];
+    if (b) await b.destroy(name, { graceMs: GRACE_MS });
+    await this.deps.kit.cleanup(name);
+    if (why === 'orphan') this.deps.logger.info({ runner: name, backend }, 'removed orphan resource of this host');
+  }
+
+  private adopt(name: string, pool: string, backend: RunnerRow['backend']): void {
+    const cfg = this.pools.get(pool)?.cfg;
+    const now = this.deps.clock.now();
+    this.deps.store.runners.insert({
+      name, pool, backend, state: 'idle', ephemeral: cfg?.ephemeral ?? true, version: null, githubId: null,
+      labels: cfg ? runnerLabels(cfg, this.deps.arch) : [], busy: false, ranJob: false, jobName: null,
+      createdAt: now, startedAt: now, attempts: 0, nextRetryAt: null, lastExitCode: null, lastError: null, reason: 'adopted',
+    });
+    this.deps.logger.info({ runner: name, pool, backend }, 'adopted running runner');
+  }
+
+  /** Re-check a ghost with GET before deleting it: the list may be minutes old. */
+  private async ghost(poolName: string, id: number, name: string): Promise<void> {
+    const pool = this.pools.get(poolName);
+    if (!pool) return;
+    const g = await this.deps.github.getRunner(pool.cfg.scope, id);
+    if (!g || g.name !== name || g.status !== 'offline' || g.busy || !pool.pattern.test(g.name)) return;
+    const res = await this.deps.github.deleteRunner(pool.cfg.scope, id);
+    this.deps.logger.info({ runner: name, pool: poolName, result: res }, 'removed stale registration');
+  }
+
+  private backend(kind: RunnerRow['backend']) {
+    const b = this.deps.backends[kind];
+    if (!b) throw new Error(`backend ${kind} is not available on this host`);
+    return b;
+  }
+}

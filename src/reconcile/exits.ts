@@ -1,0 +1,40 @@
+/**
+ * What a runner's exit means (runner-facts.md §1, supervising bin/Runner.Listener directly).
+ * `failure` feeds the pool's crash-loop backoff; `lookup` means the registration may be gone
+ * or stale, so it is deleted (or confirmed gone) before the runner is replaced.
+ */
+export interface ExitMeaning {
+  failure: boolean;
+  lookup: boolean;
+  versionDeprecated: boolean;
+  label: string;
+}
+
+export function classifyExit(code: number | null, ephemeral: boolean, ranJob: boolean): ExitMeaning {
+  switch (code) {
+    case 0:
+      // Ephemeral after its job: GitHub already removed the registration; nothing to ask.
+      if (ephemeral && ranJob) return { failure: false, lookup: false, versionDeprecated: false, label: 'job-done' };
+      // A 0 with no job: the registration was deleted on the server (or we stopped it).
+      return { failure: false, lookup: true, versionDeprecated: false, label: 'registration-gone' };
+    case 1:
+      return { failure: true, lookup: true, versionDeprecated: false, label: 'terminated' };
+    case 2:
+      return { failure: true, lookup: true, versionDeprecated: false, label: 'retryable' };
+    case 3:
+    case 4:
+      return { failure: false, lookup: true, versionDeprecated: false, label: 'self-update' };
+    case 5:
+      return { failure: true, lookup: true, versionDeprecated: false, label: 'session-conflict' };
+    case 7:
+      return { failure: false, lookup: true, versionDeprecated: true, label: 'version-deprecated' };
+    default:
+      return { failure: true, lookup: true, versionDeprecated: false, label: code === null ? 'killed' : `exit-${code}` };
+  }
+}
+
+/** Exponential, capped: 5 s, 10 s, 20 s … 5 min. A broken pool never hammers GitHub. */
+export function backoffMs(failures: number, baseMs = 5_000, capMs = 300_000): number {
+  if (failures <= 0) return 0;
+  return Math.min(capMs, baseMs * 2 ** (failures - 1));
+}

@@ -1,0 +1,100 @@
+import type { Clock } from '../clock.js';
+import type { PoolConfig } from '../config/types.js';
+import { runnerNamePattern } from '../config/names.js';
+import { describeError, FleetError } from '../errors.js';
+import type { RunnerService } from '../github/types.js';
+import { backoffMs } from './exits.js';
+import type { PoolView } from './types.js';
+
+/**
+ * A pool's runtime: what it takes from GitHub once (runner group id, public-repo guard),
+ * its crash-loop backoff and its drain flag. A broken pool is reported and retried; it never
+ * stops the others.
+ */
+export class PoolRuntime {
+  groupId: number | null = null;
+  error: string | null = null;
+  errorCode: string | null = null;
+  failures = 0;
+  notBefore = 0;
+  draining = false;
+  readonly pattern: RegExp;
+  private initFailures = 0;
+  private initNotBefore = 0;
+
+  constructor(
+    public cfg: PoolConfig,
+    host: string,
+  ) {
+    this.pattern = runnerNamePattern(host, cfg.name);
+  }
+
+  get ready(): boolean {
+    return this.groupId !== null;
+  }
+
+  /** Resolve the runner group and refuse public repositories unless allowed. */
+  async init(github: RunnerService, clock: Clock): Promise<void> {
+    if (this.ready || clock.now() < this.initNotBefore) return;
+    try {
+      await this.checkPublic(github);
+      const group = await github.runnerGroup(this.cfg.scope, this.cfg.runnerGroup);
+      if (group.allowsPublicRepositories && !this.cfg.allowPublicRepos && this.cfg.scope.kind !== 'repo') {
+        throw new FleetError(
+          'PUBLIC_REPO_REFUSED',
+          `runner group "${group.name}" allows public repositories; set allowPublicRepos: true on pool ${this.cfg.name} to accept that risk`,
+        );
+      }
+      this.groupId = group.id;
+      this.error = null;
+      this.errorCode = null;
+      this.initFailures = 0;
+    } catch (err) {
+      this.initFailures++;
+      this.initNotBefore = clock.now() + backoffMs(this.initFailures);
+      this.error = describeError(err);
+      this.errorCode = err instanceof FleetError ? err.code : 'GITHUB_REQUEST';
+      throw err;
+    }
+  }
+
+  private async checkPublic(github: RunnerService): Promise<void> {
+    const s = this.cfg.scope;
+    if (s.kind !== 'repo' || this.cfg.allowPublicRepos) return;
+    const visibility = await github.repoVisibility(s.owner, s.repo);
+    if (visibility === 'public') {
+      throw new FleetError(
+        'PUBLIC_REPO_REFUSED',
+        `${s.owner}/${s.repo} is public: anyone can run code on this host through a pull request; set allowPublicRepos: true on pool ${this.cfg.name} to accept that risk`,
+      );
+    }
+  }
+
+  recordFailure(now: number, err?: unknown): void {
+    this.failures++;
+    this.notBefore = now + backoffMs(this.failures);
+    if (err !== undefined) this.error = describeError(err);
+  }
+
+  recordSuccess(): void {
+    this.failures = 0;
+    this.notBefore = 0;
+    if (this.ready) this.error = null;
+  }
+
+  view(now: number, targetVersion: string | null, queuedJobs: number): PoolView {
+    const c = this.cfg;
+    return {
+      name: c.name,
+      backend: c.backend,
+      ephemeral: c.ephemeral,
+      ...(c.size !== undefined ? { size: c.size } : {}),
+      ...(c.scale ? { scale: c.scale } : {}),
+      targetVersion,
+      canCreate: this.ready && !this.draining && now >= this.notBefore && targetVersion !== null,
+      draining: this.draining,
+      queuedJobs,
+      namePattern: this.pattern,
+    };
+  }
+}

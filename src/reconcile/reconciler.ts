@@ -1,0 +1,273 @@
+import type { Backend, BackendKind, ObservedRunner } from '../backends/types.js';
+import type { Clock } from '../clock.js';
+import type { FleetConfig } from '../config/types.js';
+import { describeError } from '../errors.js';
+import type { GitHubRunner, RunnerService, Token } from '../github/types.js';
+import type { Logger } from '../log.js';
+import type { Store } from '../store/types.js';
+import { Executor } from './executor.js';
+import { JobQueue, poolForJob } from './jobs.js';
+import { runnerLabels } from '../config/names.js';
+import type { LaunchKit, ReconcileMetrics } from './kit.js';
+import { plan } from './planner.js';
+import { PoolRuntime } from './pools.js';
+import type { JobHookState, Observation } from './types.js';
+
+/** The parts of a workflow_job delivery the reconciler uses. */
+export interface WorkflowJobLike {
+  action: string;
+  job: { id: number; name: string; labels: string[]; runnerName: string | null; conclusion: string | null };
+  repository: { fullName: string };
+}
+
+export interface ReconcilerDeps {
+  config: FleetConfig;
+  store: Store;
+  github: RunnerService;
+  tokens: { get(scope: FleetConfig['pools'][number]['scope'], kind: 'registration' | 'remove'): Promise<Token> };
+  backends: Partial<Record<BackendKind, Backend>>;
+  kit: LaunchKit;
+  clock: Clock;
+  logger: Logger;
+  arch: string;
+  metrics?: ReconcileMetrics;
+  /** A runner exited 7: look for a newer runner version now. */
+  onVersionDeprecated?: () => void;
+  /** How often GitHub's runner list is read (conditional; 304s are free). Default 120 s. */
+  githubListIntervalMs?: number;
+}
+
+/**
+ * observe → plan → apply, on a timer, on backend exits and on webhook deliveries.
+ * Runs are serialised; a trigger during a run schedules exactly one more.
+ */
+export class Reconciler {
+  readonly pools = new Map<string, PoolRuntime>();
+  readonly jobs: JobQueue;
+  targetVersion: string | null = null;
+  lastReconcileAt: number | null = null;
+  private readonly exec: Executor;
+  private github: Map<string, GitHubRunner[]> | null = null;
+  private githubListedAt = 0;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private timer: NodeJS.Timeout | null = null;
+  private unwatch: (() => void)[] = [];
+  private stopped = false;
+
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.jobs = new JobQueue(deps.clock);
+    for (const p of deps.config.pools) this.pools.set(p.name, new PoolRuntime(p, deps.config.host.name));
+    this.exec = new Executor(deps, this.pools, this.jobs, {
+      retrigger: () => void this.trigger(),
+      targetVersion: () => this.targetVersion,
+    });
+  }
+
+  get config(): FleetConfig {
+    return this.deps.config;
+  }
+
+  /** Swap in a reloaded config: new pools start, removed pools' idle runners retire. */
+  updateConfig(cfg: FleetConfig): void {
+    this.deps.config = cfg;
+    const next = new Map<string, PoolRuntime>();
+    for (const p of cfg.pools) {
+      const cur = this.pools.get(p.name);
+      if (cur && JSON.stringify(cur.cfg.scope) === JSON.stringify(p.scope) && cur.cfg.runnerGroup === p.runnerGroup) {
+        cur.cfg = p;
+        next.set(p.name, cur);
+      } else next.set(p.name, new PoolRuntime(p, cfg.host.name));
+    }
+    this.pools.clear();
+    for (const [k, v] of next) this.pools.set(k, v);
+    this.trigger();
+  }
+
+  start(): void {
+    for (const b of Object.values(this.deps.backends)) {
+      const off = b?.watch?.((e) => this.exec.onExit(e));
+      if (off) this.unwatch.push(off);
+    }
+    const tick = () => {
+      if (this.stopped) return;
+      this.trigger();
+      this.timer = setTimeout(tick, this.deps.config.reconcile.intervalMs);
+      this.timer.unref?.();
+    };
+    tick();
+  }
+
+  /** Ask for a reconcile as soon as possible; coalesces. Resolves when a run that saw the trigger ends. */
+  trigger(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.again = false;
+        await this.reconcileOnce().catch((err) => this.deps.logger.error({ err: describeError(err) }, 'reconcile failed'));
+      } while (this.again && !this.stopped);
+      this.running = null;
+    })();
+    return this.running;
+  }
+
+  /** One full pass. Exposed for tests. */
+  async reconcileOnce(): Promise<void> {
+    const t0 = performance.now();
+    await this.initPools();
+    const obs = await this.observe();
+    const actions = plan(obs, this.exec.inflight);
+    if (actions.length) this.deps.logger.debug({ actions }, 'plan');
+    this.exec.apply(actions);
+    this.lastReconcileAt = this.deps.clock.now();
+    this.deps.metrics?.reconcileDuration?.((performance.now() - t0) / 1000);
+    this.reportCounts();
+  }
+
+  /** Resolves when every action started so far has finished (tests, shutdown). */
+  settled(): Promise<void> {
+    return this.exec.settled();
+  }
+
+  private async initPools(): Promise<void> {
+    await Promise.all(
+      [...this.pools.values()].map(async (p) => {
+        try {
+          await p.init(this.deps.github, this.deps.clock);
+        } catch (err) {
+          this.deps.logger.warn({ pool: p.cfg.name, err: describeError(err) }, 'pool cannot run yet; retrying with backoff');
+        }
+        this.deps.metrics?.poolHealthy?.(p.cfg.name, p.ready && p.failures === 0);
+      }),
+    );
+  }
+
+  private async observe(): Promise<Observation> {
+    const now = this.deps.clock.now();
+    const observed: ObservedRunner[] = [];
+    const unavailable: BackendKind[] = [];
+    await Promise.all(
+      (Object.entries(this.deps.backends) as [BackendKind, Backend][]).map(async ([kind, b]) => {
+        try {
+          observed.push(...(await b.list()));
+        } catch (err) {
+          unavailable.push(kind);
+          this.deps.logger.warn({ backend: kind, err: describeError(err) }, 'backend unavailable; its runners are left alone');
+        }
+      }),
+    );
+    const rows = this.deps.store.runners.list();
+    const hooks = new Map<string, JobHookState>();
+    for (const r of rows) {
+      const h = this.deps.kit.readHook(r.name);
+      if (h) hooks.set(r.name, h);
+    }
+    await this.refreshGitHub(now);
+    const pools = [...this.pools.values()].map((p) => p.view(now, this.targetVersion, this.jobs.queuedFor(p.cfg.name)));
+    return { now, pools, rows, observed, unavailable, github: this.github, hooks };
+  }
+
+  /** GitHub lags and costs rate limit: read it rarely, conditionally, and never block a run on it. */
+  private async refreshGitHub(now: number): Promise<void> {
+    const every = this.deps.githubListIntervalMs ?? 120_000;
+    if (this.github && now - this.githubListedAt < every) return;
+    this.githubListedAt = now;
+    const next = new Map<string, GitHubRunner[]>();
+    const byScope = new Map<string, GitHubRunner[] | null>();
+    for (const p of this.pools.values()) {
+      if (!p.ready) continue;
+      const key = JSON.stringify(p.cfg.scope);
+      if (!byScope.has(key)) {
+        try {
+          byScope.set(key, await this.deps.github.listRunners(p.cfg.scope));
+        } catch (err) {
+          byScope.set(key, null);
+          this.deps.logger.warn({ pool: p.cfg.name, err: describeError(err) }, 'cannot list runners on GitHub');
+        }
+      }
+      const list = byScope.get(key);
+      if (list) next.set(p.cfg.name, list.filter((g) => p.pattern.test(g.name)));
+    }
+    this.github = next;
+  }
+
+  /** Force the next run to re-read GitHub (after a version-deprecated exit, a webhook for an unknown runner...). */
+  invalidateGitHub(): void {
+    this.githubListedAt = 0;
+  }
+
+  private reportCounts(): void {
+    if (!this.deps.metrics?.runners) return;
+    const counts = new Map<string, number>();
+    for (const r of this.deps.store.runners.list()) counts.set(`${r.pool}\u0000${r.state}`, (counts.get(`${r.pool}\u0000${r.state}`) ?? 0) + 1);
+    this.deps.metrics.runners(
+      [...counts].map(([k, count]) => {
+        const [pool, state] = k.split('\u0000') as [string, string];
+        return { pool, state, count };
+      }),
+    );
+  }
+
+  /**
+   * A workflow_job delivery. `queued` starts a runner at once (no minimum job age, no polling
+   * delay); `in_progress`/`completed` update busy state and job metrics.
+   */
+  onWorkflowJob(e: WorkflowJobLike): void {
+    const { job } = e;
+    if (e.action === 'queued') {
+      const pools = [...this.pools.values()].map((p) => p.cfg);
+      const pool = poolForJob(pools, job.labels, e.repository.fullName, (p) => runnerLabels(p, this.deps.arch));
+      if (pool && this.jobs.add(job.id, pool.name)) void this.trigger();
+      return;
+    }
+    const queued = this.jobs.take(job.id);
+    const row = job.runnerName ? this.deps.store.runners.get(job.runnerName) : undefined;
+    if (row && row.state !== 'gone') {
+      const busy = e.action === 'in_progress';
+      this.deps.store.runners.update(row.name, {
+        busy,
+        ranJob: true,
+        jobName: job.name,
+        ...(row.state === 'idle' || row.state === 'busy' ? { state: busy ? 'busy' : 'idle' } : {}),
+      });
+      if (e.action === 'completed') this.deps.metrics?.job?.(row.pool, job.conclusion ?? 'unknown');
+    }
+    if (queued || row) void this.trigger();
+  }
+
+  /** Stop starting runners in the given pool (or all); idle ones retire, busy ones finish. */
+  drain(pool?: string): void {
+    for (const p of this.pools.values()) if (!pool || p.cfg.name === pool) p.draining = true;
+    this.trigger();
+  }
+
+  /** Live runners (not gone) in the pool (or all). */
+  liveCount(pool?: string): number {
+    return this.deps.store.runners.list({ ...(pool ? { pool } : {}) }).filter((r) => r.state !== 'failed').length;
+  }
+
+  /** Drain and wait until nothing is left or the timeout passes; busy runners are never killed. */
+  async drainAndWait(timeoutMs: number, pool?: string): Promise<boolean> {
+    this.drain(pool);
+    const deadline = this.deps.clock.now() + timeoutMs;
+    for (;;) {
+      await this.trigger();
+      await this.settled();
+      if (this.liveCount(pool) === 0) return true;
+      if (this.deps.clock.now() >= deadline) return false;
+      await this.deps.clock.sleep(Math.min(1000, this.deps.config.reconcile.intervalMs));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const off of this.unwatch) off();
+    await this.running;
+    await this.settled();
+  }
+}

@@ -1,0 +1,71 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../src/config/load.js';
+import type { FleetConfig } from '../../src/config/types.js';
+import { silentLogger, type Logger } from '../../src/log.js';
+import { startDaemon, type Daemon, type DaemonOptions } from '../../src/main.js';
+import type { Emulator } from '../emulator/types.js';
+
+export interface DaemonFixture {
+  dir: string;
+  configPath: string;
+  config: FleetConfig;
+  daemon: Daemon;
+  stop(mode?: 'drain' | 'keep'): Promise<void>;
+}
+
+/** A config file for the emulator: host h1, org acme, PAT auth, quick reconcile. */
+export function emulatorConfigYaml(emu: Emulator, dataDir: string, pools: string, extra = ''): string {
+  return `host:
+  name: h1
+  dataDir: ${dataDir}
+github:
+  url: ${emu.url}
+  apiUrl: ${emu.apiUrl}
+  auth:
+    token: test-pat
+api:
+  listen: 127.0.0.1:0
+  webhookSecret: test-secret
+reconcile:
+  interval: 1s
+shutdown:
+  mode: drain
+  drainTimeout: 30s
+${extra}
+pools:
+${pools}`;
+}
+
+export async function startTestDaemon(
+  emu: Emulator,
+  pools: string,
+  opts: { extra?: string; logger?: Logger; daemon?: Partial<DaemonOptions>; dir?: string } = {},
+): Promise<DaemonFixture> {
+  const dir = opts.dir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'rf-daemon-')));
+  const configPath = path.join(dir, 'config.yaml');
+  await fs.writeFile(configPath, emulatorConfigYaml(emu, path.join(dir, 'data'), pools, opts.extra));
+  const config = await loadConfig(configPath, {});
+  const daemon = await startDaemon({ config, logger: opts.logger ?? silentLogger(), githubListIntervalMs: 1000, ...opts.daemon });
+  let stopped = false;
+  return {
+    dir, configPath, config, daemon,
+    async stop(mode) {
+      if (stopped) return;
+      stopped = true;
+      await daemon.shutdown(mode);
+    },
+  };
+}
+
+/** Poll until fn() is truthy; bounded. */
+export async function until<T>(fn: () => T | Promise<T>, timeoutMs = 30_000, what = 'condition'): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
