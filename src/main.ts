@@ -39,6 +39,8 @@ export interface Daemon {
   readonly store: Store;
   readonly metrics: Metrics;
   readonly apiPort: number;
+  /** Look for a newer runner version now (what runner.updateSchedule does). */
+  checkRunnerVersion(): Promise<string | null>;
   /** Apply a new, already validated config. */
   reload(cfg: FleetConfig): void;
   /** Stop per shutdown.mode: drain (idle deregistered, busy finish up to drainTimeout) or keep. */
@@ -110,6 +112,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   return {
     reconciler, store, metrics, apiPort: port,
+    checkRunnerVersion: () => versions.refresh(),
     reload(cfg) {
       config = cfg;
       reconciler.updateConfig(cfg);

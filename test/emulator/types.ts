@@ -25,6 +25,23 @@ export interface EmulatorOptions {
   busyLagMs?: number;
   /** Port to listen on; default ephemeral. */
   port?: number;
+  /** Time source for token expiry, busy lag and rate-limit windows (e.g. a ManualClock). Default Date.now. */
+  clock?: { now(): number };
+  /** Auto-deliver signed workflow_job events (queued / in_progress / completed) like a repo/org webhook. */
+  webhook?: { url: string; secret: string };
+  /** Requests per hour before 403 rate-limited. Default 5000. */
+  rateLimit?: number;
+  /** How long the fake runner's long-poll is held before an empty answer. Default 20 s. */
+  pollTimeoutMs?: number;
+}
+
+export interface DeliveryRecord {
+  deliveryId: string;
+  action: 'queued' | 'in_progress' | 'completed';
+  jobId: number;
+  url: string;
+  /** HTTP status of the receiver, or 0 when the POST failed. */
+  status: number;
 }
 
 export interface QueuedJobSpec {
@@ -107,13 +124,26 @@ export interface Emulator {
   resetRequests(): void;
 
   /** Sign and POST a workflow_job delivery to targetUrl. Returns the HTTP status. */
-  deliverWorkflowJob(targetUrl: string, secret: string, action: 'queued' | 'in_progress' | 'completed', jobId: number, opts?: { deliveryId?: string; badSignature?: boolean }): Promise<number>;
+  deliverWorkflowJob(targetUrl: string, secret: string, action: 'queued' | 'in_progress' | 'completed', jobId: number, opts?: { deliveryId?: string; badSignature?: boolean; labels?: string[] }): Promise<number>;
+  /** Set (or clear with null) the auto-delivery target; see EmulatorOptions.webhook. */
+  setWebhook(url: string | null, secret?: string): void;
+  /** Auto-deliveries made so far (awaited: a record appears once the receiver answered). */
+  deliveries(): DeliveryRecord[];
 
   /** Serve an arbitrary file (tool binaries, archives, checksum files). Returns its absolute URL. */
   serveFile(path: string, content: Buffer | string): string;
 
-  /** Fake runner release tarballs: version → { url, sha256, path }. */
-  runnerRelease(version: string): { url: string; sha256: string; filename: string };
+  /** Fake runner release tarballs (linux; arch default x64): version → { url, sha256, filename }. */
+  runnerRelease(version: string, arch?: 'x64' | 'arm64'): { url: string; sha256: string; filename: string };
   /** Add a new runner version to runners/downloads (for version-roll tests). */
   publishRunnerVersion(version: string): Promise<void>;
+  /** Runners of this version are refused a session (exit 7 with ACTIONS_RUNNER_RETURN_VERSION_DEPRECATED_EXIT_CODE, else 1) and get no jobs. */
+  deprecateRunnerVersion(version: string): void;
+
+  /** Mint a registration or remove token directly (same as the REST route, without counting a request). scopeKey e.g. "org:acme". */
+  createToken(kind: 'registration' | 'remove', scopeKey: string, ttlMs?: number): { token: string; expiresAt: number };
+  /** Delete a registration as if someone did in the UI: 'busy' while it runs a job. */
+  deleteRunner(id: number): 'deleted' | 'busy' | 'gone';
+  /** Current rate-limit window. */
+  rateLimit(): { limit: number; remaining: number; used: number; resetAt: number };
 }

@@ -1,0 +1,52 @@
+import type { Octokit } from '@octokit/rest';
+import { systemClock, type Clock } from '../clock.js';
+import type { GitHubAuth } from '../config/types.js';
+import type { Logger } from '../log.js';
+import { buildOctokit } from './octokit.js';
+import { createRunnerService } from './service.js';
+import type { RequestRecord, RequestCounter } from './stats.js';
+import type { RunnerService } from './types.js';
+
+export interface GitHubClientOptions {
+  /** https://api.github.com, or GHES https://ghe.example.com/api/v3 */
+  apiUrl: string;
+  auth: GitHubAuth;
+  logger: Logger;
+  clock?: Clock;
+  userAgent?: string;
+  /** A fetch that honours the daemon's proxy and CA (undici dispatcher); default global fetch. */
+  fetch?: typeof fetch;
+  /** Called after every HTTP attempt, retries included (metrics). */
+  onRequest?: (r: RequestRecord) => void;
+  /** Backoff base for 5xx/network retries: waits 1, 4, 9 × this. Default 1000. */
+  retryBaseMs?: number;
+  /** Minimum spacing between POST/DELETE requests. Default 250. */
+  writeIntervalMs?: number;
+  /** Wait for a rate-limit reset at most this long; beyond it fail GITHUB_RATE_LIMITED. Default 15 min. */
+  maxRateLimitWaitMs?: number;
+}
+
+export interface GitHubClient {
+  service: RunnerService;
+  /** RequestStats plus count(route, status?) for tests and metrics. */
+  stats: RequestCounter;
+  octokit: Octokit;
+  /** Epoch ms until which requests are held for a rate limit; 0 when not limited. */
+  rateLimitedUntil(): number;
+}
+
+export function createGitHubClient(opts: GitHubClientOptions): GitHubClient {
+  const { octokit, stats, gate } = buildOctokit({
+    apiUrl: opts.apiUrl,
+    auth: opts.auth,
+    logger: opts.logger,
+    clock: opts.clock ?? systemClock,
+    userAgent: opts.userAgent ?? 'runner-fleet',
+    fetch: opts.fetch,
+    onRequest: opts.onRequest,
+    retryBaseMs: opts.retryBaseMs ?? 1000,
+    writeIntervalMs: opts.writeIntervalMs ?? 250,
+    maxRateLimitWaitMs: opts.maxRateLimitWaitMs ?? 15 * 60_000,
+  });
+  return { service: createRunnerService(octokit), stats, octokit, rateLimitedUntil: () => gate.until() };
+}

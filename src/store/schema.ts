@@ -1,0 +1,76 @@
+/**
+ * Versioned schema. `PRAGMA user_version` holds the number of migrations applied; each entry
+ * below is applied once, in order, inside its own transaction. Shipped entries never change:
+ * a new column or table is a new entry at the end.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // v1: runners (intent + state machine), rotated tokens, verified runner versions, facts.
+  `
+  CREATE TABLE runners (
+    name            TEXT PRIMARY KEY,
+    pool            TEXT NOT NULL,
+    backend         TEXT NOT NULL,
+    state           TEXT NOT NULL,
+    ephemeral       INTEGER NOT NULL DEFAULT 0,
+    version         TEXT,
+    github_id       INTEGER,
+    labels          TEXT NOT NULL DEFAULT '[]',
+    busy            INTEGER NOT NULL DEFAULT 0,
+    ran_job         INTEGER NOT NULL DEFAULT 0,
+    created_at      INTEGER NOT NULL,
+    started_at      INTEGER,
+    updated_at      INTEGER NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_retry_at   INTEGER,
+    last_exit_code  INTEGER,
+    last_error      TEXT
+  );
+  CREATE INDEX runners_pool_state ON runners (pool, state);
+  CREATE TABLE tokens (
+    scope_key   TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    token       TEXT NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    fetched_at  INTEGER NOT NULL,
+    PRIMARY KEY (scope_key, kind)
+  );
+  CREATE TABLE runner_versions (
+    version     TEXT PRIMARY KEY,
+    sha256      TEXT NOT NULL,
+    path        TEXT NOT NULL,
+    fetched_at  INTEGER NOT NULL
+  );
+  CREATE TABLE meta (
+    key    TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+  );
+  `,
+  // v2: job name and deletion reason on runners, installed tools, the audit log.
+  `
+  ALTER TABLE runners ADD COLUMN job_name TEXT;
+  ALTER TABLE runners ADD COLUMN reason TEXT;
+  CREATE INDEX runners_state ON runners (state);
+  CREATE TABLE tools (
+    name            TEXT NOT NULL,
+    version         TEXT NOT NULL,
+    arch            TEXT NOT NULL,
+    sha256          TEXT NOT NULL,
+    path            TEXT NOT NULL,
+    version_output  TEXT,
+    installed_at    INTEGER NOT NULL,
+    PRIMARY KEY (name, version, arch)
+  );
+  CREATE TABLE events (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    at      INTEGER NOT NULL,
+    kind    TEXT NOT NULL,
+    runner  TEXT,
+    pool    TEXT,
+    data    TEXT NOT NULL DEFAULT '{}'
+  );
+  CREATE INDEX events_runner ON events (runner, id);
+  CREATE INDEX events_kind ON events (kind, id);
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,89 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import { isFleetError } from '../../src/errors.js';
+import { TokenCache, withTokenCache } from '../../src/github/index.js';
+import type { Scope } from '../../src/github/types.js';
+import { openStore } from '../../src/store/index.js';
+import { emuCount, setup } from './helpers.js';
+
+const ORG: Scope = { kind: 'org', org: 'acme' };
+const REPO: Scope = { kind: 'repo', owner: 'acme', repo: 'app' };
+const MIN = 60_000;
+const REG = '/orgs/{org}/actions/runners/registration-token';
+
+async function tempStore(t: { teardown(fn: () => void): void }) {
+  const store = openStore(await fs.promises.mkdtemp(path.join(os.tmpdir(), 'rf-tokens-')));
+  t.teardown(() => store.close());
+  return store;
+}
+
+test('registration token is cached until less than 30 minutes remain, then refreshed', async (t) => {
+  const { emu, client, clock } = await setup(t);
+  const store = await tempStore(t);
+  const cache = new TokenCache({ store, service: client.service, clock });
+
+  const first = await cache.get(ORG);
+  t.is((await cache.get(ORG)).token, first.token);
+  t.is(emuCount(emu, 'POST', REG), 1, 'second get does not call GitHub');
+  t.is(store.tokens.get('org:acme', 'registration')?.token, first.token, 'kept in the 0600 store');
+
+  clock.advance(29 * MIN); // 31 min left
+  t.is((await cache.get(ORG)).token, first.token);
+  clock.advance(2 * MIN); // 29 min left
+  const second = await cache.get(ORG);
+  t.not(second.token, first.token);
+  t.is(emuCount(emu, 'POST', REG), 2);
+  t.true(second.expiresAt > first.expiresAt);
+});
+
+test('a restart reuses the stored token; concurrent gets share one request', async (t) => {
+  const { emu, client, clock } = await setup(t);
+  const store = await tempStore(t);
+  const one = new TokenCache({ store, service: client.service, clock });
+  const gets = await Promise.all([one.get(ORG), one.get(ORG), one.get(ORG)]);
+  t.is(new Set(gets.map((g) => g.token)).size, 1);
+  t.is(emuCount(emu, 'POST', REG), 1);
+  const restarted = new TokenCache({ store, service: client.service, clock });
+  t.is((await restarted.get(ORG)).token, gets[0]!.token);
+  t.is(emuCount(emu, 'POST', REG), 1);
+});
+
+test('refreshDue renews only what is due, reports failures per scope, and expiries never show tokens', async (t) => {
+  const { emu, client, clock } = await setup(t);
+  const store = await tempStore(t);
+  const cache = new TokenCache({ store, service: client.service, clock });
+  const missing: Scope = { kind: 'org', org: 'nobody' };
+
+  const r1 = await cache.refreshDue([ORG, REPO, ORG, missing]);
+  t.deepEqual(r1.map((r) => [r.scopeKey, r.refreshed]), [['org:acme', true], ['repo:acme/app', true], ['org:nobody', false]]);
+  t.regex(r1[2]!.error ?? '', /GITHUB_NOT_FOUND/);
+
+  const r2 = await cache.refreshDue([ORG, REPO]);
+  t.true(r2.every((r) => !r.refreshed && !r.error));
+  t.is(emuCount(emu, 'POST', REG, 201), 1);
+
+  clock.advance(31 * MIN);
+  const r3 = await cache.refreshDue([ORG]);
+  t.true(r3[0]!.refreshed);
+  t.is(emuCount(emu, 'POST', REG, 201), 2);
+
+  const exp = cache.expiries();
+  t.deepEqual(exp.map((e) => e.scopeKey), ['org:acme', 'repo:acme/app']);
+  t.false(JSON.stringify(exp).includes(store.tokens.get('org:acme', 'registration')!.token));
+  t.is(exp[0]!.expiresAt, store.tokens.get('org:acme', 'registration')!.expiresAt);
+});
+
+test('withTokenCache serves the service\'s tokens from the cache, remove tokens too', async (t) => {
+  const { emu, client } = await setup(t);
+  const store = await tempStore(t);
+  const svc = withTokenCache(client.service, new TokenCache({ store, service: client.service }));
+  const a = await svc.registrationToken(ORG);
+  t.is((await svc.registrationToken(ORG)).token, a.token);
+  const r = await svc.removeToken(ORG);
+  t.is((await svc.removeToken(ORG)).token, r.token);
+  t.is(emuCount(emu, 'POST', REG), 1);
+  t.is(emuCount(emu, 'POST', '/orgs/{org}/actions/runners/remove-token'), 1);
+  t.true(isFleetError(await t.throwsAsync(svc.registrationToken({ kind: 'org', org: 'nobody' })), 'GITHUB_NOT_FOUND'));
+});
