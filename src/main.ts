@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import cron from 'node-cron';
 import { createApiServer } from './api/server.js';
 import { createMetrics, type Metrics } from './api/metrics.js';
@@ -19,7 +20,7 @@ import { openStore } from './store/index.js';
 import type { Store } from './store/types.js';
 import { installTools, verifyInstalledTools } from './tools/install.js';
 import type { InstalledTool } from './tools/types.js';
-import { createLaunchKit } from './daemon/launch.js';
+import { createLaunchKit, dataDirModeFor } from './daemon/launch.js';
 import { buildStatus } from './daemon/status.js';
 import { RunnerVersions } from './daemon/versions.js';
 import { VERSION } from './version.js';
@@ -54,6 +55,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const clock = opts.clock ?? systemClock;
   const arch = hostArch();
   const store = openStore(config.host.dataDir, { clock });
+  // 0700, or 0711 (traverse only; state.db stays 0600) when runners run as another user.
+  fs.chmodSync(config.host.dataDir, dataDirModeFor(config));
   const http: Http = createHttp({ network: config.network });
   const metrics = createMetrics();
   const gh = createGitHubClient({

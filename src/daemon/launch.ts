@@ -26,7 +26,7 @@ export function createLaunchKit(deps: {
       const secretValues: Record<string, string> =
         reg.kind === 'jit' ? { ACTIONS_RUNNER_INPUT_JITCONFIG: reg.encoded } : { ACTIONS_RUNNER_INPUT_TOKEN: reg.token };
       const built = buildRunnerEnv({ cfg, pool, tools: deps.tools(), root, secretValues, logger: deps.logger });
-      const owner = pool.backend === 'systemd' && pool.systemd ? idsFor(pool.systemd.user) : undefined;
+      const owner = runnerOwner(pool);
       prepareRunnerDir({
         dataDir: cfg.host.dataDir, name, version, env: built.env, pathDirs: built.pathDirs,
         ...(owner ? { uid: owner.uid, gid: owner.gid } : {}),
@@ -56,6 +56,21 @@ export function createLaunchKit(deps: {
       }
     },
   };
+}
+
+/**
+ * Runners that run as another user own their root (0700 inside). A docker user is only known
+ * on the host when numeric ("1001" or "1001:1001"), which is what the official image uses.
+ */
+function runnerOwner(pool: PoolConfig): { uid: number; gid: number } | undefined {
+  if (pool.backend === 'systemd' && pool.systemd) return idsFor(pool.systemd.user);
+  const u = pool.backend === 'docker' ? pool.docker?.user : undefined;
+  return u && /^\d+(:\d+)?$/.test(u) ? idsFor(u) : undefined;
+}
+
+/** Non-root runners must traverse the data dir to reach their root, the cache and the tools. */
+export function dataDirModeFor(cfg: FleetConfig): number {
+  return cfg.pools.some((p) => runnerOwner(p) !== undefined) ? 0o711 : 0o700;
 }
 
 function userOf(pool: PoolConfig): { user?: string } {

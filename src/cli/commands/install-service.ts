@@ -1,0 +1,67 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { parse } from 'yaml';
+import { DEFAULT_BIN, DEFAULT_CREDENTIALS_DIR, installService } from '../../backends/systemd/service-install.js';
+import { describeError } from '../../errors.js';
+import type { CliContext } from '../context.js';
+
+interface Opts {
+  unitDir: string;
+  reload: boolean;
+  bin: string;
+  credentialsDir: string;
+  systemdBackend?: boolean;
+}
+
+/**
+ * Writes systemd/runner-fleet.service (+ the systemd-backend drop-in when a pool uses systemd,
+ * + credentials.conf matching /etc/runner-fleet/credentials), then daemon-reload and enable.
+ * Idempotent: prints "unchanged" when everything is already in place. It does not start or
+ * restart the daemon: that is the operator's (or setup-host.sh's) call.
+ */
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('install-service')
+    .description("write the daemon's systemd unit and reload systemd")
+    .option('--unit-dir <dir>', 'where to write the unit', '/etc/systemd/system')
+    .option('--no-reload', 'do not run systemctl daemon-reload / enable')
+    .option('--bin <path>', 'the runner-fleet executable for ExecStart', DEFAULT_BIN)
+    .option('--credentials-dir <dir>', 'files loaded as systemd credentials', DEFAULT_CREDENTIALS_DIR)
+    .option('--systemd-backend', 'install the systemd-backend drop-in (default: when a pool has backend: systemd)')
+    .option('--no-systemd-backend', 'never install the systemd-backend drop-in')
+    .action(async (o: Opts) => {
+      const systemdBackend = o.systemdBackend ?? (await usesSystemdBackend(ctx));
+      const res = await installService({
+        unitDir: o.unitDir,
+        reload: o.reload,
+        bin: o.bin,
+        configPath: ctx.configPath(),
+        systemdBackend,
+        credentialsDir: o.credentialsDir,
+      });
+      for (const f of res.changed) ctx.stdout.write(`changed: ${f}\n`);
+      if (res.changed.length === 0) ctx.stdout.write('unchanged: runner-fleet.service\n');
+      if (res.credentials.length === 0) {
+        ctx.stderr.write(`warning: no credentials in ${o.credentialsDir}; the config must not rely on \${CREDENTIALS_DIRECTORY}\n`);
+      }
+      ctx.stdout.write(`systemd backend drop-in: ${systemdBackend ? 'installed' : 'not needed'}${o.reload ? ', systemd reloaded, unit enabled' : ''}\n`);
+    });
+}
+
+/**
+ * From the validated config when it loads; else a plain YAML scan, so the unit can be installed
+ * before every secret the config names is in place.
+ */
+async function usesSystemdBackend(ctx: CliContext): Promise<boolean> {
+  try {
+    return (await ctx.loadConfig()).pools.some((p) => p.backend === 'systemd');
+  } catch (err) {
+    try {
+      const doc = parse(await readFile(ctx.configPath(), 'utf8')) as { pools?: { backend?: string }[] } | null;
+      return (doc?.pools ?? []).some((p) => p?.backend === 'systemd');
+    } catch {
+      ctx.stderr.write(`warning: config not readable (${describeError(err)}); assuming no systemd pools\n`);
+      return false;
+    }
+  }
+}

@@ -1,0 +1,67 @@
+import type { Command } from 'commander';
+import { createDockerBackend } from '../../backends/docker/index.js';
+import { createProcessBackend } from '../../backends/process/index.js';
+import { createSystemdBackend } from '../../backends/systemd/index.js';
+import type { Backend, BackendKind } from '../../backends/types.js';
+import { runnerNamePattern } from '../../config/names.js';
+import type { FleetConfig, PoolConfig } from '../../config/types.js';
+import { FleetError } from '../../errors.js';
+import { silentLogger, type Logger } from '../../log.js';
+import type { CliContext, Out } from '../context.js';
+
+export interface LogsOptions {
+  cfg: FleetConfig;
+  runner: string;
+  tail: number;
+  out: Out;
+  /** Injected by tests; otherwise the pool's backend is built from the config. */
+  backend?: Backend;
+  logger?: Logger;
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('logs')
+    .description('recent output of one runner (container logs, journal, or captured output)')
+    .argument('<runner>', 'runner name')
+    .option('-n, --tail <lines>', 'number of lines from the end', '100')
+    .action(async (runner: string, o: { tail: string }) => {
+      const tail = Number(o.tail);
+      if (!Number.isInteger(tail) || tail <= 0) throw new FleetError('USAGE', `--tail must be a positive integer, got "${o.tail}"`);
+      await runLogs({ cfg: await ctx.loadConfig(), runner, tail, out: ctx.stdout });
+    });
+}
+
+/** The configured pool that owns `runner` by its whole name (CONTRACT §5), or a usage error. */
+export function poolOf(cfg: FleetConfig, runner: string): PoolConfig {
+  const pool = cfg.pools.find((p) => runnerNamePattern(cfg.host.name, p.name).test(runner));
+  if (!pool) {
+    throw new FleetError('USAGE', `${runner} is not a runner of this host (${cfg.host.name}-{pool}-{suffix} for a configured pool)`);
+  }
+  return pool;
+}
+
+function backendFor(kind: BackendKind, cfg: FleetConfig, logger: Logger): Backend {
+  const host = cfg.host.name;
+  switch (kind) {
+    case 'docker':
+      return createDockerBackend({ host, logger });
+    case 'systemd':
+      return createSystemdBackend({ host, logger });
+    case 'process':
+      return createProcessBackend({ host, dataDir: cfg.host.dataDir, logger });
+  }
+}
+
+/** Prints the runner's recent output; read-only, works whether or not the daemon runs. */
+export async function runLogs(opts: LogsOptions): Promise<void> {
+  const pool = poolOf(opts.cfg, opts.runner);
+  const backend = opts.backend ?? backendFor(pool.backend, opts.cfg, opts.logger ?? silentLogger());
+  try {
+    if (!backend.logs) throw new FleetError('NOT_IMPLEMENTED', `the ${backend.kind} backend keeps no logs`);
+    const text = await backend.logs(opts.runner, { tail: opts.tail });
+    opts.out.write(text.endsWith('\n') || text === '' ? text : `${text}\n`);
+  } finally {
+    if (!opts.backend) await backend.close?.();
+  }
+}

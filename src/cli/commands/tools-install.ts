@@ -1,0 +1,41 @@
+import type { Command } from 'commander';
+import { createLogger } from '../../log.js';
+import { createHttp } from '../../net/http.js';
+import { progressSink } from '../../runner/progress.js';
+import { openStore } from '../../store/index.js';
+import { installTools } from '../../tools/install.js';
+import type { CliContext } from '../context.js';
+
+export function register(program: Command, ctx: CliContext): void {
+  const tools = program.command('tools').description('CD tools (argocd, yq, ...)');
+  tools
+    .command('install')
+    .description('install and verify every configured tool (idempotent)')
+    .action(() => install(ctx));
+}
+
+async function install(ctx: CliContext): Promise<void> {
+  const cfg = await ctx.loadConfig();
+  if (cfg.tools.length === 0) {
+    ctx.stdout.write('no tools configured\n');
+    return;
+  }
+  const logger = createLogger({ level: ctx.logLevel() === 'info' ? 'warn' : ctx.logLevel(), destination: process.stderr });
+  const http = createHttp({ network: cfg.network });
+  const store = openStore(cfg.host.dataDir);
+  const progress = progressSink(ctx.stderr === process.stderr ? process.stderr : ctx.stderr);
+  try {
+    // A bad tool is logged and rethrown after the others are done (exit 1 with its code).
+    const done = await installTools({ cfg, fetch: http.fetch, store, logger, onProgress: progress.onProgress });
+    progress.stop();
+    for (const t of done) {
+      const how = t.downloaded ? 'installed' : 'already installed';
+      const ver = t.versionOutput ? ` — ${t.versionOutput.split('\n')[0]}` : '';
+      ctx.stdout.write(`${t.name} ${t.version}: ${how}, verified, ${t.binPath}${ver}\n`);
+    }
+  } finally {
+    progress.stop();
+    store.close();
+    await http.close();
+  }
+}

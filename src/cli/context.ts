@@ -1,0 +1,63 @@
+import type { Command } from 'commander';
+import type { LevelWithSilent } from 'pino';
+import { loadConfig, resolveConfigPath } from '../config/load.js';
+import type { FleetConfig } from '../config/types.js';
+import { createLogger, type Logger } from '../log.js';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+/** Where a command writes; the real process streams in bin.ts, buffers in tests. */
+export interface Out {
+  write(chunk: string): unknown;
+  isTTY?: boolean;
+}
+
+/**
+ * What every command gets: global options, output streams and the config loader.
+ * Commands report failure by throwing (FleetError codes decide 1 vs 2, see index.ts)
+ * or by setting `exitCode`.
+ */
+export interface CliContext {
+  readonly program: Command;
+  readonly env: NodeJS.ProcessEnv;
+  readonly stdout: Out;
+  readonly stderr: Out;
+  readonly version: string;
+  exitCode: number;
+  /** -c/--config, else $RUNNER_FLEET_CONFIG, else /etc/runner-fleet/config.yaml (absolute). */
+  configPath(): string;
+  /** Loads and validates; throws ConfigError (exit 2) or FleetError CONFIG_NOT_FOUND (exit 2). */
+  loadConfig(): Promise<FleetConfig>;
+  logLevel(): LevelWithSilent;
+  /** pino JSON logger at --log-level (stdout unless a destination is given by the command). */
+  logger(): Logger;
+}
+
+export interface ContextDeps {
+  env: NodeJS.ProcessEnv;
+  stdout: Out;
+  stderr: Out;
+  version: string;
+}
+
+export function createContext(program: Command, deps: ContextDeps): CliContext {
+  const globals = (): { config?: string; logLevel?: LevelWithSilent } => program.opts();
+  let logger: Logger | undefined;
+  const ctx: CliContext = {
+    program,
+    env: deps.env,
+    stdout: deps.stdout,
+    stderr: deps.stderr,
+    version: deps.version,
+    exitCode: 0,
+    configPath: () => resolveConfigPath(globals().config, deps.env),
+    loadConfig: () => loadConfig(ctx.configPath(), deps.env),
+    logLevel: () => globals().logLevel ?? envLevel(deps.env.RUNNER_FLEET_LOG_LEVEL) ?? 'info',
+    logger: () => (logger ??= createLogger({ level: ctx.logLevel() })),
+  };
+  return ctx;
+}
+
+function envLevel(v: string | undefined): LevelWithSilent | undefined {
+  return (LOG_LEVELS as readonly string[]).includes(v ?? '') ? (v as LevelWithSilent) : undefined;
+}

@@ -1,0 +1,63 @@
+import { execFile } from 'node:child_process';
+import { describeError } from '../errors.js';
+import { checkDocker, checkSystemd } from './engines.js';
+import { checkGitHubCredentials, checkPublicExposure, checkRunnerVersion } from './github.js';
+import { checkConfig, checkDataDir, checkTools } from './local.js';
+import { checkNetworkFromContainers, checkNetworkFromHost } from './network.js';
+import { fail, type Check, type CheckResult, type DoctorContext, type ExecResult } from './types.js';
+
+export * from './types.js';
+export { checkConfig, checkDataDir, checkTools } from './local.js';
+export { checkDocker, checkSystemd } from './engines.js';
+export { checkGitHubCredentials, checkPublicExposure, checkRunnerVersion, permissionHint } from './github.js';
+export { checkNetworkFromHost, checkNetworkFromContainers, tcpProbe } from './network.js';
+
+/** In table order. */
+export const ALL_CHECKS: { id: string; run: Check }[] = [
+  { id: 'config', run: checkConfig },
+  { id: 'data-dir', run: checkDataDir },
+  { id: 'docker', run: checkDocker },
+  { id: 'systemd', run: checkSystemd },
+  { id: 'github', run: checkGitHubCredentials },
+  { id: 'runner-version', run: checkRunnerVersion },
+  { id: 'tools', run: checkTools },
+  { id: 'network-host', run: checkNetworkFromHost },
+  { id: 'network-containers', run: checkNetworkFromContainers },
+  { id: 'exposure', run: checkPublicExposure },
+];
+
+/** Runs every check; one that throws becomes a failed row, never a crashed doctor. */
+export async function runDoctor(ctx: DoctorContext, checks = ALL_CHECKS): Promise<CheckResult[]> {
+  const rows: CheckResult[] = [];
+  for (const c of checks) {
+    try {
+      rows.push(...(await c.run(ctx)));
+    } catch (err) {
+      rows.push(fail(c.id, `check crashed: ${describeError(err)}`));
+    }
+  }
+  return rows;
+}
+
+export const anyFailed = (rows: CheckResult[]): boolean => rows.some((r) => r.status === 'fail');
+
+/** CHECK | STATUS | DETAIL | FIX, like a troubleshooting table: symptom, cause, fix. */
+export function formatTable(rows: CheckResult[]): string {
+  const head = ['CHECK', 'STATUS', 'DETAIL', 'FIX'];
+  const cells = rows.map((r) => [r.name, r.status.toUpperCase(), r.detail, r.status === 'ok' ? '' : (r.hint ?? '')]);
+  const w = [0, 1, 2].map((i) => Math.max(head[i]!.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => [c[0]!.padEnd(w[0]!), c[1]!.padEnd(w[1]!), c[2]!.padEnd(w[2]!), c[3]!].join('  ').trimEnd();
+  const fails = rows.filter((r) => r.status === 'fail').length;
+  const warns = rows.filter((r) => r.status === 'warn').length;
+  return [line(head), ...cells.map(line), '', `${rows.length} checks: ${fails} failed, ${warns} warnings`].join('\n') + '\n';
+}
+
+export function defaultExec(cmd: string, args: string[], timeoutMs: number): Promise<ExecResult> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: timeoutMs, env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' } }, (err, stdout, stderr) => {
+      const e = err as (NodeJS.ErrnoException & { code?: string | number }) | null;
+      if (e && typeof e.code === 'string') return resolve({ code: null, stdout, stderr, error: e.code });
+      resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, stdout, stderr });
+    });
+  });
+}

@@ -1,0 +1,111 @@
+import fs from 'node:fs';
+import tls from 'node:tls';
+import { Agent, Dispatcher, ProxyAgent, fetch as undiciFetch } from 'undici';
+import type { NetworkConfig } from '../config/types.js';
+import { FleetError } from '../errors.js';
+import { parseNoProxy, type NoProxyMatcher } from './no-proxy.js';
+
+export interface HttpOptions {
+  network: Pick<NetworkConfig, 'proxy'> & Partial<NetworkConfig>;
+  /** Extra CA bundle (PEM) trusted on top of the system roots; defaults to network.caFile. */
+  caFile?: string;
+  /** Socket connect timeout; default 10 s. */
+  connectTimeoutMs?: number;
+}
+
+export interface Http {
+  /** undici's fetch bound to our dispatcher; hand it to Octokit as `request.fetch`. */
+  fetch: typeof fetch;
+  dispatcher: Dispatcher;
+  close(): Promise<void>;
+}
+
+/**
+ * The daemon's own HTTP: proxy + internal CA for GitHub API calls and downloads
+ * (PEERS #9: "unknown authority" and proxies are what enterprise networks hit first).
+ */
+export function createHttp(opts: HttpOptions): Http {
+  const caFile = opts.caFile ?? opts.network.caFile;
+  const ca = caFile ? [...tls.rootCertificates, readCa(caFile)] : undefined;
+  const tlsOpts = ca ? { ca } : {};
+  const connectTimeout = opts.connectTimeoutMs ?? 10_000;
+  const direct = new Agent({ connect: { ...tlsOpts, timeout: connectTimeout } });
+  const proxy = opts.network.proxy ?? {};
+  const mk = (uri: string | undefined, tunnel: boolean) =>
+    uri
+      ? new ProxyAgent({
+          uri,
+          proxyTunnel: tunnel,
+          requestTls: { ...tlsOpts, timeout: connectTimeout },
+          proxyTls: { ...tlsOpts, timeout: connectTimeout },
+        })
+      : undefined;
+  // Plain-http targets are forwarded (what squid expects); https targets tunnel through CONNECT.
+  const httpProxy = mk(proxy.http, false);
+  const httpsProxy = mk(proxy.https ?? proxy.http, true);
+  const dispatcher = new RoutingDispatcher(direct, httpProxy, httpsProxy, parseNoProxy(proxy.noProxy));
+  const boundFetch = ((input: unknown, init?: Record<string, unknown>) =>
+    undiciFetch(input as Parameters<typeof undiciFetch>[0], { ...(init ?? {}), dispatcher } as Parameters<typeof undiciFetch>[1])) as unknown as typeof fetch;
+  return { fetch: boundFetch, dispatcher, close: () => dispatcher.close() };
+}
+
+function readCa(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new FleetError('CONFIG_INVALID', `cannot read caFile ${file}`, { cause: err });
+  }
+}
+
+const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443 };
+
+/** Picks direct or proxied per request origin, honouring noProxy. */
+export class RoutingDispatcher extends Dispatcher {
+  private readonly all: Dispatcher[];
+  constructor(
+    private readonly direct: Dispatcher,
+    private readonly httpProxy: Dispatcher | undefined,
+    private readonly httpsProxy: Dispatcher | undefined,
+    private readonly noProxy: NoProxyMatcher,
+  ) {
+    super();
+    this.all = [direct, httpProxy, httpsProxy].filter((d): d is Dispatcher => d !== undefined);
+  }
+
+  /** Which dispatcher a URL goes through: exposed for doctor and tests. */
+  route(origin: string | URL): 'direct' | 'proxy' {
+    return this.pick(origin) === this.direct ? 'direct' : 'proxy';
+  }
+
+  private pick(origin: string | URL): Dispatcher {
+    const url = typeof origin === 'string' ? new URL(origin) : origin;
+    const port = Number(url.port) || DEFAULT_PORTS[url.protocol] || 0;
+    const proxied = url.protocol === 'https:' ? this.httpsProxy : this.httpProxy;
+    if (!proxied || this.noProxy(url.hostname, port)) return this.direct;
+    return proxied;
+  }
+
+  override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    return this.pick(opts.origin ?? '').dispatch(opts, handler);
+  }
+
+  override close(): Promise<void>;
+  override close(callback: () => void): void;
+  override close(callback?: () => void): Promise<void> | void {
+    const p = Promise.all(this.all.map((d) => d.close())).then(() => undefined);
+    if (callback) void p.then(callback);
+    else return p;
+  }
+
+  override destroy(): Promise<void>;
+  override destroy(err: Error | null): Promise<void>;
+  override destroy(callback: () => void): void;
+  override destroy(err: Error | null, callback: () => void): void;
+  override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
+    const err = typeof a === 'function' ? null : (a ?? null);
+    const cb = typeof a === 'function' ? a : b;
+    const p = Promise.all(this.all.map((d) => d.destroy(err))).then(() => undefined);
+    if (cb) void p.then(cb);
+    else return p;
+  }
+}

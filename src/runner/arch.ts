@@ -1,0 +1,30 @@
+import { existsSync as fsExists, mkdirSync } from 'node:fs';
+/** Our arch names, as GitHub spells them in runners/downloads and runner labels. */
+export type RunnerArch = 'x64' | 'arm64' | 'arm';
+
+export function hostArch(nodeArch: string = process.arch): RunnerArch {
+  switch (nodeArch) {
+    case 'x64':
+      return 'x64';
+    case 'arm64':
+      return 'arm64';
+    case 'arm':
+      return 'arm';
+    default:
+      throw new Error(`unsupported architecture ${nodeArch}`);
+  }
+}
+
+/** Fill `{version}`, `{os}`, `{arch}` in a URL or path template. */
+export function expandTemplate(tpl: string, vars: { version: string; os?: string; arch: string }): string {
+  return tpl
+    .replaceAll('{version}', vars.version)
+    .replaceAll('{os}', vars.os ?? 'linux')
+    .replaceAll('{arch}', vars.arch);
+}
+
+/** Creates the data dir 0700 when missing, so a recursive mkdir below it never makes it 0755. */
+export function ensureDataDirSafe(dataDir: string): void {
+  if (fsExists(dataDir)) return;
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+}

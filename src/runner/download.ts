@@ -1,0 +1,208 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as tar from 'tar';
+import type { FleetConfig, Scope } from '../config/types.js';
+import { FleetError } from '../errors.js';
+import type { RunnerDownload, RunnerService } from '../github/types.js';
+import type { Logger } from '../log.js';
+import { downloadVerified, redactUrl, type Progress } from '../net/download.js';
+import type { Store } from '../store/types.js';
+import { ensureDataDirSafe, expandTemplate, hostArch, type RunnerArch } from './arch.js';
+import { withFileLock } from './lock.js';
+
+export interface RunnerRelease {
+  version: string;
+  url: string;
+  sha256: string;
+  filename: string;
+  /** runners/downloads may hand out a bearer token for the download URL. */
+  headers?: Record<string, string>;
+}
+
+const RELEASE_URL = 'https://github.com/actions/runner/releases/download/v{version}/actions-runner-{os}-{arch}-{version}.tar.gz';
+
+/** Where a runner version comes from: `latest` / pinned via runners/downloads, a mirror template, or the release URL. */
+export async function resolveRunnerRelease(
+  cfg: Pick<FleetConfig, 'runner'>,
+  service: Pick<RunnerService, 'downloads'>,
+  scope: Scope,
+  arch: RunnerArch = hostArch(),
+): Promise<RunnerRelease> {
+  const { version, url, sha256 } = cfg.runner;
+  if (version !== 'latest' && url) {
+    if (!sha256) throw new FleetError('VERSION_UNKNOWN', `runner.url is set for ${version} but runner.sha256 is not; refusing an unverified download`);
+    const full = expandTemplate(url, { version, arch });
+    return { version, url: full, sha256: sha256.toLowerCase(), filename: basename(full) };
+  }
+  const entry = pickDownload(await service.downloads(scope), arch);
+  const offered = entry ? versionOf(entry.filename) : null;
+  if (version === 'latest') {
+    if (!entry || !offered) throw new FleetError('VERSION_UNKNOWN', `runners/downloads offers no linux-${arch} runner`);
+    if (!entry.sha256) throw new FleetError('VERSION_UNKNOWN', `runners/downloads gives no sha256 for ${entry.filename}; refusing an unverified download`);
+    return fromEntry(entry, offered);
+  }
+  if (entry && offered === version && (entry.sha256 || sha256)) {
+    return fromEntry(entry, version, sha256);
+  }
+  if (!sha256) {
+    throw new FleetError(
+      'VERSION_UNKNOWN',
+      `runner ${version} is not what runners/downloads offers (${offered ?? 'nothing'}); set runner.sha256 (from the release notes) or runner.url + runner.sha256 for a mirror`,
+    );
+  }
+  const full = expandTemplate(RELEASE_URL, { version, arch });
+  return { version, url: full, sha256: sha256.toLowerCase(), filename: basename(full) };
+}
+
+function pickDownload(list: RunnerDownload[], arch: RunnerArch): RunnerDownload | undefined {
+  return list.find((d) => d.os === 'linux' && d.architecture === arch);
+}
+
+function fromEntry(entry: RunnerDownload, version: string, pinnedSha?: string): RunnerRelease {
+  const rel: RunnerRelease = {
+    version,
+    url: entry.downloadUrl,
+    sha256: (pinnedSha ?? entry.sha256 ?? '').toLowerCase(),
+    filename: entry.filename,
+  };
+  if (entry.tempDownloadToken) rel.headers = { authorization: `Bearer ${entry.tempDownloadToken}` };
+  return rel;
+}
+
+/** `actions-runner-linux-x64-2.330.0.tar.gz` → `2.330.0` */
+export function versionOf(filename: string): string | null {
+  return /-(\d+\.\d+\.\d+)\.(?:tar\.gz|zip)$/.exec(filename)?.[1] ?? null;
+}
+
+function basename(url: string): string {
+  return path.posix.basename(new URL(url).pathname);
+}
+
+export function runnerCacheDir(dataDir: string, version: string): string {
+  return path.join(dataDir, 'cache', 'runner', version);
+}
+
+export interface EnsureCachedOptions {
+  dataDir: string;
+  version: string;
+  url: string;
+  sha256: string;
+  fetch: typeof fetch;
+  store?: Pick<Store, 'versions'>;
+  headers?: Record<string, string>;
+  onProgress?: (p: Progress) => void;
+  logger?: Logger;
+  now?: () => number;
+}
+
+export interface CachedRunner {
+  version: string;
+  path: string;
+  sha256: string;
+  /** false when it was already there (no network). */
+  downloaded: boolean;
+}
+
+// Single flight within the process, keyed by the final cache path (so data dirs never collide).
+const inflight = new Map<string, Promise<CachedRunner>>();
+
+/**
+ * One verified download per version per host (PEERS #7, #10): in-process single flight,
+ * a lock file across processes, hash while streaming, extract to a temp dir, rename into place.
+ */
+export function ensureRunnerCached(opts: EnsureCachedOptions): Promise<CachedRunner> {
+  if (!/^[0-9A-Za-z.+-]+$/.test(opts.version)) throw new FleetError('VERSION_UNKNOWN', `invalid runner version "${opts.version}"`);
+  const final = runnerCacheDir(opts.dataDir, opts.version);
+  const running = inflight.get(final);
+  if (running) return running;
+  const p = doEnsure(opts, final).finally(() => inflight.delete(final));
+  inflight.set(final, p);
+  return p;
+}
+
+async function doEnsure(opts: EnsureCachedOptions, final: string): Promise<CachedRunner> {
+  const hit = cachedHit(opts, final);
+  if (hit) return hit;
+  const cacheRoot = path.dirname(final);
+  ensureDataDirSafe(opts.dataDir);
+  await fs.promises.mkdir(cacheRoot, { recursive: true, mode: 0o755 });
+  return withFileLock(path.join(cacheRoot, `.${opts.version}.lock`), async () => {
+    const again = cachedHit(opts, final); // another process finished while we waited
+    if (again) return again;
+    return downloadAndExtract(opts, final);
+  });
+}
+
+function cachedHit(opts: EnsureCachedOptions, final: string): CachedRunner | null {
+  if (!fs.existsSync(final)) return null;
+  const row = opts.store?.versions.get(opts.version);
+  const sha256 = row?.sha256 ?? opts.sha256.toLowerCase();
+  if (!row) opts.store?.versions.put({ version: opts.version, sha256, path: final, fetchedAt: (opts.now ?? Date.now)() });
+  return { version: opts.version, path: final, sha256, downloaded: false };
+}
+
+async function downloadAndExtract(opts: EnsureCachedOptions, final: string): Promise<CachedRunner> {
+  const cacheRoot = path.dirname(final);
+  const tmpBase = path.join(cacheRoot, `.tmp-${opts.version}-${crypto.randomBytes(4).toString('hex')}`);
+  const tarball = `${tmpBase}.tar.gz`;
+  const tmpDir = `${tmpBase}.d`;
+  opts.logger?.info({ version: opts.version, url: redactUrl(opts.url) }, 'downloading runner');
+  try {
+    const dl = { url: opts.url, dest: tarball, fetch: opts.fetch, sha256: opts.sha256, label: `runner ${opts.version}` };
+    const { bytes } = await downloadVerified({
+      ...dl,
+      ...(opts.headers ? { headers: opts.headers } : {}),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
+    await fs.promises.mkdir(tmpDir, { mode: 0o755 });
+    await tar.x({ file: tarball, cwd: tmpDir, preserveOwner: false });
+    await fs.promises.chmod(tmpDir, 0o755);
+    await fs.promises.rename(tmpDir, final);
+    opts.store?.versions.put({ version: opts.version, sha256: opts.sha256.toLowerCase(), path: final, fetchedAt: (opts.now ?? Date.now)() });
+    opts.logger?.info({ version: opts.version, bytes }, 'runner verified and cached');
+    return { version: opts.version, path: final, sha256: opts.sha256.toLowerCase(), downloaded: true };
+  } catch (err) {
+    await fs.promises.rm(tmpDir, { recursive: true, force: true });
+    if (err instanceof FleetError) throw err;
+    throw new FleetError('DOWNLOAD_FAILED', `runner ${opts.version}: could not unpack`, { cause: err });
+  } finally {
+    await fs.promises.rm(tarball, { force: true });
+  }
+}
+
+/** Resolve + cache in one go; a pinned version already cached needs no network at all. */
+export async function ensureConfiguredRunner(opts: {
+  cfg: Pick<FleetConfig, 'runner' | 'host'>;
+  service: Pick<RunnerService, 'downloads'>;
+  scope: Scope;
+  fetch: typeof fetch;
+  store?: Pick<Store, 'versions'>;
+  onProgress?: (p: Progress) => void;
+  logger?: Logger;
+}): Promise<CachedRunner> {
+  const { cfg } = opts;
+  const dataDir = cfg.host.dataDir;
+  const pinned = cfg.runner.version;
+  if (pinned !== 'latest' && fs.existsSync(runnerCacheDir(dataDir, pinned))) {
+    return ensureRunnerCached({ dataDir, version: pinned, url: '', sha256: cfg.runner.sha256 ?? opts.store?.versions.get(pinned)?.sha256 ?? '', fetch: opts.fetch, ...rest(opts) });
+  }
+  const rel = await resolveRunnerRelease(cfg, opts.service, opts.scope);
+  return ensureRunnerCached({
+    dataDir,
+    version: rel.version,
+    url: rel.url,
+    sha256: rel.sha256,
+    fetch: opts.fetch,
+    ...(rel.headers ? { headers: rel.headers } : {}),
+    ...rest(opts),
+  });
+}
+
+function rest(opts: { store?: Pick<Store, 'versions'>; onProgress?: (p: Progress) => void; logger?: Logger }) {
+  return {
+    ...(opts.store ? { store: opts.store } : {}),
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(opts.logger ? { logger: opts.logger } : {}),
+  };
+}

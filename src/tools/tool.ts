@@ -1,0 +1,192 @@
+import crypto from 'node:crypto';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { FleetConfig, ToolConfig } from '../config/types.js';
+import { FleetError, describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { downloadVerified, redactUrl, sha256File, type Progress } from '../net/download.js';
+import { ensureDataDirSafe, expandTemplate, hostArch } from '../runner/arch.js';
+import { withFileLock } from '../runner/lock.js';
+import type { Store } from '../store/types.js';
+import { archiveKind, extractBinary } from './archive.js';
+import type { InstalledTool } from './types.js';
+
+export interface ToolInstallOptions {
+  dataDir: string;
+  fetch: typeof fetch;
+  store?: Pick<Store, 'tools'>;
+  logger?: Logger;
+  onProgress?: (p: Progress) => void;
+  /** Our arch name (x64/arm64/arm); default the host's. */
+  arch?: string;
+  versionTimeoutMs?: number;
+  now?: () => number;
+  /** Reinstall even when present and verified (tamper repair). */
+  force?: boolean;
+}
+
+/** What `{arch}.complete` holds (actions/tool-cache leaves it empty; we keep the hashes in it). */
+interface Marker {
+  sha256: string;
+  artifactSha256: string;
+  versionOutput: string | null;
+  installedAt: number;
+}
+
+const DEFAULT_ARCH_MAP: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm' };
+
+export function toolPaths(dataDir: string, tool: Pick<ToolConfig, 'name' | 'version'>, arch: string) {
+  if (!/^[A-Za-z0-9._-]+$/.test(tool.name) || !/^[A-Za-z0-9._+-]+$/.test(tool.version)) {
+    throw new FleetError('TOOL_INSTALL', `invalid tool name/version ${tool.name}@${tool.version}`);
+  }
+  const versionDir = path.join(dataDir, 'tools', tool.name, tool.version);
+  const dir = path.join(versionDir, arch);
+  return { versionDir, dir, marker: `${dir}.complete`, binPath: path.join(dir, tool.name) };
+}
+
+/** Present + marked complete, from the marker alone (cheap: for building runner envs). */
+export function readInstalledTool(dataDir: string, tool: Pick<ToolConfig, 'name' | 'version'>, arch: string = hostArch()): InstalledTool | null {
+  const p = toolPaths(dataDir, tool, arch);
+  let m: Marker;
+  try {
+    m = JSON.parse(fs.readFileSync(p.marker, 'utf8')) as Marker;
+  } catch {
+    return null;
+  }
+  if (!fs.existsSync(p.binPath) || typeof m.sha256 !== 'string') return null;
+  return { name: tool.name, version: tool.version, arch, dir: p.dir, binPath: p.binPath, sha256: m.sha256, versionOutput: m.versionOutput ?? null };
+}
+
+export function listInstalledTools(cfg: Pick<FleetConfig, 'host' | 'tools'>, arch: string = hostArch()): InstalledTool[] {
+  return cfg.tools.map((t) => readInstalledTool(cfg.host.dataDir, t, arch)).filter((t): t is InstalledTool => t !== null);
+}
+
+/** 'ok' only when the executable on disk still hashes to what was installed. */
+export async function checkInstalledTool(dataDir: string, tool: ToolConfig, arch: string = hostArch()): Promise<{ status: 'ok' | 'missing' | 'tampered'; installed: InstalledTool | null }> {
+  const installed = readInstalledTool(dataDir, tool, arch);
+  if (!installed) return { status: 'missing', installed: null };
+  const actual = await sha256File(installed.binPath).catch(() => '');
+  return { status: actual === installed.sha256 ? 'ok' : 'tampered', installed };
+}
+
+export async function installTool(tool: ToolConfig, opts: ToolInstallOptions): Promise<InstalledTool> {
+  const arch = opts.arch ?? hostArch();
+  const p = toolPaths(opts.dataDir, tool, arch);
+  const lockDir = path.join(opts.dataDir, 'tools', '.locks');
+  ensureDataDirSafe(opts.dataDir);
+  await fs.promises.mkdir(lockDir, { recursive: true, mode: 0o755 });
+  return withFileLock(path.join(lockDir, `${tool.name}-${tool.version}-${arch}.lock`), async () => {
+    if (!opts.force) {
+      const present = await upToDate(opts.dataDir, tool, arch);
+      if (present) {
+        record(opts, present);
+        return { ...present, downloaded: false };
+      }
+    }
+    const installed = await download(tool, arch, p, opts);
+    record(opts, installed);
+    return { ...installed, downloaded: true };
+  });
+}
+
+async function upToDate(dataDir: string, tool: ToolConfig, arch: string): Promise<InstalledTool | null> {
+  const { status, installed } = await checkInstalledTool(dataDir, tool, arch);
+  if (status !== 'ok' || !installed) return null;
+  // A changed pinned sha256 in the config means a different artifact: install again.
+  const marker = JSON.parse(fs.readFileSync(toolPaths(dataDir, tool, arch).marker, 'utf8')) as Marker;
+  if (tool.sha256 && marker.artifactSha256 !== tool.sha256.toLowerCase()) return null;
+  return installed;
+}
+
+async function download(tool: ToolConfig, arch: string, p: ReturnType<typeof toolPaths>, opts: ToolInstallOptions): Promise<InstalledTool> {
+  const toolArch = (tool.archMap ?? DEFAULT_ARCH_MAP)[arch] ?? DEFAULT_ARCH_MAP[arch] ?? arch;
+  const url = expandTemplate(tool.url, { version: tool.version, arch: toolArch });
+  const expected = tool.sha256?.toLowerCase() ?? (await checksumFromUrl(tool, url, toolArch, opts.fetch));
+  await fs.promises.mkdir(p.versionDir, { recursive: true, mode: 0o755 });
+  const tmp = path.join(p.versionDir, `.tmp-${arch}-${crypto.randomBytes(4).toString('hex')}`);
+  const staged = path.join(tmp, 'dir');
+  await fs.promises.mkdir(staged, { recursive: true, mode: 0o755 });
+  opts.logger?.info({ tool: tool.name, version: tool.version, url: redactUrl(url) }, 'installing tool');
+  try {
+    const artifact = path.join(tmp, 'artifact');
+    const dl = { url, dest: artifact, fetch: opts.fetch, sha256: expected, label: tool.name };
+    await downloadVerified(opts.onProgress ? { ...dl, onProgress: opts.onProgress } : dl);
+    const bin = path.join(staged, tool.name);
+    const kind = archiveKind(tool.archive, url);
+    if (kind === 'none') await fs.promises.rename(artifact, bin);
+    else await extractBinary(kind, artifact, expandTemplate(tool.binary ?? tool.name, { version: tool.version, arch: toolArch }), bin, tool.name);
+    await fs.promises.chmod(bin, 0o755);
+    const sha256 = await sha256File(bin);
+    const versionOutput = tool.versionCommand?.length ? await runVersion(bin, tool.versionCommand, opts) : null;
+    await swapInto(staged, p.dir, tmp);
+    const marker: Marker = { sha256, artifactSha256: expected, versionOutput, installedAt: (opts.now ?? Date.now)() };
+    writeAtomic(p.marker, `${JSON.stringify(marker)}\n`);
+    return { name: tool.name, version: tool.version, arch, dir: p.dir, binPath: p.binPath, sha256, versionOutput };
+  } catch (err) {
+    if (err instanceof FleetError) throw err;
+    throw new FleetError('TOOL_INSTALL', `${tool.name} ${tool.version}: install failed`, { cause: err });
+  } finally {
+    await fs.promises.rm(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Replace {arch}/ in one rename; an old copy (tampered or stale) is moved aside first. */
+async function swapInto(staged: string, dir: string, tmp: string): Promise<void> {
+  await fs.promises.rm(`${dir}.complete`, { force: true });
+  if (fs.existsSync(dir)) await fs.promises.rename(dir, path.join(tmp, 'old'));
+  await fs.promises.rename(staged, dir);
+}
+
+function writeAtomic(file: string, content: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, content, { mode: 0o644 });
+  fs.renameSync(tmp, file);
+}
+
+/** `sha256sum` format: `<hex>  <file>` (or ` *<file>` for binary mode). */
+async function checksumFromUrl(tool: ToolConfig, url: string, toolArch: string, doFetch: typeof fetch): Promise<string> {
+  if (!tool.checksumUrl) throw new FleetError('TOOL_INSTALL', `${tool.name}: neither sha256 nor checksumUrl is set`);
+  const sumsUrl = expandTemplate(tool.checksumUrl, { version: tool.version, arch: toolArch });
+  let text: string;
+  try {
+    const res = await doFetch(sumsUrl);
+    if (!res.ok) throw new Error(`status ${res.status}`);
+    text = await res.text();
+  } catch (err) {
+    throw new FleetError('DOWNLOAD_FAILED', `${tool.name}: cannot fetch ${redactUrl(sumsUrl)}`, { cause: err });
+  }
+  const file = path.posix.basename(new URL(url).pathname);
+  const lines = text.split('\n').map((l) => /^([0-9a-fA-F]{64})(?:\s+\*?(.+?))?\s*$/.exec(l.trim())).filter((m) => m !== null);
+  const hit = lines.find((m) => m[2] !== undefined && path.posix.basename(m[2].replace(/^\.\//, '')) === file);
+  const only = lines.length === 1 && lines[0]?.[2] === undefined ? lines[0] : undefined;
+  const hex = (hit ?? only)?.[1];
+  if (!hex) throw new FleetError('TOOL_INSTALL', `${tool.name}: ${redactUrl(sumsUrl)} lists no checksum for ${file}`);
+  return hex.toLowerCase();
+}
+
+function runVersion(bin: string, args: string[], opts: ToolInstallOptions): Promise<string | null> {
+  const env = { PATH: `${path.dirname(bin)}:/usr/local/bin:/usr/bin:/bin`, HOME: path.dirname(bin) };
+  return new Promise((resolve) => {
+    execFile(bin, args, { timeout: opts.versionTimeoutMs ?? 10_000, env, maxBuffer: 256 * 1024 }, (err, stdout, stderr) => {
+      const out = `${stdout}${stderr}`.trim().slice(0, 2000);
+      if (err) {
+        opts.logger?.warn({ bin, err: describeError(err) }, 'tool version command failed');
+        return resolve(out || null);
+      }
+      resolve(out);
+    });
+  });
+}
+
+function record(opts: ToolInstallOptions, t: InstalledTool): void {
+  opts.store?.tools.put({
+    name: t.name,
+    version: t.version,
+    arch: t.arch,
+    sha256: t.sha256,
+    path: t.binPath,
+    versionOutput: t.versionOutput,
+    installedAt: (opts.now ?? Date.now)(),
+  });
+}
