@@ -3,9 +3,7 @@ import cron from 'node-cron';
 import { createApiServer } from './api/server.js';
 import { createMetrics, type Metrics } from './api/metrics.js';
 import type { Backend, BackendKind } from './backends/types.js';
-import { createDockerBackend } from './backends/docker/index.js';
-import { createProcessBackend } from './backends/process/index.js';
-import { createSystemdBackend } from './backends/systemd/index.js';
+import { createBackends } from './backends/index.js';
 import { systemClock, type Clock } from './clock.js';
 import { hostArch } from './config/names.js';
 import type { FleetConfig } from './config/types.js';
@@ -135,16 +133,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       logger.info({ mode }, 'runner-fleet daemon stopped');
     },
   };
-}
-
-function createBackends(cfg: FleetConfig, logger: Logger, clock: Clock): Partial<Record<BackendKind, Backend>> {
-  const kinds = new Set(cfg.pools.map((p) => p.backend));
-  const out: Partial<Record<BackendKind, Backend>> = {};
-  const host = cfg.host.name;
-  if (kinds.has('process')) out.process = createProcessBackend({ host, dataDir: cfg.host.dataDir, logger, clock });
-  if (kinds.has('docker')) out.docker = createDockerBackend({ host, logger, clock });
-  if (kinds.has('systemd')) out.systemd = createSystemdBackend({ host, logger });
-  return out;
 }
 
 async function prepareTools(cfg: FleetConfig, http: Http, store: Store, logger: Logger): Promise<InstalledTool[]> {

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { createDockerBackend } from '../../backends/docker/index.js';
-import { createProcessBackend } from '../../backends/process/index.js';
-import { createSystemdBackend } from '../../backends/systemd/index.js';
-import type { Backend, BackendKind } from '../../backends/types.js';
+import { createBackend } from '../../backends/index.js';
+import type { Backend } from '../../backends/types.js';
 import { runnerNamePattern } from '../../config/names.js';
 import type { FleetConfig, PoolConfig } from '../../config/types.js';
 import { FleetError } from '../../errors.js';
@@ -41,22 +39,10 @@ export function poolOf(cfg: FleetConfig, runner: string): PoolConfig {
   return pool;
 }
 
-function backendFor(kind: BackendKind, cfg: FleetConfig, logger: Logger): Backend {
-  const host = cfg.host.name;
-  switch (kind) {
-    case 'docker':
-      return createDockerBackend({ host, logger });
-    case 'systemd':
-      return createSystemdBackend({ host, logger });
-    case 'process':
-      return createProcessBackend({ host, dataDir: cfg.host.dataDir, logger });
-  }
-}
-
 /** Prints the runner's recent output; read-only, works whether or not the daemon runs. */
 export async function runLogs(opts: LogsOptions): Promise<void> {
   const pool = poolOf(opts.cfg, opts.runner);
-  const backend = opts.backend ?? backendFor(pool.backend, opts.cfg, opts.logger ?? silentLogger());
+  const backend = opts.backend ?? createBackend(pool.backend, opts.cfg, opts.logger ?? silentLogger());
   try {
     if (!backend.logs) throw new FleetError('NOT_IMPLEMENTED', `the ${backend.kind} backend keeps no logs`);
     const text = await backend.logs(opts.runner, { tail: opts.tail });

@@ -1,0 +1,220 @@
+import Dockerode from 'dockerode';
+import { systemClock, type Clock } from '../../clock.js';
+import { FleetError, describeError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { Backend, BackendRef, ObservedRunner, RunnerSpec } from '../types.js';
+import { watchExits } from './events.js';
+import { imageEnsurer, type PullProgress } from './images.js';
+import { demuxLogs } from './logs.js';
+import { LABEL_HOST, LABEL_POOL, LABEL_RUNNER, containerName, createOptions, isOwned } from './spec.js';
+import { exitFromCode, observedState } from './state.js';
+
+export { parseMemory, containerName, LABEL_HOST, LABEL_POOL, LABEL_RUNNER, LABEL_BACKEND } from './spec.js';
+export type { PullProgress } from './images.js';
+
+export interface DockerBackendOptions {
+  /** This host's name: the ownership label value. */
+  host: string;
+  logger: Logger;
+  /** Defaults to the local engine (DOCKER_HOST or /var/run/docker.sock). */
+  docker?: Dockerode;
+  clock?: Clock;
+  /** Pull progress, for a progress bar when the CLI runs on a TTY. */
+  onPullProgress?: (image: string, p: PullProgress) => void;
+  /** Events-stream reconnect backoff (default 250 ms doubling to 10 s). */
+  watchBackoffMs?: { min: number; max: number };
+}
+
+type Inspect = Dockerode.ContainerInspectInfo;
+
+const statusOf = (err: unknown) => (err as { statusCode?: number } | null)?.statusCode;
+
+function engineError(what: string, err: unknown): FleetError {
+  if (err instanceof FleetError) return err;
+  const code = statusOf(err);
+  // The engine's own words say what to fix (bad mount, unknown network); they carry no env values.
+  const reason = (err as { json?: { message?: string } }).json?.message ?? (err as Error).message;
+  // No status code means no answer at all: socket missing, refused, engine restarting.
+  return new FleetError(code === undefined ? 'BACKEND_UNAVAILABLE' : 'BACKEND_FAILED', `docker: ${what}: ${reason}`, { cause: err });
+}
+
+export function createDockerBackend(opts: DockerBackendOptions): Backend {
+  const docker = opts.docker ?? new Dockerode();
+  const clock = opts.clock ?? systemClock;
+  const { host, logger } = opts;
+  const ensureImage = imageEnsurer({ docker, logger, onPullProgress: opts.onPullProgress });
+
+  /** The container under `name`'s container name, owned or not; undefined if absent. */
+  async function inspectByName(name: string, signal?: AbortSignal): Promise<Inspect | undefined> {
+    try {
+      return await docker.getContainer(containerName(name)).inspect({ abortSignal: signal });
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw engineError(`inspect ${containerName(name)}`, err);
+    }
+  }
+
+  /** Our container for `name`, undefined if absent. A foreign one under our name is an error. */
+  async function inspectOwned(name: string, signal?: AbortSignal): Promise<Inspect | undefined> {
+    const info = await inspectByName(name, signal);
+    if (info && !isOwned(info.Config.Labels, host, name)) {
+      throw new FleetError('BACKEND_FAILED', `container ${containerName(name)} exists but is not owned by host ${host}; leaving it alone`);
+    }
+    return info;
+  }
+
+  async function remove(id: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await docker.getContainer(id).remove({ force: true, abortSignal: signal });
+    } catch (err) {
+      // 404: already gone; 409: removal already in progress elsewhere.
+      if (statusOf(err) !== 404 && statusOf(err) !== 409) throw engineError(`remove ${id}`, err);
+    }
+  }
+
+  async function start(info: { Id: string }, signal?: AbortSignal): Promise<void> {
+    try {
+      await docker.getContainer(info.Id).start({ abortSignal: signal });
+    } catch (err) {
+      if (statusOf(err) !== 304) throw engineError(`start ${info.Id}`, err);
+    }
+  }
+
+  async function create(spec: RunnerSpec, signal?: AbortSignal): Promise<BackendRef> {
+    if (spec.host !== host) throw new FleetError('BACKEND_FAILED', `runner ${spec.name} is for host ${spec.host}, not ${host}`);
+    const existing = await inspectOwned(spec.name, signal);
+    if (existing && observedState(existing.State.Status) !== 'exited') {
+      if (existing.State.Status === 'created') await start(existing, signal);
+      return { name: spec.name, ref: existing.Id };
+    }
+    // An exited container under the name is a finished run: its replacement starts clean.
+    if (existing) await remove(existing.Id, signal);
+
+    const options = createOptions(spec, host);
+    await ensureImage(spec.docker!.image, spec.docker!.pull ?? 'missing', signal);
+    let id: string;
+    try {
+      id = (await docker.createContainer({ ...options, abortSignal: signal })).id;
+    } catch (err) {
+      // A concurrent create of the same name won the race: adopt its container.
+      if (statusOf(err) === 409) {
+        const raced = await inspectOwned(spec.name, signal);
+        if (raced) return { name: spec.name, ref: raced.Id };
+      }
+      if (statusOf(err) === 404) throw new FleetError('IMAGE_MISSING', `image ${spec.docker!.image} vanished`, { cause: err });
+      throw engineError(`create ${options.name}`, err);
+    }
+    try {
+      await start({ Id: id }, signal);
+    } catch (err) {
+      await remove(id).catch(() => undefined);
+      throw err;
+    }
+    logger.info({ runner: spec.name, container: id.slice(0, 12), image: spec.docker!.image }, 'container started');
+    return { name: spec.name, ref: id };
+  }
+
+  async function destroy(name: string, o: { graceMs: number }, signal?: AbortSignal): Promise<void> {
+    const info = await inspectByName(name, signal);
+    if (!info) return;
+    if (!isOwned(info.Config.Labels, host, name)) {
+      logger.warn({ runner: name }, 'not destroying a container this host does not own');
+      return;
+    }
+    const c = docker.getContainer(info.Id);
+    if (info.State.Running) {
+      try {
+        // SIGINT is the runner's graceful stop: it finishes talking to GitHub and exits.
+        await c.kill({ signal: 'SIGINT', abortSignal: signal });
+        await waitStopped(c, o.graceMs, signal);
+      } catch (err) {
+        if (statusOf(err) !== 404 && statusOf(err) !== 409) throw engineError(`kill ${containerName(name)}`, err);
+      }
+    }
+    await remove(info.Id, signal); // force: SIGKILL if the grace ran out
+    logger.info({ runner: name }, 'container removed');
+  }
+
+  async function waitStopped(c: Dockerode.Container, graceMs: number, signal?: AbortSignal): Promise<void> {
+    const ac = new AbortController();
+    const onAbort = () => ac.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await Promise.race([
+        c.wait({ condition: 'not-running', abortSignal: ac.signal }).catch(() => undefined),
+        clock.sleep(graceMs, ac.signal).catch(() => undefined),
+      ]);
+    } finally {
+      ac.abort();
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async function observe(summary: Dockerode.ContainerInfo, signal?: AbortSignal): Promise<ObservedRunner | undefined> {
+    const labels = summary.Labels;
+    if (!isOwned(labels, host)) return undefined;
+    const base = { name: labels[LABEL_RUNNER]!, pool: labels[LABEL_POOL] ?? '', backend: 'docker' as const, ref: summary.Id };
+    let info: Inspect;
+    try {
+      info = await docker.getContainer(summary.Id).inspect({ abortSignal: signal });
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined; // removed between list and inspect
+      throw engineError(`inspect ${summary.Id}`, err);
+    }
+    const state = observedState(info.State.Status);
+    const startedAt = Date.parse(info.State.StartedAt);
+    return {
+      ...base,
+      state,
+      ...(startedAt > 0 ? { startedAt } : {}),
+      ...(state === 'exited' ? { exitCode: exitFromCode(info.State.ExitCode).exitCode } : {}),
+    };
+  }
+
+  async function list(signal?: AbortSignal): Promise<ObservedRunner[]> {
+    let all: Dockerode.ContainerInfo[];
+    try {
+      all = await docker.listContainers({ all: true, filters: { label: [`${LABEL_HOST}=${host}`] }, abortSignal: signal });
+    } catch (err) {
+      throw engineError('list containers', err);
+    }
+    const out: ObservedRunner[] = [];
+    // A few at a time: enough to be quick, not enough to flood the engine.
+    for (let i = 0; i < all.length; i += 8) {
+      const batch = await Promise.all(all.slice(i, i + 8).map((s) => observe(s, signal)));
+      for (const r of batch) if (r) out.push(r);
+    }
+    return out;
+  }
+
+  async function logs(name: string, o: { tail: number }): Promise<string> {
+    const info = await inspectOwned(name);
+    if (!info) throw new FleetError('BACKEND_FAILED', `no container for runner ${name}`);
+    try {
+      const buf = await docker.getContainer(info.Id).logs({ stdout: true, stderr: true, tail: o.tail, follow: false });
+      return info.Config.Tty ? buf.toString('utf8') : demuxLogs(buf);
+    } catch (err) {
+      throw engineError(`logs ${containerName(name)}`, err);
+    }
+  }
+
+  async function ping(signal?: AbortSignal): Promise<void> {
+    try {
+      // dockerode honours abortSignal here; its typings just do not say so.
+      await (docker as unknown as { ping(o: object): Promise<unknown> }).ping({ abortSignal: signal });
+    } catch (err) {
+      throw new FleetError('BACKEND_UNAVAILABLE', `docker engine unreachable: ${describeError(err)}`, { cause: err });
+    }
+  }
+
+  return {
+    kind: 'docker',
+    create,
+    destroy,
+    list,
+    watch: (onExit) =>
+      watchExits({ docker, host, logger, clock, minBackoffMs: opts.watchBackoffMs?.min, maxBackoffMs: opts.watchBackoffMs?.max }, onExit),
+    logs,
+    ping,
+  };
+}

@@ -1,0 +1,123 @@
+import type Dockerode from 'dockerode';
+import { FleetError } from '../../errors.js';
+import type { RunnerSpec } from '../types.js';
+
+/** Ownership labels (CONTRACT §5). A container without them, or for another host, is not ours. */
+export const LABEL_HOST = 'io.runner-fleet.host';
+export const LABEL_POOL = 'io.runner-fleet.pool';
+export const LABEL_RUNNER = 'io.runner-fleet.runner';
+export const LABEL_BACKEND = 'io.runner-fleet.backend';
+
+export const DOCKER_SOCKET = '/var/run/docker.sock';
+
+export function containerName(runnerName: string): string {
+  return `runner-fleet-${runnerName}`;
+}
+
+export function isOwned(labels: Record<string, string> | undefined, host: string, runnerName?: string): boolean {
+  if (!labels || labels[LABEL_HOST] !== host || !labels[LABEL_RUNNER]) return false;
+  return runnerName === undefined || labels[LABEL_RUNNER] === runnerName;
+}
+
+const MEMORY_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** Docker's memory syntax (`4g`, `512m`, `1.5g`, `1024`; an optional trailing `b`) → bytes. */
+export function parseMemory(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)b?\s*$/i.exec(value);
+  if (!m) throw new FleetError('CONFIG_INVALID', `invalid memory size "${value}" (expected e.g. 512m, 4g)`);
+  const bytes = Math.floor(Number(m[1]) * MEMORY_UNITS[(m[2] ?? '').toLowerCase()]!);
+  if (!Number.isFinite(bytes) || bytes <= 0) throw new FleetError('CONFIG_INVALID', `invalid memory size "${value}"`);
+  return bytes;
+}
+
+/** `network` in the pool's docker section wins over the generic network mode. */
+export function networkMode(spec: RunnerSpec): string | undefined {
+  return spec.docker?.network ?? spec.network.mode;
+}
+
+/**
+ * The command and working dir. `cache` (default): the verified runner mounted from the host at
+ * the same path, so `spec.command` runs as the lifecycle code built it. `image`: the image ships
+ * its own runner; an ephemeral runner (JIT config in env) starts its Listener directly, while a
+ * persistent one still runs `spec.command` (its start script in the mounted runner root).
+ */
+function entry(spec: RunnerSpec): { cmd: string[]; workingDir: string } {
+  const d = spec.docker;
+  if (d?.runnerFrom === 'image') {
+    const dir = d.imageRunnerDir.replace(/\/+$/, '');
+    if (spec.ephemeral) return { cmd: [`${dir}/bin/Runner.Listener`, 'run'], workingDir: dir };
+    return { cmd: spec.command, workingDir: dir };
+  }
+  return { cmd: spec.command, workingDir: spec.root };
+}
+
+function binds(spec: RunnerSpec): Dockerode.MountSettings[] {
+  // HostConfig.Mounts rather than Binds: paths may contain ':' or ',', and a missing source is an
+  // error instead of Docker silently creating a root-owned empty directory.
+  const mounts: Dockerode.MountSettings[] = [{ Type: 'bind', Source: spec.root, Target: spec.root, ReadOnly: false }];
+  for (const m of spec.mounts) {
+    if (m.target === spec.root) continue;
+    mounts.push({ Type: 'bind', Source: m.source, Target: m.target, ReadOnly: m.readOnly });
+  }
+  if (spec.docker?.dockerSocket) {
+    mounts.push({ Type: 'bind', Source: DOCKER_SOCKET, Target: DOCKER_SOCKET, ReadOnly: false });
+  }
+  return mounts;
+}
+
+/**
+ * Secrets go into the container's environment, like env. Trade-off, chosen on purpose:
+ * Docker keeps Env in the container config (`docker inspect`, config.v2.json, root-only on the
+ * host). Anyone who can read that can also `docker exec` into the container and read the
+ * runner's /proc/1/environ, so a 0600 file mounted read-only would not narrow who can see the
+ * secret; it would add a wrapper shell the image may not have, plus a file left on the host.
+ * The exposure is also short: the runner deletes ACTIONS_RUNNER_INPUT_* from its own
+ * environment on start (jobs never see it), a JIT config is single-use and a registration token
+ * lives one hour. Containers are removed on destroy, taking the config with them.
+ * Secrets never reach argv, labels or logs.
+ */
+function envList(spec: RunnerSpec): string[] {
+  const all = { ...spec.env, ...spec.secretEnv };
+  return Object.entries(all).map(([k, v]) => `${k}=${v}`);
+}
+
+export function createOptions(spec: RunnerSpec, host: string): Dockerode.ContainerCreateOptions {
+  const d = spec.docker;
+  if (!d) throw new FleetError('BACKEND_FAILED', `runner ${spec.name}: docker backend needs spec.docker`);
+  const { cmd, workingDir } = entry(spec);
+  const user = d.user ?? spec.user;
+  const net = networkMode(spec);
+  return {
+    name: containerName(spec.name),
+    Image: d.image,
+    Cmd: cmd,
+    // The image's own entrypoint (e.g. a shell wrapper) must not swallow our argv.
+    Entrypoint: [],
+    WorkingDir: workingDir,
+    Env: envList(spec),
+    ...(user ? { User: user } : {}),
+    Hostname: spec.name.slice(0, 63),
+    // `docker stop` by an operator gives the runner the same graceful signal we send.
+    StopSignal: 'SIGINT',
+    Labels: {
+      [LABEL_HOST]: host,
+      [LABEL_POOL]: spec.pool,
+      [LABEL_RUNNER]: spec.name,
+      [LABEL_BACKEND]: 'docker',
+    },
+    HostConfig: {
+      // A tiny init as PID 1 forwards SIGINT/SIGTERM to the runner and reaps job orphans.
+      Init: true,
+      // Never restarted by Docker: an exit is the reconciler's to see (a restarted ephemeral
+      // runner would replay a spent JIT config, a persistent one an expired token).
+      RestartPolicy: { Name: 'no' },
+      Privileged: d.privileged === true,
+      Mounts: binds(spec),
+      ...(net ? { NetworkMode: net } : {}),
+      ...(spec.network.dns.length ? { Dns: spec.network.dns } : {}),
+      ExtraHosts: Object.entries(spec.network.extraHosts).map(([name, ip]) => `${name}:${ip}`),
+      ...(d.cpus ? { NanoCpus: Math.round(d.cpus * 1e9) } : {}),
+      ...(d.memory ? { Memory: parseMemory(d.memory) } : {}),
+    },
+  };
+}
