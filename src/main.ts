@@ -38,6 +38,8 @@ export interface Daemon {
   readonly store: Store;
   readonly metrics: Metrics;
   readonly apiPort: number;
+  /** Resolves when tools are installed and the runner version is cached (runners can start). */
+  readonly ready: Promise<void>;
   /** Look for a newer runner version now (what runner.updateSchedule does). */
   checkRunnerVersion(): Promise<string | null>;
   /** Apply a new, already validated config. */
@@ -83,9 +85,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     },
   });
 
-  tools = await prepareTools(config, http, store, logger);
-  await versions.refresh();
-
   const api = createApiServer({
     listen: config.api.listen,
     ...(config.api.token ? { token: config.api.token } : {}),
@@ -106,13 +105,19 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     }),
     cron.schedule(config.runner.updateSchedule, () => void versions.refresh()),
   ];
-  // Persistent pools must never wait for (or use) an expired token.
-  await tokens.refreshDue(persistentScopes(config)).catch((err) => logger.warn({ err: describeError(err) }, 'token refresh failed'));
+  // Ready as soon as the API listens: adoption and cleanup start now; no runner is created
+  // before the tools are installed and the runner version is downloaded and verified.
   reconciler.start();
+  const warmup = (async () => {
+    tools = await prepareTools(config, http, store, logger);
+    // Persistent pools must never wait for (or use) an expired token.
+    await tokens.refreshDue(persistentScopes(config)).catch((err) => logger.warn({ err: describeError(err) }, 'token refresh failed'));
+    await versions.refresh();
+  })();
   logger.info({ host: config.host.name, pools: config.pools.map((p) => p.name), port }, 'runner-fleet daemon started');
 
   return {
-    reconciler, store, metrics, apiPort: port,
+    reconciler, store, metrics, apiPort: port, ready: warmup,
     checkRunnerVersion: () => versions.refresh(),
     reload(cfg) {
       config = cfg;
@@ -121,6 +126,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     },
     async shutdown(mode = config.shutdown.mode) {
       for (const c of crons) void c.stop();
+      await warmup;
       if (mode === 'drain') {
         const done = await reconciler.drainAndWait(config.shutdown.drainTimeoutMs);
         if (!done) logger.warn('drain timeout: busy runners keep running their jobs and will be adopted at the next start');

@@ -130,7 +130,8 @@ function checkBackend(pool: Obj, path: Path, globalNet: Obj | undefined, report:
   if (backend === 'systemd' && !has(pool, 'systemd')) report([...path, 'backend'], 'backend systemd requires systemd.user');
   const docker = obj(pool.docker);
   const sharesNetns = typeof docker?.network === 'string' && docker.network.startsWith('container:');
-  if (backend === 'docker' && !sharesNetns) return;
+  // docker (container) and systemd (bind-mounted resolv.conf/hosts) apply them; process runners cannot.
+  if ((backend === 'docker' && !sharesNetns) || backend === 'systemd') return;
   const why = backend === 'docker' ? 'docker network "container:..." (it shares another container\'s resolv.conf and hosts)' : `backend ${backend}`;
   const own = obj(pool.network);
   for (const key of ['dns', 'extraHosts'] as const) {

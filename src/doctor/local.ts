@@ -27,8 +27,9 @@ export const checkDataDir: Check = async (ctx) => {
   const problems: CheckResult[] = [];
   const m = mode.toString(8).padStart(4, '0');
   if (mode & 0o022) problems.push(fail(name, `${dir} is mode ${m}: others can plant files the runners execute`, `chmod 0700 ${dir}`));
-  else if (mode & 0o055 && !ownedByUs) problems.push(fail(name, `${dir} is mode ${m} and owned by uid ${st.uid}, not the service user`, `chown the data dir to the service user and chmod 0700 ${dir}`));
-  else if (mode & 0o077) problems.push(warn(name, `${dir} is mode ${m}; registration tokens live here`, `chmod 0700 ${dir}`));
+  else if (mode & 0o044 && !ownedByUs) problems.push(fail(name, `${dir} is mode ${m} and owned by uid ${st.uid}, not the service user`, `chown the data dir to the service user and chmod 0700 ${dir}`));
+  // Execute-only (0711) lets non-root runners reach their own dirs without listing anything.
+  else if (mode & 0o066) problems.push(warn(name, `${dir} is mode ${m}; registration tokens live here`, `chmod 0700 ${dir}`));
   const db = path.join(dir, 'state.db');
   const dbSt = fs.statSync(db, { throwIfNoEntry: false });
   if (dbSt && dbSt.mode & 0o077) problems.push(fail(name, `${db} is mode ${(dbSt.mode & 0o777).toString(8)}`, `chmod 0600 ${db}*`));

@@ -75,7 +75,8 @@ export class Executor {
   private async create(poolName: string): Promise<void> {
     const pool = this.pools.get(poolName);
     const version = this.ctx.targetVersion();
-    if (!pool || !version) return;
+    // Re-checked here: a reap applied just before in the same batch may have put the pool in backoff.
+    if (!pool || !version || pool.draining || this.deps.clock.now() < pool.notBefore) return;
     const cfg = pool.cfg;
     const { host } = this.deps.config;
     const name = newRunnerName(host.name, cfg.name);
@@ -169,8 +170,10 @@ export class Executor {
     if (meaning.versionDeprecated) {
       this.deps.onVersionDeprecated?.();
     }
+    // Deprecated with nothing newer known yet: restarting on the same version would loop, so back off.
+    const stuck = meaning.versionDeprecated && row.version !== null && row.version === this.ctx.targetVersion();
     if (pool && reason !== 'interrupted-create') {
-      if (meaning.failure && !ranJob) pool.recordFailure(this.deps.clock.now(), `runner ${name} exited: ${meaning.label}`);
+      if ((meaning.failure || stuck) && !ranJob) pool.recordFailure(this.deps.clock.now(), `runner ${name} exited: ${meaning.label}`);
       else if (!meaning.failure) pool.recordSuccess();
     }
     await this.cleanup(row, meaning.lookup);

@@ -25,10 +25,16 @@ export function plan(obs: Observation, inflight: ReadonlySet<string> = new Set()
   }
 
   const rowNames = new Set(obs.rows.map((r) => r.name));
+  // Runners adopted in this pass already count towards their pool's size (no duplicate creates).
+  const adopting = new Map<string, number>();
   for (const o of obs.observed) {
     if (rowNames.has(o.name) || inflight.has(o.name)) continue;
-    if (poolNames.has(o.pool) && o.state !== 'exited') {
+    const pool = obs.pools.find((p) => p.name === o.pool);
+    // Not named like ours (CONTRACT §5): neither adopted nor removed, whatever its labels say.
+    if (pool && !pool.namePattern.test(o.name)) continue;
+    if (pool && o.state !== 'exited') {
       actions.push({ kind: 'adopt', name: o.name, pool: o.pool, backend: o.backend });
+      adopting.set(o.pool, (adopting.get(o.pool) ?? 0) + 1);
     } else {
       actions.push({ kind: 'orphan', name: o.name, backend: o.backend });
     }
@@ -36,7 +42,7 @@ export function plan(obs: Observation, inflight: ReadonlySet<string> = new Set()
 
   for (const pool of obs.pools) {
     const rows = obs.rows.filter((r) => r.pool === pool.name && !reaped.has(r.name));
-    actions.push(...planPool(pool, rows, obs, inflight));
+    actions.push(...planPool(pool, rows, obs, inflight, adopting.get(pool.name) ?? 0));
     actions.push(...planGhosts(pool, obs, inflight));
   }
   return actions;
@@ -91,19 +97,20 @@ function desiredCount(pool: PoolView, busy: number): number {
   return Math.min(s.max, busy + Math.max(s.minIdle, pool.queuedJobs));
 }
 
-function planPool(pool: PoolView, rows: RunnerRow[], obs: Observation, inflight: ReadonlySet<string>): Action[] {
+function planPool(pool: PoolView, rows: RunnerRow[], obs: Observation, inflight: ReadonlySet<string>, adopting = 0): Action[] {
   const live = rows.filter((r) => LIVE.has(r.state));
+  const liveCount = live.length + adopting;
   const busy = live.filter((r) => isBusy(r, obs));
   const idle = live.filter((r) => (r.state === 'idle' || r.state === 'busy') && !isBusy(r, obs) && !inflight.has(r.name));
   const desired = desiredCount(pool, busy.length);
   const out: Action[] = [];
 
-  if (live.length < desired && pool.canCreate) {
-    for (let i = live.length; i < desired; i++) out.push({ kind: 'create', pool: pool.name, reason: 'below-desired' });
+  if (liveCount < desired && pool.canCreate) {
+    for (let i = liveCount; i < desired; i++) out.push({ kind: 'create', pool: pool.name, reason: 'below-desired' });
     return out;
   }
 
-  let surplus = live.length - desired;
+  let surplus = liveCount - desired;
   if (surplus > 0) {
     const retirable = idle
       .filter((r) => pool.draining || pool.size !== undefined || idleLongEnough(r, pool, obs))

@@ -44,7 +44,7 @@ export interface ReconcilerDeps {
 export class Reconciler {
   readonly pools = new Map<string, PoolRuntime>();
   readonly jobs: JobQueue;
-  targetVersion: string | null = null;
+  private target: string | null = null;
   lastReconcileAt: number | null = null;
   private readonly exec: Executor;
   private github: Map<string, GitHubRunner[]> | null = null;
@@ -64,6 +64,17 @@ export class Reconciler {
     });
   }
 
+  /** Runner version new runners get. */
+  get targetVersion(): string | null {
+    return this.target;
+  }
+
+  /** A new version is a fresh start for pools held back by failures (an exit 7 loop above all). */
+  set targetVersion(v: string | null) {
+    if (this.target !== null && v !== this.target) for (const p of this.pools.values()) p.recordSuccess();
+    this.target = v;
+  }
+
   get config(): FleetConfig {
     return this.deps.config;
   }
@@ -76,6 +87,8 @@ export class Reconciler {
       const cur = this.pools.get(p.name);
       if (cur && JSON.stringify(cur.cfg.scope) === JSON.stringify(p.scope) && cur.cfg.runnerGroup === p.runnerGroup) {
         cur.cfg = p;
+        // A reload is fresh intent: a pool drained by `runner-fleet drain` runs again.
+        cur.draining = false;
         next.set(p.name, cur);
       } else next.set(p.name, new PoolRuntime(p, cfg.host.name));
     }

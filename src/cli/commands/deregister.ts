@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { createApiClient } from '../../api/client.js';
 import { FleetError, isFleetError } from '../../errors.js';
 import type { CliContext } from '../context.js';
+import { seconds, waitDrained } from './drain.js';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -9,8 +10,9 @@ export function register(program: Command, ctx: CliContext): void {
     .description("remove this host's runners from GitHub and stop them")
     .option('--all', 'every runner of this host (required)')
     .option('--json', "print the daemon's answer as JSON")
+    .option('--timeout <seconds>', 'how long to wait for busy runners to finish their job (default: shutdown.drainTimeout)')
     .addHelpText('after', '\nGoes through the running daemon (it owns the runners and the GitHub credentials); exit 1 if it is not running.')
-    .action(async (opts: { all?: boolean; json?: boolean }) => {
+    .action(async (opts: { all?: boolean; json?: boolean; timeout?: string }) => {
       if (!opts.all) throw new FleetError('USAGE', 'deregister needs --all (removing single runners is not supported)');
       const cfg = await ctx.loadConfig();
       const client = createApiClient({ listen: cfg.api.listen, ...(cfg.api.token ? { token: cfg.api.token } : {}) });
@@ -22,6 +24,14 @@ export function register(program: Command, ctx: CliContext): void {
           throw new FleetError('DAEMON_UNREACHABLE', `cannot deregister: ${err.message}; start the daemon (runner-fleet daemon) and retry`, { cause: err.cause });
         }
         throw err;
+      }
+      // Idle runners go at once; a busy one is deregistered when its job ends, never killed.
+      const timeoutMs = opts.timeout === undefined ? cfg.shutdown.drainTimeoutMs : seconds(opts.timeout) * 1000;
+      const done = await waitDrained(client, undefined, timeoutMs, (left) => ctx.stderr.write(`waiting for ${left}\n`));
+      if (!done) {
+        ctx.stderr.write(`runner-fleet deregister: timed out after ${Math.round(timeoutMs / 1000)}s with busy runners still running their job\n`);
+        ctx.exitCode = 1;
+        return;
       }
       if (opts.json) {
         ctx.stdout.write(JSON.stringify(result, null, 2) + '\n');

@@ -32,7 +32,7 @@ export function register(program: Command, ctx: CliContext): void {
     });
 }
 
-function seconds(v: string): number {
+export function seconds(v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0) throw new FleetError('USAGE', `--timeout: expected a number of seconds, got "${v}"`);
   return n;
@@ -50,7 +50,7 @@ async function requestDrain(client: ApiClient, pool: string | undefined, timeout
 }
 
 /** Polls status until the selected pools have no runners; reports what is left when it changes. */
-async function waitDrained(client: ApiClient, pool: string | undefined, timeoutMs: number, progress: (left: string) => void): Promise<boolean> {
+export async function waitDrained(client: ApiClient, pool: string | undefined, timeoutMs: number, progress: (left: string) => void): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {

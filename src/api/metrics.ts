@@ -1,0 +1,134 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export const METRIC_PREFIX = 'runner_fleet_';
+
+/** Outcomes of POST /webhook, the `result` label of runner_fleet_webhook_deliveries_total. */
+export type WebhookResult = 'accepted' | 'duplicate' | 'ignored' | 'ping' | 'bad_signature' | 'too_large' | 'invalid';
+
+/**
+ * Every metric the daemon exports, on a private Registry (no global default registry, so two
+ * daemons in one test process never collide). Names all start with runner_fleet_.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly runners = new Gauge({
+    name: `${METRIC_PREFIX}runners`,
+    help: 'Runners this host owns, by pool and state',
+    labelNames: ['pool', 'state'] as const,
+    registers: [this.registry],
+  });
+  readonly githubRequests = new Counter({
+    name: `${METRIC_PREFIX}github_requests_total`,
+    help: 'GitHub API requests, by templated route and HTTP status',
+    labelNames: ['route', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly rateLimitRemaining = new Gauge({
+    name: `${METRIC_PREFIX}github_rate_limit_remaining`,
+    help: 'x-ratelimit-remaining from the last GitHub response',
+    registers: [this.registry],
+  });
+  /** Epoch seconds (not "seconds left"): stays correct between refreshes; alert on `value - time() < 1800`. */
+  readonly tokenExpiry = new Gauge({
+    name: `${METRIC_PREFIX}token_expiry_timestamp_seconds`,
+    help: 'When the cached registration/remove token of a scope expires (Unix seconds)',
+    labelNames: ['scope', 'kind'] as const,
+    registers: [this.registry],
+  });
+  readonly reconcileDuration = new Histogram({
+    name: `${METRIC_PREFIX}reconcile_duration_seconds`,
+    help: 'Duration of one reconcile pass',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly scaleUpLatency = new Histogram({
+    name: `${METRIC_PREFIX}scale_up_latency_seconds`,
+    help: 'From the decision to start a runner (or a queued webhook) until the backend runs it',
+    labelNames: ['pool', 'backend'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30],
+    registers: [this.registry],
+  });
+  readonly jobs = new Counter({
+    name: `${METRIC_PREFIX}jobs_total`,
+    help: 'Jobs completed on this host, by pool and conclusion',
+    labelNames: ['pool', 'conclusion'] as const,
+    registers: [this.registry],
+  });
+  readonly runnerRestarts = new Counter({
+    name: `${METRIC_PREFIX}runner_restarts_total`,
+    help: 'Runner processes that exited and were replaced, by exit code (unknown when killed)',
+    labelNames: ['pool', 'exit_code'] as const,
+    registers: [this.registry],
+  });
+  readonly poolHealthy = new Gauge({
+    name: `${METRIC_PREFIX}pool_healthy`,
+    help: '1 when the pool can run (credentials, image, visibility checks pass), else 0',
+    labelNames: ['pool'] as const,
+    registers: [this.registry],
+  });
+  readonly webhookDeliveries = new Counter({
+    name: `${METRIC_PREFIX}webhook_deliveries_total`,
+    help: 'POST /webhook deliveries by outcome',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** Replaces the whole runners gauge so pools/states that vanished stop being reported. */
+  setRunnerCounts(counts: { pool: string; state: string; count: number }[]): void {
+    this.runners.reset();
+    for (const c of counts) this.runners.set({ pool: c.pool, state: c.state }, c.count);
+  }
+
+  githubRequest(route: string, status: number | string): void {
+    this.githubRequests.inc({ route, status: String(status) });
+  }
+
+  setRateLimitRemaining(n: number): void {
+    this.rateLimitRemaining.set(n);
+  }
+
+  setTokenExpiry(scope: string, kind: string, expiresAtMs: number): void {
+    this.tokenExpiry.set({ scope, kind }, Math.floor(expiresAtMs / 1000));
+  }
+
+  observeReconcile(ms: number): void {
+    this.reconcileDuration.observe(ms / 1000);
+  }
+
+  observeScaleUp(pool: string, backend: string, ms: number): void {
+    this.scaleUpLatency.observe({ pool, backend }, ms / 1000);
+  }
+
+  jobCompleted(pool: string, conclusion: string | null): void {
+    this.jobs.inc({ pool, conclusion: conclusion ?? 'unknown' });
+  }
+
+  runnerRestarted(pool: string, exitCode: number | null): void {
+    this.runnerRestarts.inc({ pool, exit_code: exitCode === null ? 'unknown' : String(exitCode) });
+  }
+
+  setPoolHealthy(pool: string, healthy: boolean): void {
+    this.poolHealthy.set({ pool }, healthy ? 1 : 0);
+  }
+
+  webhookDelivery(result: WebhookResult): void {
+    this.webhookDeliveries.inc({ result });
+  }
+}
+
+export function createMetrics(opts?: { defaultMetrics?: boolean }): Metrics {
+  return new Metrics(opts);
+}

@@ -1,0 +1,70 @@
+import type { BackendKind } from '../config/types.js';
+
+/** GET /api/v1/status. Every field is plain JSON; times are epoch ms. */
+export interface StatusReport {
+  host: string;
+  version: string;
+  pools: PoolStatus[];
+  tokens: { scope: string; kind: 'registration' | 'remove'; expiresAt: number }[];
+  tools: { name: string; version: string; installed: boolean; sha256: string | null }[];
+  networkChecks: { target: string; ok: boolean; detail: string }[];
+  github: { rateLimitRemaining: number | null; requests: number };
+  /** Set while a drain (CLI `drain` or shutdown) is in progress. */
+  draining?: boolean;
+}
+
+export interface PoolStatus {
+  name: string;
+  backend: BackendKind;
+  /** Human form: org:acme, repo:acme/app, enterprise:ent */
+  scope: string;
+  desired: number;
+  actual: number;
+  healthy: boolean;
+  error?: string;
+  runners: RunnerStatus[];
+}
+
+export interface RunnerStatus {
+  name: string;
+  /** Store state: idle, busy, creating, pending_delete... */
+  state: string;
+  backend: BackendKind;
+  githubId: number | null;
+  busy: boolean;
+  labels: string[];
+  startedAt: number | null;
+  version: string | null;
+}
+
+/** The slice of a workflow_job delivery the daemon acts on (runner-facts.md §4). */
+export interface WorkflowJobEvent {
+  action: 'queued' | 'waiting' | 'in_progress' | 'completed' | string;
+  deliveryId: string;
+  job: {
+    id: number;
+    runId: number;
+    name: string;
+    labels: string[];
+    status: string;
+    conclusion: string | null;
+    runnerId: number | null;
+    runnerName: string | null;
+    runnerGroupName: string | null;
+  };
+  repository: { fullName: string; private: boolean };
+  org?: string;
+}
+
+export interface HealthInfo {
+  /** false forces 503 (e.g. the daemon is shutting down). */
+  ok: boolean;
+  /** When the last reconcile pass finished (epoch ms), or null if none yet. */
+  lastReconcileAt: number | null;
+  intervalMs: number;
+}
+
+export interface DrainRequest {
+  pool?: string;
+  timeoutMs?: number;
+}

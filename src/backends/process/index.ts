@@ -1,0 +1,248 @@
+import type { ChildProcess } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Backend, BackendRef, ObservedRunner, RunnerExit, RunnerSpec } from '../types.js';
+import { systemClock, type Clock } from '../../clock.js';
+import { FleetError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { groupAlive, isSameProcess, signalGroup } from './procfs.js';
+import { listPidRecords, pidDir, pidFilePath, readExitFile, readPidRecord, removePidRecord, writePidRecord, type PidRecord } from './pidfile.js';
+import { OutputEcho, tailFile } from './output.js';
+import { startRunner, type Started } from './spawn.js';
+
+export interface ProcessBackendOptions {
+  host: string;
+  dataDir: string;
+  logger: Logger;
+  /** Paces the poll for adopted runners and stamps exits. */
+  clock?: Clock;
+  /** How often runners we did not start (adopted) are checked for exit. Default 1000 ms. */
+  pollMs?: number;
+  /** Repeat runner output lines to the logger at debug level (throttled). Default false. */
+  echoOutput?: boolean;
+}
+
+type ExitInfo = { exitCode: number | null; signal: string | null; at: number };
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** After SIGKILL, how long to wait for the kernel to finish the group off. */
+const KILL_WAIT_MS = 5000;
+
+/**
+ * Runners as plain process groups: `{shim} {spec.command}` detached, with a pid file carrying
+ * pid + /proc start time + argv so a restarted daemon adopts what still runs and never
+ * mistakes (or signals) a recycled pid.
+ */
+export function createProcessBackend(opts: ProcessBackendOptions): Backend {
+  const clock = opts.clock ?? systemClock;
+  const log = opts.logger.child({ backend: 'process' });
+  const pollMs = opts.pollMs ?? 1000;
+  const children = new Map<string, { child: ChildProcess; rec: PidRecord; done: Promise<void> }>();
+  /** Exits seen, keyed name:pid:startTime, so each is reported once. */
+  const exits = new Map<string, ExitInfo>();
+  const listeners = new Set<(e: RunnerExit) => void>();
+  const locks = new Map<string, Promise<unknown>>();
+  const echo = opts.echoOutput ? new OutputEcho(log) : undefined;
+  let polling: AbortController | undefined;
+
+  const key = (r: PidRecord) => `${r.name}:${r.pid}:${r.startTime}`;
+
+  /** One operation per runner name at a time: create/destroy stay idempotent under races. */
+  function serialized<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const prev = locks.get(name) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    locks.set(name, tail);
+    void tail.then(() => locks.get(name) === tail && locks.delete(name));
+    return next;
+  }
+
+  function emit(rec: PidRecord, info: ExitInfo): void {
+    if (exits.has(key(rec))) return;
+    exits.set(key(rec), info);
+    echo?.forget(rec.name);
+    const e: RunnerExit = { name: rec.name, exitCode: info.exitCode, signal: info.signal, at: info.at };
+    log.info({ runner: rec.name, pid: rec.pid, exitCode: info.exitCode, signal: info.signal }, 'runner process exited');
+    for (const l of listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        log.error({ err }, 'exit listener failed');
+      }
+    }
+  }
+
+  /** The shim's exit file is the truth; without one (SIGKILL) fall back to what we know. */
+  async function exitInfo(rec: PidRecord, fallback?: { code: number | null; signal: NodeJS.Signals | null }): Promise<ExitInfo> {
+    const fromFile = await readExitFile(rec.exitFile).catch(() => undefined);
+    if (fromFile) return { ...fromFile, at: clock.now() };
+    return { exitCode: fallback?.signal ? null : (fallback?.code ?? null), signal: fallback?.signal ?? null, at: clock.now() };
+  }
+
+  function own({ child, record: rec, exited }: Started): void {
+    const done = exited.then(async (how) => {
+      const info = await exitInfo(rec, how);
+      if (children.get(rec.name)?.child === child) children.delete(rec.name);
+      emit(rec, info);
+    });
+    children.set(rec.name, { child, rec, done });
+    // The daemon may exit (shutdown mode keep) while runners go on; a later daemon adopts them.
+    child.unref();
+  }
+
+  async function create(spec: RunnerSpec, signal?: AbortSignal): Promise<BackendRef> {
+    signal?.throwIfAborted();
+    if (!NAME_RE.test(spec.name)) throw new FleetError('BACKEND_FAILED', `invalid runner name "${spec.name}"`);
+    return serialized(spec.name, async () => {
+      const existing = await readPidRecord(opts.dataDir, spec.name);
+      if (existing && existing.host !== opts.host) {
+        throw new FleetError('BACKEND_FAILED', `runner ${spec.name}: pid file belongs to host ${existing.host}`);
+      }
+      if (existing && isSameProcess(existing)) return { name: spec.name, ref: String(existing.pid) };
+      if (existing) await removePidRecord(opts.dataDir, existing);
+      await fs.mkdir(pidDir(opts.dataDir), { recursive: true, mode: 0o700 });
+      const exitFileDefault = pidFilePath(opts.dataDir, spec.name).replace(/\.json$/, '.exit');
+      const started = await startRunner(spec, { dataDir: opts.dataDir, exitFileDefault }, clock.now());
+      own(started);
+      const { record } = started;
+      await writePidRecord(opts.dataDir, record);
+      await echo?.follow(record.name, record.logFile);
+      log.info({ runner: spec.name, pool: spec.pool, pid: record.pid }, 'runner process started');
+      return { name: spec.name, ref: String(record.pid) };
+    });
+  }
+
+  async function destroy(name: string, o: { graceMs: number }, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    return serialized(name, async () => {
+      const rec = await readPidRecord(opts.dataDir, name);
+      // Another host's runner (shared data dir) is not ours to stop or forget.
+      if (!rec || rec.host !== opts.host) return;
+      // Never signal a pid that is not provably ours (start time + argv).
+      if (isSameProcess(rec)) await stopGroup(rec, o.graceMs);
+      // Let our own child's exit be reported first, then forget the runner entirely.
+      const mine = children.get(name);
+      if (mine?.rec.pid === rec.pid) await Promise.race([mine.done, delay(1000)]);
+      await removePidRecord(opts.dataDir, rec);
+      for (const k of exits.keys()) if (k.startsWith(`${name}:`)) exits.delete(k);
+      echo?.forget(name);
+    });
+  }
+
+  /**
+   * SIGINT (the Listener's "stop after cleanup"), SIGTERM at grace/2, SIGKILL at grace.
+   * Once the leader was verified, its group id cannot be reused while any member lives,
+   * so signalling the group until it is empty stays safe after the shim itself is gone.
+   */
+  async function stopGroup(rec: PidRecord, graceMs: number): Promise<void> {
+    const gone = () => !isSameProcess(rec) && !groupAlive(rec.pid);
+    const steps: [NodeJS.Signals, number][] = [
+      ['SIGINT', graceMs / 2],
+      ['SIGTERM', graceMs / 2],
+      ['SIGKILL', KILL_WAIT_MS],
+    ];
+    for (const [sig, waitMs] of steps) {
+      log.info({ runner: rec.name, pid: rec.pid, signal: sig }, 'stopping runner process group');
+      signalGroup(rec.pid, sig);
+      if (await waitFor(gone, waitMs)) return;
+    }
+    log.warn({ runner: rec.name, pid: rec.pid }, 'runner process group survived SIGKILL');
+  }
+
+  async function list(signal?: AbortSignal): Promise<ObservedRunner[]> {
+    signal?.throwIfAborted();
+    const out: ObservedRunner[] = [];
+    for (const rec of await listPidRecords(opts.dataDir)) {
+      if (rec.host !== opts.host) continue;
+      const base = { name: rec.name, pool: rec.pool, backend: 'process' as const, startedAt: rec.startedAt, ref: String(rec.pid) };
+      if (isSameProcess(rec)) {
+        out.push({ ...base, state: 'running' });
+      } else {
+        const info = exits.get(key(rec)) ?? (await exitInfo(rec));
+        out.push({ ...base, state: 'exited', exitCode: info.exitCode });
+      }
+    }
+    return out;
+  }
+
+  /** Exits of runners a previous daemon started: they are not our children, so poll /proc. */
+  async function pollOnce(): Promise<void> {
+    for (const rec of await listPidRecords(opts.dataDir)) {
+      if (rec.host !== opts.host || exits.has(key(rec))) continue;
+      const mine = children.get(rec.name);
+      if (mine && mine.rec.pid === rec.pid) {
+        await echo?.pump(rec.name, rec.logFile);
+        continue;
+      }
+      if (isSameProcess(rec)) {
+        await echo?.follow(rec.name, rec.logFile);
+        await echo?.pump(rec.name, rec.logFile);
+      } else {
+        // Under the name's lock, and only if destroy has not removed it meanwhile.
+        await serialized(rec.name, async () => {
+          const now = await readPidRecord(opts.dataDir, rec.name);
+          if (now && key(now) === key(rec)) emit(rec, await exitInfo(rec));
+        });
+      }
+    }
+  }
+
+  function startPolling(): void {
+    if (polling) return;
+    const ac = new AbortController();
+    polling = ac;
+    void (async () => {
+      while (!ac.signal.aborted) {
+        try {
+          await pollOnce();
+        } catch (err) {
+          log.warn({ err }, 'process poll failed');
+        }
+        try {
+          await clock.sleep(pollMs, ac.signal);
+        } catch {
+          return;
+        }
+      }
+    })();
+  }
+
+  function stopPolling(): void {
+    polling?.abort();
+    polling = undefined;
+  }
+
+  return {
+    kind: 'process',
+    create,
+    destroy,
+    list,
+    watch(onExit) {
+      listeners.add(onExit);
+      startPolling();
+      return () => {
+        listeners.delete(onExit);
+        if (listeners.size === 0) stopPolling();
+      };
+    },
+    async logs(name, o) {
+      const rec = await readPidRecord(opts.dataDir, name);
+      return rec && rec.host === opts.host ? tailFile(rec.logFile, o.tail) : '';
+    },
+    async ping() {},
+    async close() {
+      stopPolling();
+      listeners.clear();
+    },
+  };
+}
+
+/** Real processes run on real time: poll /proc every 25 ms up to a bound. */
+async function waitFor(pred: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + Math.max(0, timeoutMs);
+  for (;;) {
+    if (pred()) return true;
+    if (Date.now() >= deadline) return false;
+    await delay(Math.min(25, Math.max(1, deadline - Date.now())));
+  }
+}

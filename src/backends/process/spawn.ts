@@ -1,0 +1,112 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, constants as fsc, openSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { RunnerSpec } from '../types.js';
+import { FleetError } from '../../errors.js';
+import { readProc } from './procfs.js';
+import type { PidRecord } from './pidfile.js';
+import { idsFor, type UnixIds } from './user.js';
+
+/**
+ * The supervisor shim: a POSIX sh that runs the runner as its child and writes the child's
+ * exit status to a file, so even a runner adopted by a later daemon (not our child, no
+ * waitpid) reports its real exit code.
+ *
+ * Why not exec: the shim must outlive the runner to record its status. Signals still reach
+ * the Listener because we always signal the whole process group (the shim is its leader,
+ * spawned detached). `trap :` keeps the shim alive through INT/TERM/HUP while the Listener
+ * decides what to do; a trap with a handler (unlike `trap ''`) is reset to default in the
+ * child at exec, so the Listener sees the signals normally. Only SIGKILL takes out the shim
+ * (then no exit file: the code is unknown, reported as null). ~1 MB of RSS per runner.
+ */
+export const SHIM_SCRIPT =
+  'trap : INT TERM HUP; f=$1; shift; "$@"; c=$?; ' +
+  'printf "%s\\n" "$c" > "$f.tmp" && mv -f "$f.tmp" "$f"; exit $c';
+export const SHIM_ARGV0 = 'rf-shim';
+const SH = '/bin/sh';
+
+export interface Started {
+  child: ChildProcess;
+  record: PidRecord;
+  /** Settles when the shim exits; subscribed at spawn time so a fast exit is never missed. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export interface SpawnPaths {
+  dataDir: string;
+  /** {dataDir}/process/{name}.exit */
+  exitFileDefault: string;
+}
+
+/** Starts the runner under the shim; resolves once the process exists and is identified. */
+export async function startRunner(spec: RunnerSpec, paths: SpawnPaths, now: number): Promise<Started> {
+  await checkRunnable(spec);
+  const ids = idsFor(spec.user);
+  const logFile = path.join(spec.root, '_diag', 'rf-process.log');
+  await ensureDir(path.dirname(logFile), ids);
+  // A runner running as another user cannot write into the daemon's 0700 data dir.
+  const exitFile = ids ? path.join(spec.root, '.rf', 'process-exit') : paths.exitFileDefault;
+  await ensureDir(path.dirname(exitFile), ids);
+  await fs.rm(exitFile, { force: true });
+
+  const argv = [SH, '-c', SHIM_SCRIPT, SHIM_ARGV0, exitFile, ...spec.command];
+  const fd = openSync(logFile, 'a', 0o640);
+  let child: ChildProcess;
+  try {
+    child = spawn(SH, argv.slice(1), {
+      cwd: spec.root,
+      // Only what the config built: nothing of the daemon's own environment (its token above all).
+      env: { ...spec.env, ...spec.secretEnv },
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      ...(ids ? { uid: ids.uid, gid: ids.gid } : {}),
+    });
+  } finally {
+    closeSync(fd);
+  }
+  if (child.pid === undefined) throw await spawnError(child, spec.name);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  // libuv returns after exec and reaps only on a later loop turn: /proc is readable right now.
+  const info = readProc(child.pid);
+  const record: PidRecord = {
+    name: spec.name,
+    pool: spec.pool,
+    host: spec.host,
+    pid: child.pid,
+    startTime: info?.startTime ?? '',
+    cmdline: argv,
+    startedAt: now,
+    root: spec.root,
+    logFile,
+    exitFile,
+  };
+  return { child, record, exited };
+}
+
+async function checkRunnable(spec: RunnerSpec): Promise<void> {
+  const cmd = spec.command[0];
+  if (!cmd || !path.isAbsolute(cmd)) {
+    throw new FleetError('BACKEND_FAILED', `runner ${spec.name}: command must be an absolute path`);
+  }
+  try {
+    await fs.access(cmd, fsc.X_OK);
+    const st = await fs.stat(spec.root);
+    if (!st.isDirectory()) throw new Error(`${spec.root} is not a directory`);
+  } catch (err) {
+    throw new FleetError('BACKEND_FAILED', `runner ${spec.name}: cannot run ${cmd} in ${spec.root}`, { cause: err });
+  }
+}
+
+/** mkdir -p; a dir we create for a runner user is theirs (the Listener writes _diag itself). */
+async function ensureDir(dir: string, ids: UnixIds | undefined): Promise<void> {
+  const created = await fs.mkdir(dir, { recursive: true });
+  if (created && ids) await fs.chown(dir, ids.uid, ids.gid);
+}
+
+function spawnError(child: ChildProcess, name: string): Promise<FleetError> {
+  return new Promise((resolve) => {
+    child.once('error', (err) => resolve(new FleetError('BACKEND_FAILED', `runner ${name}: spawn failed`, { cause: err })));
+  });
+}

@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import { FleetError } from '../../errors.js';
+
+export interface UnixIds {
+  uid: number;
+  gid: number;
+}
+
+/**
+ * Resolves "name", "uid" or "uid:gid" via /etc/passwd (no NSS: a build host's runner user is
+ * local). libuv drops supplementary groups when uid/gid are set, so the runner gets only its
+ * primary group — never root's groups.
+ */
+export function resolveUser(user: string, passwdFile = '/etc/passwd'): UnixIds {
+  const numeric = /^(\d+)(?::(\d+))?$/.exec(user);
+  if (numeric) {
+    const uid = Number(numeric[1]);
+    const gid = numeric[2] !== undefined ? Number(numeric[2]) : (lookup(passwdFile, (f) => Number(f[2]) === uid)?.gid ?? uid);
+    return { uid, gid };
+  }
+  const hit = lookup(passwdFile, (f) => f[0] === user);
+  if (!hit) throw new FleetError('BACKEND_FAILED', `unknown user "${user}" (not in ${passwdFile})`);
+  return hit;
+}
+
+function lookup(file: string, pred: (fields: string[]) => boolean): UnixIds | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  for (const line of text.split('\n')) {
+    const f = line.split(':');
+    if (f.length >= 4 && pred(f)) return { uid: Number(f[2]), gid: Number(f[3]) };
+  }
+  return undefined;
+}
+
+/** Switch users only when we can (root) and were asked to. */
+export function idsFor(user: string | undefined): UnixIds | undefined {
+  if (!user || typeof process.getuid !== 'function' || process.getuid() !== 0) return undefined;
+  const ids = resolveUser(user);
+  return ids.uid === 0 && ids.gid === 0 ? undefined : ids;
+}

@@ -1,0 +1,144 @@
+import test from 'ava';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { StatusReport } from '../../src/api/types.js';
+import { main } from '../../src/cli/index.js';
+import { openStore } from '../../src/store/index.js';
+import { sampleStatus, startApi } from './helpers.js';
+
+/** `runner-fleet …` in-process with captured output. */
+async function cli(args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(['node', 'runner-fleet', ...args], {
+    env: { PATH: process.env.PATH },
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+  });
+  return { code, stdout, stderr };
+}
+
+async function config(port: number, extra = '') {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'rf-cli-api-'));
+  const file = path.join(dir, 'config.yaml');
+  await writeFile(file, `host: { name: build-01, dataDir: ${dir}/data }
+github: { auth: { token: x } }
+api:
+  listen: 127.0.0.1:${port}
+${extra}pools:
+  - name: cd
+    scope: { org: acme }
+    size: 2
+    backend: process
+`);
+  return { file, dataDir: `${dir}/data` };
+}
+
+async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+test('status: reads the daemon API (text and --json) with the bearer token', async (t) => {
+  const s = await startApi({ token: 'api-tok' });
+  t.teardown(() => s.api.close());
+  const { file } = await config(s.port, '  token: api-tok\n');
+  const text = await cli(['status', '-c', file]);
+  t.is(text.code, 0, text.stderr);
+  t.regex(text.stdout, /build-01-cd-abc123/);
+  t.regex(text.stdout, /from daemon/);
+  const json = await cli(['status', '--json', '-c', file]);
+  t.is(json.code, 0, json.stderr);
+  t.deepEqual(JSON.parse(json.stdout), { ...sampleStatus, source: 'daemon' });
+});
+
+test('status: a wrong token is a configuration error (exit 2)', async (t) => {
+  const s = await startApi({ token: 'api-tok' });
+  t.teardown(() => s.api.close());
+  const { file } = await config(s.port, '  token: wrong\n');
+  t.is((await cli(['status', '-c', file])).code, 2);
+});
+
+test('status: daemon down → falls back to the state database and says so', async (t) => {
+  const { file, dataDir } = await config(await closedPort());
+  const store = openStore(dataDir);
+  store.runners.insert({
+    name: 'build-01-cd-zzz999', pool: 'cd', backend: 'process', state: 'busy', ephemeral: true, version: '2.330.0',
+    githubId: 9, labels: ['self-hosted'], busy: true, ranJob: true, jobName: 'deploy', createdAt: 1, startedAt: 2,
+    attempts: 0, nextRetryAt: null, lastExitCode: null, lastError: null, reason: null,
+  });
+  store.close();
+  const r = await cli(['status', '--json', '-c', file]);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stderr, /state database/);
+  const report = JSON.parse(r.stdout) as StatusReport & { source: string };
+  t.is(report.source, 'database');
+  t.is(report.pools[0]?.desired, 2);
+  t.is(report.pools[0]?.actual, 1);
+  t.like(report.pools[0]?.runners[0], { name: 'build-01-cd-zzz999', busy: true, githubId: 9 });
+  const text = await cli(['status', '-c', file]);
+  t.regex(text.stdout, /state database/);
+});
+
+test('status: daemon down and no database → exit 1', async (t) => {
+  const { file } = await config(await closedPort());
+  const r = await cli(['status', '-c', file]);
+  t.is(r.code, 1);
+});
+
+test('drain: asks the daemon, waits until the pool is empty, exit 0', async (t) => {
+  let report: StatusReport = structuredClone(sampleStatus);
+  const calls: unknown[] = [];
+  const s = await startApi({
+    status: () => report,
+    drain: (req) => {
+      calls.push(req);
+      setTimeout(() => (report = { ...report, pools: report.pools.map((p) => ({ ...p, actual: 0, runners: [] })) }), 300);
+    },
+  });
+  t.teardown(() => s.api.close());
+  const { file } = await config(s.port);
+  const r = await cli(['drain', '--pool', 'cd', '--timeout', '20', '-c', file]);
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual(calls, [{ pool: 'cd', timeoutMs: 20_000 }]);
+  t.regex(r.stdout, /drained/);
+});
+
+test('drain: runners still there at the timeout → exit 1; unknown pool → exit 2; daemon down → exit 1', async (t) => {
+  const s = await startApi({ drain: () => undefined });
+  t.teardown(() => s.api.close());
+  const { file } = await config(s.port);
+  t.is((await cli(['drain', '--timeout', '0.2', '-c', file])).code, 1);
+  t.is((await cli(['drain', '--pool', 'nope', '-c', file])).code, 2);
+  const down = await config(await closedPort());
+  t.is((await cli(['drain', '-c', down.file])).code, 1);
+});
+
+test('deregister --all: calls the daemon, waits until no runner is left; without --all exit 2; daemon down exit 1', async (t) => {
+  let called = 0;
+  let report: StatusReport = structuredClone(sampleStatus);
+  const s = await startApi({
+    status: () => report,
+    deregisterAll: () => {
+      called++;
+      setTimeout(() => (report = { ...report, pools: report.pools.map((p) => ({ ...p, actual: 0, runners: [] })) }), 300);
+      return { removed: ['a', 'b'] };
+    },
+  });
+  t.teardown(() => s.api.close());
+  const { file } = await config(s.port);
+  t.is((await cli(['deregister', '-c', file])).code, 2);
+  const ok = await cli(['deregister', '--all', '--timeout', '20', '-c', file]);
+  t.is(ok.code, 0, ok.stderr);
+  t.regex(ok.stdout, /removed: 2/);
+  t.is(called, 1);
+  const down = await config(await closedPort());
+  const r = await cli(['deregister', '--all', '-c', down.file]);
+  t.is(r.code, 1);
+  t.regex(r.stderr, /daemon/);
+});

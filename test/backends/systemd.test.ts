@@ -1,0 +1,198 @@
+/**
+ * The Backend contract against a real systemd (PID 1 in a container, test/helpers/systemd-host.ts),
+ * then what only systemd does: a non-root job user, secrets outside the unit file, the restart
+ * policy from the Listener's exit codes, journal logs.
+ */
+import test, { type ExecutionContext } from 'ava';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { createSystemdBackend } from '../../src/backends/systemd/index.js';
+import type { Backend, RunnerSpec } from '../../src/backends/types.js';
+import { isFleetError } from '../../src/errors.js';
+import { silentLogger } from '../../src/log.js';
+import { requireSystemdHost, startSystemdHost, type SystemdHost } from '../helpers/systemd-host.js';
+import { requireDocker } from '../helpers/engines.js';
+import { backendContract, waitFor } from './contract.js';
+
+// Every temp dir of this file (the contract's data dirs too) lives under one dir that the
+// container mounts at the same path, so runner roots resolve identically inside.
+const SHARED = mkdtempSync(path.join('/tmp', 'rf-sd-'));
+process.env.TMPDIR = SHARED;
+// mkdtemp makes 0700; the non-root job user inside the container must traverse to its root.
+chmodSync(SHARED, 0o755);
+mkdirSync(path.join(SHARED, 'runners'), { mode: 0o755 });
+
+let hostP: Promise<SystemdHost> | undefined;
+async function shared(t: ExecutionContext): Promise<SystemdHost | undefined> {
+  if (!(await requireDocker(t))) return undefined;
+  hostP ??= startSystemdHost({ mounts: [SHARED] });
+  return hostP;
+}
+test.after.always(async () => {
+  if (hostP) await (await hostP.catch(() => undefined))?.close();
+  rmSync(SHARED, { recursive: true, force: true });
+});
+
+let sd: SystemdHost | undefined;
+const make = (host: string, extra: Partial<Parameters<typeof createSystemdBackend>[0]> = {}): Backend => {
+  if (!sd) throw new Error('systemd host not ready');
+  return createSystemdBackend({ host, logger: silentLogger(), run: sd.run, files: sd.files, pollMs: 200, stopPollMs: 100, ...extra });
+};
+
+backendContract(test, 'systemd', make, (base) => ({ ...base, systemd: { user: 'root' } }), {
+  timeoutMs: 30_000,
+  async ready(t) {
+    sd = await shared(t);
+    return sd !== undefined;
+  },
+  async foreign(runnerName) {
+    const unit = `runner-fleet-${runnerName}.service`;
+    const h = sd!;
+    await h.sh(
+      `printf '[Service]\\nExecStart=/bin/sleep 300\\n' > /etc/systemd/system/${unit} && systemctl daemon-reload && systemctl start ${unit}`,
+    );
+    return {
+      exists: async () => (await h.exec(['systemctl', 'is-active', unit])).stdout.trim() === 'active',
+      remove: async () => {
+        await h.sh(`systemctl stop ${unit}; rm -f /etc/systemd/system/${unit}; systemctl daemon-reload`);
+      },
+    };
+  },
+});
+
+let n = 0;
+async function setup(t: ExecutionContext, extra: Partial<RunnerSpec> & { script?: string } = {}) {
+  sd = await shared(t);
+  if (!sd) return undefined;
+  const host = `sd${process.pid}x${n++}`;
+  const backend = make(host);
+  const name = `${host}-cd-${Math.random().toString(36).slice(2, 10).padEnd(6, '0')}`;
+  // A traversable root (not the 0700 mkdtemp dir) so a non-root job user can reach it.
+  const root = path.join(SHARED, 'runners', name);
+  mkdirSync(root, { recursive: true });
+  const { script, ...rest } = extra;
+  const spec: RunnerSpec = {
+    name, pool: 'cd', host, root,
+    command: ['/bin/sh', '-c', script ?? 'exec sleep 300'],
+    env: { FOO: 'foo' }, secretEnv: { SECRET_X: 's3cr3t-value' }, mounts: [], ephemeral: true,
+    network: { dns: [], extraHosts: {} }, systemd: { user: 'root' }, ...rest,
+  };
+  t.teardown(async () => {
+    await backend.destroy(name, { graceMs: 0 }).catch(() => undefined);
+    await backend.close?.();
+  });
+  return { sd, backend, spec, unit: `runner-fleet-${name}.service` };
+}
+
+const state = async (b: Backend, name: string) => (await b.list()).find((r) => r.name === name);
+
+test('a non-root job user owns its root; secrets are in a 0600 root env file, not in the unit', async (t) => {
+  const c = await setup(t, { systemd: { user: 'runner' }, script: 'id -un > out; echo "$SECRET_X:$FOO" >> out; exec sleep 300' });
+  if (!c) return;
+  await c.sd.sh('id runner >/dev/null 2>&1 || useradd --system --create-home --shell /bin/bash runner');
+  await c.backend.create(c.spec);
+  const out = await waitFor('out', async () => {
+    const r = await c.sd.exec(['cat', path.join(c.spec.root, 'out')]);
+    return r.code === 0 && r.stdout.split('\n').length > 2 ? r.stdout : undefined;
+  });
+  t.is(out, 'runner\ns3cr3t-value:foo\n');
+  const unitText = await c.sd.sh(`cat /etc/systemd/system/${c.unit}`);
+  t.false(unitText.includes('s3cr3t-value'));
+  t.is((await c.sd.sh(`stat -c '%a %U' /run/runner-fleet/${c.spec.name}.env`)).trim(), '600 root');
+  t.is((await c.sd.sh(`stat -c '%U' ${c.spec.root}`)).trim(), 'runner');
+  // `systemctl show` is readable by anyone: the secret must not be there either.
+  t.false((await c.sd.sh(`systemctl show ${c.unit}`)).includes('s3cr3t-value'));
+});
+
+test('persistent: exit 2 restarts the runner; exit 1 stops it and is listed with its code', async (t) => {
+  const c = await setup(t, {
+    ephemeral: false,
+    // First start exits 2 (retryable), the restart exits 1 (terminated: the daemon decides).
+    script: 'if [ -f tried ]; then echo second >> log; exit 1; fi; touch tried; echo first >> log; exit 2',
+  });
+  if (!c) return;
+  await c.backend.create(c.spec);
+  const r = await waitFor('exited 1', async () => {
+    const s = await state(c.backend, c.spec.name);
+    return s?.state === 'exited' && s.exitCode === 1 ? s : undefined;
+  }, 30_000);
+  t.is(r.exitCode, 1);
+  t.is(await c.sd.sh(`cat ${c.spec.root}/log`), 'first\nsecond\n');
+});
+
+test('ephemeral: no restart; a runner killed by a signal is exited with a null code', async (t) => {
+  const c = await setup(t);
+  if (!c) return;
+  await c.backend.create(c.spec);
+  await waitFor('running', async () => ((await state(c.backend, c.spec.name))?.state === 'running' ? true : undefined));
+  await c.sd.sh(`systemctl kill --signal=SIGKILL ${c.unit}`);
+  const r = await waitFor('exited', async () => {
+    const s = await state(c.backend, c.spec.name);
+    return s?.state === 'exited' ? s : undefined;
+  });
+  t.is(r.exitCode, null);
+  // A clean 0 exit stays observable (RemainAfterExit) with its code.
+  const d = await setup(t, { script: 'exit 0' });
+  await d!.backend.create(d!.spec);
+  const z = await waitFor('exit 0', async () => {
+    const s = await state(d!.backend, d!.spec.name);
+    return s?.state === 'exited' ? s : undefined;
+  });
+  t.is(z.exitCode, 0);
+  t.truthy(z.startedAt);
+});
+
+test('destroy: SIGINT first, the job process tree is gone afterwards, files removed', async (t) => {
+  const c = await setup(t, { script: 'trap "echo graceful > stopped; exit 0" INT; sleep 300 & echo $! > child; wait' });
+  if (!c) return;
+  await c.backend.create(c.spec);
+  const child = await waitFor('child pid', async () => {
+    const r = await c.sd.exec(['cat', path.join(c.spec.root, 'child')]);
+    return r.code === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
+  });
+  await c.backend.destroy(c.spec.name, { graceMs: 5_000 });
+  t.is((await c.sd.sh(`cat ${c.spec.root}/stopped`)).trim(), 'graceful');
+  t.not((await c.sd.exec(['kill', '-0', child])).code, 0, 'the job child was killed with the unit');
+  t.not((await c.sd.exec(['test', '-e', `/etc/systemd/system/${c.unit}`])).code, 0);
+  t.not((await c.sd.exec(['test', '-e', `/run/runner-fleet/${c.spec.name}.env`])).code, 0);
+  t.is(await state(c.backend, c.spec.name), undefined);
+});
+
+test('dns and extraHosts reach the runner through bind-mounted resolv.conf / hosts', async (t) => {
+  const c = await setup(t, {
+    network: { dns: ['10.9.8.7'], extraHosts: { 'argocd.internal.example': '10.20.0.15' } },
+    script: 'cat /etc/resolv.conf /etc/hosts > net; exec sleep 300',
+  });
+  if (!c) return;
+  await c.backend.create(c.spec);
+  const net = await waitFor('net', async () => {
+    const r = await c.sd.exec(['cat', path.join(c.spec.root, 'net')]);
+    return r.code === 0 && r.stdout ? r.stdout : undefined;
+  });
+  t.regex(net, /nameserver 10\.9\.8\.7/);
+  t.regex(net, /10\.20\.0\.15\s+argocd\.internal\.example/);
+});
+
+test('logs come from the journal; ping works; a bad name is refused', async (t) => {
+  const c = await setup(t, { script: 'echo hello-from-runner; exec sleep 300' });
+  if (!c) return;
+  await c.backend.ping();
+  await c.backend.create(c.spec);
+  const logs = await waitFor('logs', async () => {
+    const l = await c.backend.logs!(c.spec.name, { tail: 20 });
+    return l.includes('hello-from-runner') ? l : undefined;
+  });
+  t.regex(logs, /hello-from-runner/);
+  const err = await t.throwsAsync(c.backend.destroy('../etc/passwd', { graceMs: 0 }));
+  t.true(isFleetError(err, 'BACKEND_FAILED'));
+});
+
+test('ping fails with BACKEND_UNAVAILABLE where there is no systemd', async (t) => {
+  const b = createSystemdBackend({
+    host: 'h',
+    logger: silentLogger(),
+    run: async () => ({ code: 1, stdout: 'offline\n', stderr: 'System has not been booted with systemd as init system (PID 1).' }),
+  });
+  const err = await t.throwsAsync(b.ping());
+  t.true(isFleetError(err, 'BACKEND_UNAVAILABLE'));
+});
