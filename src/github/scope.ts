@@ -1,16 +1,7 @@
 import type { Scope } from '../config/types.js';
 
 /** Stable key for a scope, used in the store and in status: org:acme, repo:o/r, enterprise:e. */
-export function scopeKey(scope: Scope): string {
-  switch (scope.kind) {
-    case 'org':
-      return `org:${scope.org}`;
-    case 'repo':
-      return `repo:${scope.owner}/${scope.repo}`;
-    case 'enterprise':
-      return `enterprise:${scope.enterprise}`;
-  }
-}
+export { scopeKey } from '../config/names.js';
 
 /**
  * The templated path prefix and its parameters. Requests keep the template so that octokit

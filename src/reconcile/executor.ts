@@ -19,6 +19,9 @@ const GRACE_MS = 30_000;
 export class Executor {
   readonly inflight = new Set<string>();
   private readonly pending = new Set<Promise<void>>();
+  /** When each runner's last action ended (a sequence, not time): a pass ignores runners it saw mid-change. */
+  private seq = 0;
+  private readonly endedAt = new Map<string, number>();
 
   constructor(
     private readonly deps: ReconcilerDeps,
@@ -33,6 +36,29 @@ export class Executor {
       else if (a.kind === 'mark') this.mark(a.name, a.state);
       else this.track(this.run(a));
     }
+  }
+
+  /** Taken before a pass observes; see unsettledSince. */
+  checkpoint(): number {
+    return this.seq;
+  }
+
+  /**
+   * Runners in flight now, or whose action ended after the checkpoint: the pass's observation of
+   * them may predate the change (a pid file not yet written for a runner whose row says idle).
+   */
+  unsettledSince(checkpoint: number): Set<string> {
+    const out = new Set(this.inflight);
+    for (const [name, at] of this.endedAt) {
+      if (at > checkpoint) out.add(name);
+      else this.endedAt.delete(name); // passes are serialised: no later pass needs it
+    }
+    return out;
+  }
+
+  private ended(name: string): void {
+    this.inflight.delete(name);
+    this.endedAt.set(name, ++this.seq);
   }
 
   settled(): Promise<void> {
@@ -63,7 +89,7 @@ export class Executor {
       else if (a.kind === 'orphan') await this.removeResource(a.name, a.backend, 'orphan');
       else if (a.kind === 'ghost') await this.ghost(a.pool, a.githubId, a.name);
     } finally {
-      this.inflight.delete(a.name);
+      this.ended(a.name);
     }
   }
 
@@ -106,7 +132,7 @@ export class Executor {
       await this.cleanup(this.deps.store.runners.get(name)!, true).catch(() => undefined);
       this.deps.store.runners.update(name, { state: 'failed' });
     } finally {
-      this.inflight.delete(name);
+      this.ended(name);
     }
   }
 

@@ -131,12 +131,15 @@ export class Reconciler {
   /** One full pass. Exposed for tests. */
   async reconcileOnce(): Promise<void> {
     const t0 = performance.now();
+    const checkpoint = this.exec.checkpoint();
     await this.initPools();
     const obs = await this.observe();
-    const actions = plan(obs, this.exec.inflight);
+    const actions = plan(obs, this.exec.unsettledSince(checkpoint));
     if (actions.length) this.deps.logger.debug({ actions }, 'plan');
     this.exec.apply(actions);
     this.lastReconcileAt = this.deps.clock.now();
+    // History rows are kept a day for status and post-mortems, then dropped.
+    this.deps.store.runners.purgeGone(this.lastReconcileAt - 86_400_000);
     this.deps.metrics?.reconcileDuration?.((performance.now() - t0) / 1000);
     this.reportCounts();
   }
@@ -216,7 +219,7 @@ export class Reconciler {
   private reportCounts(): void {
     if (!this.deps.metrics?.runners) return;
     const counts = new Map<string, number>();
-    for (const r of this.deps.store.runners.list()) counts.set(`${r.pool}\u0000${r.state}`, (counts.get(`${r.pool}\u0000${r.state}`) ?? 0) + 1);
+    for (const r of this.deps.store.runners.list().filter((x) => x.state !== 'failed')) counts.set(`${r.pool}\u0000${r.state}`, (counts.get(`${r.pool}\u0000${r.state}`) ?? 0) + 1);
     this.deps.metrics.runners(
       [...counts].map(([k, count]) => {
         const [pool, state] = k.split('\u0000') as [string, string];

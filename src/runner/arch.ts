@@ -1,19 +1,6 @@
 import { existsSync as fsExists, mkdirSync } from 'node:fs';
 /** Our arch names, as GitHub spells them in runners/downloads and runner labels. */
-export type RunnerArch = 'x64' | 'arm64' | 'arm';
-
-export function hostArch(nodeArch: string = process.arch): RunnerArch {
-  switch (nodeArch) {
-    case 'x64':
-      return 'x64';
-    case 'arm64':
-      return 'arm64';
-    case 'arm':
-      return 'arm';
-    default:
-      throw new Error(`unsupported architecture ${nodeArch}`);
-  }
-}
+export { hostArch, type Arch as RunnerArch } from '../config/names.js';
 
 /** Fill `{version}`, `{os}`, `{arch}` in a URL or path template. */
 export function expandTemplate(tpl: string, vars: { version: string; os?: string; arch: string }): string {

@@ -125,7 +125,7 @@ export function runnersRepo(db: Database, clock: Clock): Store['runners'] {
       return db.transaction(() => applyPatch(db, get, name, patch, clock.now()))();
     },
     purgeGone(olderThan) {
-      return db.prepare(`DELETE FROM runners WHERE state = 'gone' AND updated_at < ?`).run(olderThan).changes;
+      return db.prepare(`DELETE FROM runners WHERE state IN ('gone', 'failed') AND updated_at < ?`).run(olderThan).changes;
     },
     remove(name) {
       db.prepare('DELETE FROM runners WHERE name = ?').run(name);

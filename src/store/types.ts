@@ -86,7 +86,7 @@ export interface Store {
     /** Rows not in state 'gone' unless includeGone. */
     list(filter?: { pool?: string; states?: RunnerState[]; includeGone?: boolean }): RunnerRow[];
     update(name: string, patch: RunnerPatch): RunnerRow;
-    /** Drop 'gone' rows older than the given epoch ms. */
+    /** Drop 'gone' and 'failed' rows (history) last touched before the given epoch ms. */
     purgeGone(olderThan: number): number;
     remove(name: string): void;
   };

@@ -15,10 +15,10 @@ export interface DaemonFixture {
   stop(mode?: 'drain' | 'keep'): Promise<void>;
 }
 
-/** A config file for the emulator: host h1, org acme, PAT auth, quick reconcile. */
-export function emulatorConfigYaml(emu: Emulator, dataDir: string, pools: string, extra = ''): string {
+/** A config file for the emulator: host h1 (or `host`), org acme, PAT auth, quick reconcile. */
+export function emulatorConfigYaml(emu: Emulator, dataDir: string, pools: string, extra = '', host = 'h1'): string {
   return `host:
-  name: h1
+  name: ${host}
   dataDir: ${dataDir}
 github:
   url: ${emu.url}
@@ -41,11 +41,11 @@ ${pools}`;
 export async function startTestDaemon(
   emu: Emulator,
   pools: string,
-  opts: { extra?: string; logger?: Logger; daemon?: Partial<DaemonOptions>; dir?: string } = {},
+  opts: { extra?: string; logger?: Logger; daemon?: Partial<DaemonOptions>; dir?: string; host?: string } = {},
 ): Promise<DaemonFixture> {
   const dir = opts.dir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'rf-daemon-')));
   const configPath = path.join(dir, 'config.yaml');
-  await fs.writeFile(configPath, emulatorConfigYaml(emu, path.join(dir, 'data'), pools, opts.extra));
+  await fs.writeFile(configPath, emulatorConfigYaml(emu, path.join(dir, 'data'), pools, opts.extra, opts.host));
   const config = await loadConfig(configPath, {});
   const daemon = await startDaemon({ config, logger: opts.logger ?? silentLogger(), githubListIntervalMs: 1000, ...opts.daemon });
   let stopped = false;

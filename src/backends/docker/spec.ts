@@ -1,6 +1,7 @@
 import type Dockerode from 'dockerode';
 import { FleetError } from '../../errors.js';
 import type { RunnerSpec } from '../types.js';
+import { containerName } from '../../config/names.js';
 
 /** Ownership labels (CONTRACT §5). A container without them, or for another host, is not ours. */
 export const LABEL_HOST = 'io.runner-fleet.host';
@@ -10,9 +11,7 @@ export const LABEL_BACKEND = 'io.runner-fleet.backend';
 
 export const DOCKER_SOCKET = '/var/run/docker.sock';
 
-export function containerName(runnerName: string): string {
-  return `runner-fleet-${runnerName}`;
-}
+export { containerName };
 
 export function isOwned(labels: Record<string, string> | undefined, host: string, runnerName?: string): boolean {
   if (!labels || labels[LABEL_HOST] !== host || !labels[LABEL_RUNNER]) return false;
