@@ -41,6 +41,8 @@ export function plan(obs: Observation, inflight: ReadonlySet<string> = new Set()
   }
 
   for (const pool of obs.pools) {
+    // An engine that is down (e.g. dockerd restarting) gets no new work; its pool waits, unpunished.
+    if (obs.unavailable.includes(pool.backend)) continue;
     const rows = obs.rows.filter((r) => r.pool === pool.name && !reaped.has(r.name));
     actions.push(...planPool(pool, rows, obs, inflight, adopting.get(pool.name) ?? 0));
     actions.push(...planGhosts(pool, obs, inflight));

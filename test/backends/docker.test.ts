@@ -79,7 +79,7 @@ test('container config: labels, dns, extra hosts, limits, ro mounts; no privileg
   f.spec.mounts = [{ source: ro, target: ro, readOnly: true }];
   f.spec.network = { dns: ['10.9.8.7'], extraHosts: { 'argocd.internal.example': '10.20.0.15' } };
   f.spec.command = ['/bin/sh', '-c',
-    `{ cat /etc/resolv.conf /etc/hosts; touch ${ro}/w 2>/dev/null && echo RW || echo RO; cat ${ro}/tool; echo; } > ${f.root}/out; exec sleep 300`];
+    `{ cat /etc/resolv.conf /etc/hosts; touch ${ro}/w 2>/dev/null && echo RW || echo RO; cat ${ro}/tool; echo; } > ${f.root}/out.tmp; mv ${f.root}/out.tmp ${f.root}/out; exec sleep 300`];
   const ref = await f.backend.create(f.spec);
   const info = await docker.getContainer(ref.ref).inspect();
   t.is(info.Name, `/runner-fleet-${f.name}`);

@@ -142,9 +142,10 @@ test('ghosts: only offline, idle, unknown registrations matching the whole patte
   t.deepEqual(acts.filter((a) => a.kind === 'ghost').map((a) => 'name' in a && a.name), ['h1-cd-aaaaaa']);
 });
 
-test('backend unavailable: its rows are not reaped', (t) => {
+test('backend unavailable: its rows are not reaped and its pool starts nothing', (t) => {
   const rows = [row('h1-cd-aaaaaa', { backend: 'docker' })];
   t.deepEqual(kinds(obs({ pools: [pool({ size: 1, backend: 'docker' })], rows, unavailable: ['docker'] })), []);
+  t.deepEqual(kinds(obs({ pools: [pool({ size: 2, backend: 'docker' })], unavailable: ['docker'] })), []);
 });
 
 test('pool removed from config: idle runner retired, busy kept', (t) => {
