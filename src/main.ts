@@ -141,16 +141,24 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   };
 }
 
+/**
+ * Re-hash what is installed (tampering is reported and repaired, missing tools installed), then
+ * apply the config's pins (a changed sha256 is a new artifact). A tool that fails (e.g.
+ * CHECKSUM_MISMATCH, logged) stays off PATH alone: runners still start with the others, jobs
+ * that need it fail visibly, and doctor says why.
+ */
 async function prepareTools(cfg: FleetConfig, http: Http, store: Store, logger: Logger): Promise<InstalledTool[]> {
   if (cfg.tools.length === 0) return [];
-  try {
-    await verifyInstalledTools({ cfg, fetch: http.fetch, store, logger });
-    return await installTools({ cfg, fetch: http.fetch, store, logger });
-  } catch (err) {
-    // Runners still start; jobs that need a missing tool fail visibly, and doctor says why.
-    logger.error({ err: describeError(err) }, 'tool installation failed');
-    return [];
+  const opts = { fetch: http.fetch, store, logger };
+  const verified = await verifyInstalledTools({ ...opts, cfg });
+  const failed = new Set(verified.failed.map((f) => f.tool));
+  const out: InstalledTool[] = [];
+  for (const tool of cfg.tools) {
+    if (failed.has(`${tool.name}@${tool.version}`)) continue;
+    // installTools logs its own failure.
+    out.push(...(await installTools({ ...opts, cfg: { host: cfg.host, tools: [tool] } }).catch(() => [])));
   }
+  return out;
 }
 
 function persistentScopes(cfg: FleetConfig) {

@@ -63,14 +63,28 @@ export function createLaunchKit(deps: {
  * on the host when numeric ("1001" or "1001:1001"), which is what the official image uses.
  */
 function runnerOwner(pool: PoolConfig): { uid: number; gid: number } | undefined {
-  if (pool.backend === 'systemd' && pool.systemd) return idsFor(pool.systemd.user);
+  // systemd resolves the user itself (NSS, or on the host its `run` reaches) and the backend
+  // chowns the root there; a user unknown to our /etc/passwd is not an error here.
+  if (pool.backend === 'systemd' && pool.systemd) return knownIds(pool.systemd.user);
   const u = pool.backend === 'docker' ? pool.docker?.user : undefined;
   return u && /^\d+(:\d+)?$/.test(u) ? idsFor(u) : undefined;
 }
 
+function knownIds(user: string): { uid: number; gid: number } | undefined {
+  try {
+    return idsFor(user);
+  } catch {
+    return undefined;
+  }
+}
+
+const isRootUser = (u: string) => u === 'root' || u === '0' || u.startsWith('0:') || u.startsWith('root:');
+
 /** Non-root runners must traverse the data dir to reach their root, the cache and the tools. */
 export function dataDirModeFor(cfg: FleetConfig): number {
-  return cfg.pools.some((p) => runnerOwner(p) !== undefined) ? 0o711 : 0o700;
+  const other = (p: PoolConfig) =>
+    runnerOwner(p) !== undefined || (p.backend === 'systemd' && p.systemd !== undefined && !isRootUser(p.systemd.user));
+  return cfg.pools.some(other) ? 0o711 : 0o700;
 }
 
 function userOf(pool: PoolConfig): { user?: string } {

@@ -131,8 +131,12 @@ export function createSystemdBackend(opts: SystemdBackendOptions): Backend {
 
       const { user, group } = runAsUser(spec);
       const home = await homeOf(user);
-      // The Listener writes .runner, _diag and _work into its root: it must own it.
-      await must(['chown', '-R', '-h', '--', group ? `${user}:${group}` : `${user}:`, spec.root], `chown ${spec.root}`, signal);
+      // The Listener writes .runner, _diag and _work into its root: it must own it. Files with more
+      // than one link are hard links into the verified runner cache: chowning them would hand the
+      // cache (used by every pool) to the job user, so they stay root's (0755 is enough to run).
+      const owner = group ? `${user}:${group}` : `${user}:`;
+      const linkedIntoCache = ['-type', 'f', '-links', '+1'];
+      await must(['find', spec.root, '-not', '(', ...linkedIntoCache, ')', '-exec', 'chown', '-h', '--', owner, '{}', '+'], `chown ${spec.root}`, signal);
       const paths = pathsFor(spec.name);
       await files.write(paths.envFile, renderEnvFile(spec.secretEnv), 0o600);
       await writeNetworkFiles(spec, paths);
