@@ -51,7 +51,7 @@ export function syntheticObservation(runners: number): Observation {
     regs.push({ id: id++, name: `h1-${name}-zzzzzzzz`, os: 'linux', status: 'offline', busy: false, labels: [] });
     github.set(name, regs);
   }
-  return { now: NOW, pools, rows, observed, unavailable: [], github, hooks };
+  return { now: NOW, host: 'h1', pools, rows, observed, unavailable: [], github, hooks };
 }
 
 function timePlan(runners: number, minRuns: number, minMs: number): { medianMs: number; p95Ms: number; runs: number; actions: number } {

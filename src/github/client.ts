@@ -20,8 +20,10 @@ export interface GitHubClientOptions {
   onRequest?: (r: RequestRecord) => void;
   /** Backoff base for 5xx/network retries: waits 1, 4, 9 × this. Default 1000. */
   retryBaseMs?: number;
-  /** Minimum spacing between POST/DELETE requests. Default 250. */
+  /** Average spacing of POST/DELETE requests once a burst is spent. Default 400. */
   writeIntervalMs?: number;
+  /** Writes that may go out at once (a wave of JIT registrations). Default 10. */
+  writeBurst?: number;
   /** Wait for a rate-limit reset at most this long; beyond it fail GITHUB_RATE_LIMITED. Default 15 min. */
   maxRateLimitWaitMs?: number;
 }
@@ -45,7 +47,8 @@ export function createGitHubClient(opts: GitHubClientOptions): GitHubClient {
     fetch: opts.fetch,
     onRequest: opts.onRequest,
     retryBaseMs: opts.retryBaseMs ?? 1000,
-    writeIntervalMs: opts.writeIntervalMs ?? 250,
+    writeIntervalMs: opts.writeIntervalMs ?? 400,
+    writeBurst: opts.writeBurst ?? 10,
     maxRateLimitWaitMs: opts.maxRateLimitWaitMs ?? 15 * 60_000,
   });
   return { service: createRunnerService(octokit), stats, octokit, rateLimitedUntil: () => gate.until() };

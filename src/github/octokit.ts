@@ -21,6 +21,7 @@ export interface OctokitDeps {
   retryBaseMs: number;
   /** Spacing between mutating requests (GitHub asks integrators not to burst writes). */
   writeIntervalMs: number;
+  writeBurst: number;
   /** A rate limit that resets later than this fails with GITHUB_RATE_LIMITED instead of waiting. */
   maxRateLimitWaitMs: number;
 }
@@ -92,7 +93,7 @@ export function buildOctokit(deps: OctokitDeps): { octokit: Octokit; stats: Requ
       id: `runner-fleet-${++instances}`,
       // Waiting happens in the gate on the injected clock, so the plugin itself retries at once.
       retryAfterBaseValue: 0,
-      write: spacedWrites(deps.writeIntervalMs) as never,
+      write: spacedWrites(deps.writeIntervalMs, deps.writeBurst) as never,
       onRateLimit: limitHandler('primary'),
       onSecondaryRateLimit: limitHandler('secondary'),
     },
@@ -132,15 +133,21 @@ function octokitLog(logger: Logger) {
 }
 
 /** Stands in for the throttling plugin's Bottleneck write group: start writes ≥ intervalMs apart. */
-function spacedWrites(intervalMs: number) {
-  let nextAt = 0;
+/**
+ * Writes (POST/DELETE) paced like a token bucket (GCRA): a burst of up to `burst` goes out at
+ * once — a wave of queued jobs registers its runners together — and sustained writes average one
+ * per `intervalMs`, well inside GitHub's secondary limits (writes cost 5 of 900 points a minute).
+ */
+function spacedWrites(intervalMs: number, burst: number) {
+  let tat = 0; // theoretical arrival time of the next write
   const limiter = {
     async schedule(opts: { weight?: number }, fn: () => Promise<unknown>) {
       if (intervalMs > 0 && opts?.weight !== 0) {
         const now = Date.now();
-        const at = Math.max(now, nextAt);
-        nextAt = at + intervalMs;
-        if (at > now) await new Promise((r) => setTimeout(r, at - now));
+        tat = Math.max(tat, now);
+        const waitMs = tat - (burst - 1) * intervalMs - now;
+        tat += intervalMs;
+        if (waitMs > 0) await new Promise((r) => setTimeout(r, waitMs));
       }
       return fn();
     },

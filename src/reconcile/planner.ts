@@ -1,4 +1,5 @@
 import type { ObservedRunner } from '../backends/types.js';
+import { runnerNamePattern } from '../config/names.js';
 import type { RunnerRow } from '../store/types.js';
 import type { Action, Observation, PoolView } from './types.js';
 
@@ -31,7 +32,7 @@ export function plan(obs: Observation, inflight: ReadonlySet<string> = new Set()
     if (rowNames.has(o.name) || inflight.has(o.name)) continue;
     const pool = obs.pools.find((p) => p.name === o.pool);
     // Not named like ours (CONTRACT §5): neither adopted nor removed, whatever its labels say.
-    if (pool && !pool.namePattern.test(o.name)) continue;
+    if (!(pool?.namePattern ?? runnerNamePattern(obs.host, o.pool)).test(o.name)) continue;
     if (pool && o.state !== 'exited') {
       actions.push({ kind: 'adopt', name: o.name, pool: o.pool, backend: o.backend });
       adopting.set(o.pool, (adopting.get(o.pool) ?? 0) + 1);

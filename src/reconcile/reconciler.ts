@@ -184,7 +184,7 @@ export class Reconciler {
     }
     await this.refreshGitHub(now);
     const pools = [...this.pools.values()].map((p) => p.view(now, this.targetVersion, this.jobs.queuedFor(p.cfg.name)));
-    return { now, pools, rows, observed, unavailable, github: this.github, hooks };
+    return { now, host: this.deps.config.host.name, pools, rows, observed, unavailable, github: this.github, hooks };
   }
 
   /** GitHub lags and costs rate limit: read it rarely, conditionally, and never block a run on it. */

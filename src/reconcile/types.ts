@@ -28,6 +28,8 @@ export interface JobHookState {
 
 export interface Observation {
   now: number;
+  /** This host's name: resources of pools no longer configured are ours only by the whole-name pattern. */
+  host: string;
   pools: PoolView[];
   /** Store rows that are not gone. */
   rows: RunnerRow[];

@@ -151,8 +151,8 @@ test('request stats by templated route and status; onRequest sees each attempt; 
   t.is(fetches, 3);
 });
 
-test('mutating requests are spaced by writeIntervalMs', async (t) => {
-  const { client } = await setup(t, {}, { writeIntervalMs: 150 });
+test('mutating requests beyond the burst are spaced by writeIntervalMs', async (t) => {
+  const { client } = await setup(t, {}, { writeIntervalMs: 150, writeBurst: 1 });
   const t0 = Date.now();
   await Promise.all([1, 2, 3].map(() => client.service.registrationToken(ORG)));
   t.true(Date.now() - t0 >= 300);

@@ -36,7 +36,7 @@ function running(name: string, o: Partial<ObservedRunner> = {}): ObservedRunner 
 }
 
 function obs(o: Partial<Observation>): Observation {
-  return { now: NOW, pools: [pool()], rows: [], observed: [], unavailable: [], github: null, hooks: new Map(), ...o };
+  return { now: NOW, host: 'h1', pools: [pool()], rows: [], observed: [], unavailable: [], github: null, hooks: new Map(), ...o };
 }
 
 const kinds = (o: Observation, inflight?: Set<string>) => plan(o, inflight).map((a) => a.kind + ('name' in a ? `:${a.name}` : ''));
@@ -127,6 +127,16 @@ test('unknown running resource of a configured pool is adopted; of a removed poo
   const acts = plan(obs({ pools: [pool({ size: 1 })], observed: [running('h1-cd-aaaaaa'), running('h1-old-bbbbbb', { pool: 'old' })] }));
   t.true(acts.some((a) => a.kind === 'adopt' && a.name === 'h1-cd-aaaaaa'));
   t.true(acts.some((a) => a.kind === 'orphan' && a.name === 'h1-old-bbbbbb'));
+});
+
+test('adopted runners count towards the pool size: no duplicate creates', (t) => {
+  const acts = plan(obs({ pools: [pool({ size: 2 })], observed: [running('h1-cd-aaaaaa'), running('h1-cd-bbbbbb')] }));
+  t.deepEqual(acts.map((a) => a.kind), ['adopt', 'adopt']);
+});
+
+test('resources not named like ours are neither adopted nor removed, whatever their labels', (t) => {
+  const observed = [running('someone-else'), running('h1-cd-big-aaaaaaaa'), running('h2-old-bbbbbb', { pool: 'old' })];
+  t.deepEqual(plan(obs({ pools: [pool({ size: 0 })], observed })), []);
 });
 
 test('ghosts: only offline, idle, unknown registrations matching the whole pattern', (t) => {

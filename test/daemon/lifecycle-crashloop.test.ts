@@ -1,0 +1,87 @@
+import test from 'ava';
+import { startEmulator } from '../emulator/index.js';
+import { startTestDaemon, until } from '../helpers/daemon.js';
+import { attempts, httpStatus, liveRows, online, poolYaml, requestCount, stopAndKillRunners } from './lifecycle-kit.js';
+
+const WINDOW_MS = 12_000;
+
+test('crash-looping pools back off exponentially while a healthy pool comes online and stays at size', async (t) => {
+  const emu = await startEmulator({ repos: [{ fullName: 'acme/app', visibility: 'private' }] });
+  t.teardown(() => emu.close());
+  // jit: GitHub answers 500 to every generate-jitconfig for acme/app (retried by the client, then failed).
+  emu.faults.failNext(10_000, 500, '/repos/acme/app/actions/runners/generate-jitconfig');
+  const pools = [
+    poolYaml({ name: 'cd', size: 2 }),
+    poolYaml({ name: 'jit', scope: '{ repo: acme/app }' }),
+    // crash: running as root without RUNNER_ALLOW_RUNASROOT, config.sh exits 1 at once, every time.
+    ...(process.getuid?.() === 0 ? [poolYaml({ name: 'crash', ephemeral: false, env: { RUNNER_ALLOW_RUNASROOT: '' } })] : []),
+  ].join('');
+  const crashes = process.getuid?.() === 0;
+  const fx = await startTestDaemon(emu, pools);
+  t.teardown(() => stopAndKillRunners(fx));
+  const t0 = Date.now();
+
+  await until(() => online(emu).length === 2, 30_000, 'healthy pool online');
+  let minOnline = 2;
+  while (Date.now() - t0 < WINDOW_MS) {
+    await new Promise((r) => setTimeout(r, 250));
+    minOnline = Math.min(minOnline, online(emu).length);
+  }
+  t.is(minOnline, 2, 'the healthy pool never dropped while the others failed');
+  const cdRows = fx.daemon.store.runners.list({ pool: 'cd', includeGone: true });
+  t.is(cdRows.length, 2, `no churn in the healthy pool: ${JSON.stringify(cdRows.map((r) => [r.state, r.lastExitCode, r.reason, r.lastError]))}`);
+
+  // 500s are retried by the client (1 + 3 attempts over ~14 s) and then the pool backs off:
+  // a hammering loop would have made hundreds of requests in this window.
+  const jitRequests = requestCount(emu, '/repos/{owner}/{repo}/actions/runners/generate-jitconfig');
+  t.true(jitRequests >= 1 && jitRequests <= 8, `jit requests in ${WINDOW_MS} ms: ${jitRequests}`);
+  t.true(attempts(fx, 'jit') <= 2, `jit create attempts: ${attempts(fx, 'jit')}`);
+  t.is(emu.runners().filter((r) => r.scopeKey === 'repo:acme/app').length, 0);
+
+  if (crashes) {
+    // Backoff 5 s, 10 s, 20 s: at most three starts in 12 s, and at least the retry after 5 s.
+    const n = attempts(fx, 'crash');
+    t.true(n >= 2 && n <= 3, `crash-loop starts in ${WINDOW_MS} ms: ${n}`);
+    t.is(online(emu, 'crash').length, 0);
+  }
+
+  const status = await httpStatus(fx);
+  const byName = new Map(status.pools.map((p) => [p.name, p]));
+  t.true(byName.get('cd')!.healthy);
+  t.is(byName.get('cd')!.actual, 2);
+  await until(async () => (await httpStatus(fx)).pools.find((p) => p.name === 'jit')?.error, 20_000, 'jit pool error in status');
+  const jit = (await httpStatus(fx)).pools.find((p) => p.name === 'jit')!;
+  t.false(jit.healthy);
+  t.is(jit.actual, 0);
+  if (crashes) {
+    const crash = byName.get('crash')!;
+    t.false(crash.healthy);
+    t.truthy(crash.error);
+  }
+  // The gauge is set at the start of each pass, so it follows the status within one interval.
+  await until(async () => /runner_fleet_pool_healthy\{pool="jit"\} 0/.test(await fx.daemon.metrics.render()), 5000, 'jit unhealthy in metrics');
+  t.regex(await fx.daemon.metrics.render(), /runner_fleet_pool_healthy\{pool="cd"\} 1/);
+});
+
+test('a registration deleted on the server: the listener exits 0 and the daemon replaces the runner', async (t) => {
+  const emu = await startEmulator();
+  t.teardown(() => emu.close());
+  const fx = await startTestDaemon(emu, poolYaml({ name: 'cd', size: 2 }));
+  t.teardown(() => stopAndKillRunners(fx));
+  await until(() => online(emu).length === 2, 30_000, 'two online');
+  const [victim, other] = online(emu);
+
+  t.is(emu.deleteRunner(victim!.id), 'deleted');
+  await until(
+    () => online(emu).length === 2 && !online(emu).some((r) => r.name === victim!.name),
+    30_000,
+    'replacement online',
+  );
+  t.true(online(emu).some((r) => r.name === other!.name), 'the other runner was left alone');
+  const exited = fx.daemon.store.events.recent(50, { runner: victim!.name }).find((e) => e.kind === 'runner.exited');
+  t.deepEqual((exited?.data as { exitCode?: number; meaning?: string }) ?? {}, { exitCode: 0, meaning: 'registration-gone', reason: 'exited' });
+  // A clean exit is not a crash: no backoff, the pool stays healthy.
+  t.is(fx.daemon.reconciler.pools.get('cd')!.failures, 0);
+  t.is(liveRows(fx, 'cd').length, 2);
+  t.true((await httpStatus(fx)).pools[0]!.healthy);
+});
