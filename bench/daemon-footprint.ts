@@ -56,6 +56,9 @@ function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((r) => child.once('exit', (code) => r(code)));
 }
 
+/** Kept in step with `Environment=NODE_OPTIONS=` in systemd/runner-fleet.service. */
+export const DAEMON_NODE_OPTIONS = '--max-semi-space-size=1';
+
 export async function daemonFootprint(opts: { runners: number; windowMs: number; targetRssMB: number; nodeOptions?: string; env?: Record<string, string> }): Promise<ScenarioResult> {
   const t0 = Date.now();
   const res: ScenarioResult = { name: 'daemon-footprint', figures: [], notes: [], seconds: 0, detail: {} };

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { daemonFootprint } from './daemon-footprint.js';
+import { DAEMON_NODE_OPTIONS, daemonFootprint } from './daemon-footprint.js';
 import { idleFleet } from './idle-fleet.js';
 import { errText, verdict, type Figure, type ScenarioResult } from './lib.js';
 import { lifecycleCalls } from './lifecycle-calls.js';
@@ -38,7 +38,8 @@ const SCENARIOS: Record<string, () => Promise<ScenarioResult>> = {
   'latency-docker': () => webhookLatency({ backend: 'docker', waves: [1, 1, 1, 1, 1, 5, 5, 5], targetP95Ms: TARGETS.dockerRegisteredP95Ms }),
   lifecycle: () => lifecycleCalls({ cycles: 10, target: TARGETS.callsPerLifecycle }),
   idle: () => idleFleet({ runners: 20, windowMs: 45_000, listEveryMs: 5_000, target: TARGETS.idleCallsPerHour }),
-  footprint: () => daemonFootprint({ runners: 100, windowMs: 10_000, targetRssMB: TARGETS.daemonRssMB }),
+  // NODE_OPTIONS as the shipped unit (systemd/runner-fleet.service) runs the daemon.
+  footprint: () => daemonFootprint({ runners: 100, windowMs: 10_000, targetRssMB: TARGETS.daemonRssMB, nodeOptions: DAEMON_NODE_OPTIONS }),
 };
 
 export function machine() {

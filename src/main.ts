@@ -64,7 +64,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     onRequest: (r) => metrics.githubRequest(r.route, r.status),
   });
   const tokens = new TokenCache({ service: gh.service, store, clock, logger });
-  const backends = opts.backends ?? createBackends(config, logger, clock);
+  const backends = opts.backends ?? (await createBackends(config, logger, clock));
   let tools: InstalledTool[] = [];
   const kit = createLaunchKit({ config: () => config, tools: () => tools, logger });
 

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import Dockerode from 'dockerode';
 import { formatIssues, isConfigError } from '../../config/errors.js';
 import type { FleetConfig } from '../../config/types.js';
 import { anyFailed, defaultExec, fail, formatTable, runDoctor, type CheckResult, type DoctorContext } from '../../doctor/index.js';
@@ -50,7 +49,8 @@ async function doctor(ctx: CliContext, json: boolean): Promise<void> {
   } catch {
     // reported by the GitHub checks as "no GitHub client"
   }
-  if (cfg.pools.some((p) => p.backend === 'docker')) dctx.docker = new Dockerode();
+  // Loaded on demand: every CLI start (the daemon's too) would otherwise pay for dockerode.
+  if (cfg.pools.some((p) => p.backend === 'docker')) dctx.docker = new (await import('dockerode')).default();
   try {
     const rows = await runDoctor(dctx);
     print(ctx, rows, json);

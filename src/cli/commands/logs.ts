@@ -42,7 +42,7 @@ export function poolOf(cfg: FleetConfig, runner: string): PoolConfig {
 /** Prints the runner's recent output; read-only, works whether or not the daemon runs. */
 export async function runLogs(opts: LogsOptions): Promise<void> {
   const pool = poolOf(opts.cfg, opts.runner);
-  const backend = opts.backend ?? createBackend(pool.backend, opts.cfg, opts.logger ?? silentLogger());
+  const backend = opts.backend ?? await createBackend(pool.backend, opts.cfg, opts.logger ?? silentLogger());
   try {
     if (!backend.logs) throw new FleetError('NOT_IMPLEMENTED', `the ${backend.kind} backend keeps no logs`);
     const text = await backend.logs(opts.runner, { tail: opts.tail });
