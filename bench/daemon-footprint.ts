@@ -10,9 +10,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startEmulator } from '../test/emulator/index.js';
-import { emulatorConfigYaml } from '../test/helpers/daemon.js';
+import { emulatorConfigYaml, poolYaml } from '../test/helpers/daemon.js';
 import { daemonEntry, REPO } from './entry.js';
-import { errText, fixedPool, ownedBy, round, sleep, waitFor, type ScenarioResult } from './lib.js';
+import { errText, ownedBy, round, sleep, waitFor, type ScenarioResult } from './lib.js';
 
 const CLK_TCK = 100; // Linux USER_HZ on every mainstream kernel
 
@@ -70,7 +70,7 @@ export async function daemonFootprint(opts: { runners: number; windowMs: number;
   const emu = await startEmulator({ pollTimeoutMs: 20_000 });
   const cfg = path.join(dir, 'config.yaml');
   // Production reconcile cadence (10 s) rather than the tests' 1 s.
-  fs.writeFileSync(cfg, emulatorConfigYaml(emu, dataDir, fixedPool('cd', opts.runners, true)).replace('interval: 1s', 'interval: 10s').replace('drainTimeout: 30s', 'drainTimeout: 60s'));
+  fs.writeFileSync(cfg, emulatorConfigYaml(emu, dataDir, poolYaml({ name: 'cd', size: opts.runners, ephemeral: true })).replace('interval: 1s', 'interval: 10s').replace('drainTimeout: 30s', 'drainTimeout: 60s'));
   const log = fs.openSync(path.join(dir, 'daemon.log'), 'w');
   const child = spawn(entry.argv[0]!, [...entry.argv.slice(1), 'daemon', '-c', cfg], {
     cwd: REPO,

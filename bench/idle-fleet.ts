@@ -12,7 +12,8 @@
  *   - runner version check (runner.updateSchedule, daily): its measured cost / 24.
  */
 import { startEmulator } from '../test/emulator/index.js';
-import { countCalls, errText, fixedPool, ownedBy, round, sleep, startBenchDaemon, waitFor, type ScenarioResult } from './lib.js';
+import { poolYaml } from '../test/helpers/daemon.js';
+import { countCalls, errText, ownedBy, round, sleep, startBenchDaemon, waitFor, type ScenarioResult } from './lib.js';
 
 const LIST_ROUTE = /^GET \/orgs\/\{org\}\/actions\/runners$/;
 const PRODUCTION_LIST_EVERY_MS = 120_000;
@@ -22,7 +23,7 @@ export async function idleFleet(opts: { runners: number; windowMs: number; listE
   const t0 = Date.now();
   const res: ScenarioResult = { name: 'idle-fleet-calls', figures: [], notes: [], seconds: 0 };
   const emu = await startEmulator();
-  const bd = await startBenchDaemon(emu, fixedPool('idle', opts.runners, false), { githubListIntervalMs: opts.listEveryMs }).catch(async (err) => {
+  const bd = await startBenchDaemon(emu, poolYaml({ name: 'idle', size: opts.runners, ephemeral: false }), { githubListIntervalMs: opts.listEveryMs }).catch(async (err) => {
     await emu.close();
     throw err;
   });

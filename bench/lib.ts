@@ -152,14 +152,3 @@ export function scalePool(name: string, backend: string, max: number, extra = ''
     env: { RUNNER_ALLOW_RUNASROOT: "1" }
 ${extra}`;
 }
-
-export function fixedPool(name: string, size: number, ephemeral: boolean): string {
-  return `  - name: ${name}
-    scope: { org: acme }
-    labels: [cd-pipeline]
-    backend: process
-    size: ${size}
-    ephemeral: ${ephemeral}
-    env: { RUNNER_ALLOW_RUNASROOT: "1" }
-`;
-}

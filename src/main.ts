@@ -99,10 +99,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   });
   const { port } = await api.start();
 
+  // Persistent pools must never wait for (or use) an expired token.
+  const refreshTokens = () => tokens.refreshDue(persistentScopes(config)).catch((err) => logger.warn({ err: describeError(err) }, 'token refresh failed'));
   const crons = [
-    cron.schedule(config.tokens.refreshSchedule, () => {
-      tokens.refreshDue(persistentScopes(config)).catch((err) => logger.warn({ err: describeError(err) }, 'token refresh failed'));
-    }),
+    cron.schedule(config.tokens.refreshSchedule, () => void refreshTokens()),
     cron.schedule(config.runner.updateSchedule, () => void versions.refresh()),
   ];
   // Ready as soon as the API listens: adoption and cleanup start now; no runner is created
@@ -110,8 +110,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   reconciler.start();
   const warmup = (async () => {
     tools = await prepareTools(config, http, store, logger);
-    // Persistent pools must never wait for (or use) an expired token.
-    await tokens.refreshDue(persistentScopes(config)).catch((err) => logger.warn({ err: describeError(err) }, 'token refresh failed'));
+    await refreshTokens();
     await versions.refresh();
   })();
   logger.info({ host: config.host.name, pools: config.pools.map((p) => p.name), port }, 'runner-fleet daemon started');
@@ -156,7 +155,8 @@ async function prepareTools(cfg: FleetConfig, http: Http, store: Store, logger: 
   for (const tool of cfg.tools) {
     if (failed.has(`${tool.name}@${tool.version}`)) continue;
     // installTools logs its own failure.
-    out.push(...(await installTools({ ...opts, cfg: { host: cfg.host, tools: [tool] } }).catch(() => [])));
+    // Only the pin check and the store record are left: verify has just hashed what is installed.
+    out.push(...(await installTools({ ...opts, cfg: { host: cfg.host, tools: [tool] }, verified: verified.tools }).catch(() => [])));
   }
   return out;
 }

@@ -1,5 +1,6 @@
+import { runnerStatus } from '../api/status.js';
 import type { StatusReport } from '../api/types.js';
-import { scopeKey } from '../config/names.js';
+import { desiredCount, scopeKey } from '../config/names.js';
 import type { FleetConfig } from '../config/types.js';
 import type { RequestStats } from '../github/types.js';
 import type { Reconciler } from '../reconcile/reconciler.js';
@@ -31,20 +32,12 @@ export function buildStatus(deps: {
         name: p.name,
         backend: p.backend,
         scope: scopeKey(p.scope),
-        desired: p.size ?? p.scale?.minIdle ?? 0,
+        desired: desiredCount(p),
         actual: mine.length,
         healthy: Boolean(rt?.ready) && (rt?.failures ?? 0) === 0,
         ...(rt?.error ? { error: rt.error } : {}),
-        runners: mine.map((r) => ({
-          name: r.name,
-          state: r.state,
-          backend: r.backend,
-          githubId: r.githubId,
-          busy: r.state === 'busy' || r.busy,
-          labels: r.labels,
-          startedAt: r.startedAt,
-          version: r.version,
-        })),
+        // Unlike the stored view, state busy counts as busy even where the busy flag is unset.
+        runners: mine.map((r) => ({ ...runnerStatus(r), busy: r.state === 'busy' || r.busy })),
       };
     }),
     draining: [...reconciler.pools.values()].some((p) => p.draining),

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describeError } from '../errors.js';
+import { DB_FILE } from '../store/files.js';
 import { checkInstalledTool } from '../tools/tool.js';
 import { hostArch } from '../runner/arch.js';
 import { fail, ok, warn, type Check, type CheckResult } from './types.js';
@@ -30,7 +31,7 @@ export const checkDataDir: Check = async (ctx) => {
   else if (mode & 0o044 && !ownedByUs) problems.push(fail(name, `${dir} is mode ${m} and owned by uid ${st.uid}, not the service user`, `chown the data dir to the service user and chmod 0700 ${dir}`));
   // Execute-only (0711) lets non-root runners reach their own dirs without listing anything.
   else if (mode & 0o066) problems.push(warn(name, `${dir} is mode ${m}; registration tokens live here`, `chmod 0700 ${dir}`));
-  const db = path.join(dir, 'state.db');
+  const db = path.join(dir, DB_FILE);
   const dbSt = fs.statSync(db, { throwIfNoEntry: false });
   if (dbSt && dbSt.mode & 0o077) problems.push(fail(name, `${db} is mode ${(dbSt.mode & 0o777).toString(8)}`, `chmod 0600 ${db}*`));
   if (problems.length) return problems;

@@ -1,4 +1,3 @@
-import { existsSync as fsExists, mkdirSync } from 'node:fs';
 /** Our arch names, as GitHub spells them in runners/downloads and runner labels. */
 export { hostArch, type Arch as RunnerArch } from '../config/names.js';
 
@@ -8,10 +7,4 @@ export function expandTemplate(tpl: string, vars: { version: string; os?: string
     .replaceAll('{version}', vars.version)
     .replaceAll('{os}', vars.os ?? 'linux')
     .replaceAll('{arch}', vars.arch);
-}
-
-/** Creates the data dir 0700 when missing, so a recursive mkdir below it never makes it 0755. */
-export function ensureDataDirSafe(dataDir: string): void {
-  if (fsExists(dataDir)) return;
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 }

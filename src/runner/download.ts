@@ -7,8 +7,9 @@ import { FleetError } from '../errors.js';
 import type { RunnerDownload, RunnerService } from '../github/types.js';
 import type { Logger } from '../log.js';
 import { downloadVerified, redactUrl, type Progress } from '../net/download.js';
+import { ensureDataDir } from '../store/files.js';
 import type { Store } from '../store/types.js';
-import { ensureDataDirSafe, expandTemplate, hostArch, type RunnerArch } from './arch.js';
+import { expandTemplate, hostArch, type RunnerArch } from './arch.js';
 import { withFileLock } from './lock.js';
 
 export interface RunnerRelease {
@@ -125,7 +126,7 @@ async function doEnsure(opts: EnsureCachedOptions, final: string): Promise<Cache
   const hit = cachedHit(opts, final);
   if (hit) return hit;
   const cacheRoot = path.dirname(final);
-  ensureDataDirSafe(opts.dataDir);
+  ensureDataDir(opts.dataDir);
   await fs.promises.mkdir(cacheRoot, { recursive: true, mode: 0o755 });
   return withFileLock(path.join(cacheRoot, `.${opts.version}.lock`), async () => {
     const again = cachedHit(opts, final); // another process finished while we waited

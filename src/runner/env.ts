@@ -7,7 +7,7 @@ import type { Mount } from '../backends/types.js';
 import { FleetError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { InstalledTool } from '../tools/types.js';
-import { ensureDataDirSafe } from './arch.js';
+import { ensureDataDir } from '../store/files.js';
 import { runnerCacheDir } from './download.js';
 
 export const SYSTEM_PATH_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
@@ -92,7 +92,7 @@ export function ensureCaBundle(dataDir: string, caFile: string): string {
   const dir = path.join(dataDir, 'cache', 'ca');
   const file = path.join(dir, `bundle-${id}.pem`);
   if (!fs.existsSync(file)) {
-    ensureDataDirSafe(dataDir);
+    ensureDataDir(dataDir);
     fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, content, { mode: 0o644 });
@@ -121,7 +121,7 @@ function readSecretFiles(pool: string, files: Record<string, string>, warnings: 
 export function runnerMounts(cfg: Pick<FleetConfig, 'host'>, pool: Pick<PoolConfig, 'network'>, version: string): Mount[] {
   const dataDir = cfg.host.dataDir;
   // A bind mount of a missing path fails the container; an empty tool cache is fine.
-  ensureDataDirSafe(dataDir);
+  ensureDataDir(dataDir);
   fs.mkdirSync(path.join(dataDir, 'tools'), { recursive: true, mode: 0o755 });
   const mounts: Mount[] = [
     { source: runnerCacheDir(dataDir, version), target: runnerCacheDir(dataDir, version), readOnly: true },

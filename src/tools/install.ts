@@ -19,6 +19,8 @@ export interface InstallToolsOptions {
   onProgress?: (p: Progress) => void;
   arch?: string;
   now?: () => number;
+  /** See ToolInstallOptions.verified. */
+  verified?: readonly InstalledTool[];
 }
 
 function perTool(opts: InstallToolsOptions): ToolInstallOptions {
@@ -27,6 +29,7 @@ function perTool(opts: InstallToolsOptions): ToolInstallOptions {
   if (opts.logger) o.logger = opts.logger;
   if (opts.onProgress) o.onProgress = opts.onProgress;
   if (opts.now) o.now = opts.now;
+  if (opts.verified) o.verified = opts.verified;
   return o;
 }
 

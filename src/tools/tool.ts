@@ -2,12 +2,14 @@ import crypto from 'node:crypto';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { toolArch as toolArchOf } from '../config/names.js';
 import type { FleetConfig, ToolConfig } from '../config/types.js';
 import { FleetError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { downloadVerified, redactUrl, sha256File, type Progress } from '../net/download.js';
-import { ensureDataDirSafe, expandTemplate, hostArch } from '../runner/arch.js';
+import { expandTemplate, hostArch } from '../runner/arch.js';
 import { withFileLock } from '../runner/lock.js';
+import { ensureDataDir } from '../store/files.js';
 import type { Store } from '../store/types.js';
 import { archiveKind, extractBinary } from './archive.js';
 import type { InstalledTool } from './types.js';
@@ -24,6 +26,8 @@ export interface ToolInstallOptions {
   now?: () => number;
   /** Reinstall even when present and verified (tamper repair). */
   force?: boolean;
+  /** Installs the caller hashed moments ago and found intact: not hashed again. */
+  verified?: readonly InstalledTool[];
 }
 
 /** What `{arch}.complete` holds (actions/tool-cache leaves it empty; we keep the hashes in it). */
@@ -33,8 +37,6 @@ interface Marker {
   versionOutput: string | null;
   installedAt: number;
 }
-
-const DEFAULT_ARCH_MAP: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm' };
 
 export function toolPaths(dataDir: string, tool: Pick<ToolConfig, 'name' | 'version'>, arch: string) {
   if (!/^[A-Za-z0-9._-]+$/.test(tool.name) || !/^[A-Za-z0-9._+-]+$/.test(tool.version)) {
@@ -74,11 +76,11 @@ export async function installTool(tool: ToolConfig, opts: ToolInstallOptions): P
   const arch = opts.arch ?? hostArch();
   const p = toolPaths(opts.dataDir, tool, arch);
   const lockDir = path.join(opts.dataDir, 'tools', '.locks');
-  ensureDataDirSafe(opts.dataDir);
+  ensureDataDir(opts.dataDir);
   await fs.promises.mkdir(lockDir, { recursive: true, mode: 0o755 });
   return withFileLock(path.join(lockDir, `${tool.name}-${tool.version}-${arch}.lock`), async () => {
     if (!opts.force) {
-      const present = await upToDate(opts.dataDir, tool, arch);
+      const present = await upToDate(opts.dataDir, tool, arch, opts.verified);
       if (present) {
         record(opts, present);
         return { ...present, downloaded: false };
@@ -90,17 +92,24 @@ export async function installTool(tool: ToolConfig, opts: ToolInstallOptions): P
   });
 }
 
-async function upToDate(dataDir: string, tool: ToolConfig, arch: string): Promise<InstalledTool | null> {
-  const { status, installed } = await checkInstalledTool(dataDir, tool, arch);
-  if (status !== 'ok' || !installed) return null;
+async function upToDate(dataDir: string, tool: ToolConfig, arch: string, verified?: readonly InstalledTool[]): Promise<InstalledTool | null> {
+  // A hash taken moments ago stands while the marker (read under the lock) still records it.
+  const hashed = verified?.find((v) => v.name === tool.name && v.version === tool.version && v.arch === arch);
+  const installed = hashed && readInstalledTool(dataDir, tool, arch)?.sha256 === hashed.sha256 ? hashed : await intact(dataDir, tool, arch);
+  if (!installed) return null;
   // A changed pinned sha256 in the config means a different artifact: install again.
   const marker = JSON.parse(fs.readFileSync(toolPaths(dataDir, tool, arch).marker, 'utf8')) as Marker;
   if (tool.sha256 && marker.artifactSha256 !== tool.sha256.toLowerCase()) return null;
   return installed;
 }
 
+async function intact(dataDir: string, tool: ToolConfig, arch: string): Promise<InstalledTool | null> {
+  const { status, installed } = await checkInstalledTool(dataDir, tool, arch);
+  return status === 'ok' ? installed : null;
+}
+
 async function download(tool: ToolConfig, arch: string, p: ReturnType<typeof toolPaths>, opts: ToolInstallOptions): Promise<InstalledTool> {
-  const toolArch = (tool.archMap ?? DEFAULT_ARCH_MAP)[arch] ?? DEFAULT_ARCH_MAP[arch] ?? arch;
+  const toolArch = toolArchOf(tool, arch);
   const url = expandTemplate(tool.url, { version: tool.version, arch: toolArch });
   const expected = tool.sha256?.toLowerCase() ?? (await checksumFromUrl(tool, url, toolArch, opts.fetch));
   await fs.promises.mkdir(p.versionDir, { recursive: true, mode: 0o755 });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEmulator } from '../emulator/index.js';
 import type { Emulator } from '../emulator/types.js';
-import { until } from '../helpers/daemon.js';
+import { poolYaml, until } from '../helpers/daemon.js';
 import { killRunners } from '../daemon/lifecycle-kit.js';
 
 /** The real `runner-fleet daemon` process (bin.ts), signals and all, against the emulator. */
@@ -34,14 +34,7 @@ api: { listen: 127.0.0.1:${port} }
 reconcile: { interval: 1s }
 shutdown: { mode: drain, drainTimeout: 30s }
 pools:
-  - name: cd
-    scope: { org: acme }
-    labels: [cd-pipeline]
-    backend: process
-    size: ${size}
-    ephemeral: true
-    env: { RUNNER_ALLOW_RUNASROOT: "1" }
-`;
+${poolYaml({ name: 'cd', size })}`;
 }
 
 const env = { ...process.env, GITHUB_TOKEN: PAT, RUNNER_FLEET_LOG_LEVEL: 'debug' };

@@ -1,20 +1,11 @@
 import test from 'ava';
 import { startEmulator } from '../emulator/index.js';
-import { startTestDaemon, until } from '../helpers/daemon.js';
+import { poolYaml, startTestDaemon, until } from '../helpers/daemon.js';
 
 const LIVE = new Set(['pending_create', 'creating', 'idle', 'busy']);
 const LABELS = ['self-hosted', 'linux', 'cd-pipeline'];
 
-function pool(size: number, ephemeral: boolean): string {
-  return `  - name: cd
-    scope: { org: acme }
-    labels: [cd-pipeline]
-    backend: process
-    size: ${size}
-    ephemeral: ${ephemeral}
-    env: { RUNNER_ALLOW_RUNASROOT: "1" }
-`;
-}
+const pool = (size: number, ephemeral: boolean): string => poolYaml({ name: 'cd', size, ephemeral });
 
 test('a job that lands between the stop decision and the deregistration is never cancelled', async (t) => {
   const emu = await startEmulator();

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { startEmulator } from '../emulator/index.js';
-import { startTestDaemon, until } from '../helpers/daemon.js';
-import { attempts, httpStatus, liveRows, online, poolYaml, requestCount, stopAndKillRunners } from './lifecycle-kit.js';
+import { poolYaml, startTestDaemon, until } from '../helpers/daemon.js';
+import { attempts, httpStatus, liveRows, online, requestCount, stopAndKillRunners } from './lifecycle-kit.js';
 
 const WINDOW_MS = 12_000;
 

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { startEmulator } from '../emulator/index.js';
-import { startTestDaemon, until } from '../helpers/daemon.js';
-import { JOB_LABELS, attempts, online, poolYaml, stopAndKillRunners } from './lifecycle-kit.js';
+import { poolYaml, startTestDaemon, until } from '../helpers/daemon.js';
+import { JOB_LABELS, attempts, online, stopAndKillRunners } from './lifecycle-kit.js';
 
 const DEPRECATED_ENV = { ACTIONS_RUNNER_RETURN_VERSION_DEPRECATED_EXIT_CODE: '1' };
 

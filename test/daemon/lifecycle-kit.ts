@@ -1,6 +1,6 @@
 /**
  * Small helpers shared by the runner-lifecycle e2e tests (test/daemon/lifecycle-*.test.ts):
- * pool YAML, "ours" filters over the emulator's runners, a shifted clock shared by emulator and
+ * "ours" filters over the emulator's runners, a shifted clock shared by emulator and
  * daemon (token expiry without sleeping), and reads of the daemon's HTTP status.
  */
 import { promises as fs, readFileSync } from 'node:fs';
@@ -13,35 +13,6 @@ import type { EmulatedRunner, Emulator } from '../emulator/types.js';
 import type { DaemonFixture } from '../helpers/daemon.js';
 
 export const JOB_LABELS = ['self-hosted', 'linux', 'cd-pipeline'];
-
-export interface PoolYaml {
-  name: string;
-  scope?: string;
-  size?: number;
-  ephemeral?: boolean;
-  runnerGroup?: string;
-  labels?: string[];
-  /** Extra YAML lines under the pool (already indented by 4). */
-  extra?: string;
-  env?: Record<string, string>;
-}
-
-/** One pool entry for emulatorConfigYaml's `pools:` block (process backend). */
-export function poolYaml(p: PoolYaml): string {
-  const env = { RUNNER_ALLOW_RUNASROOT: '1', ...p.env };
-  const envYaml = Object.entries(env)
-    .filter(([, v]) => v !== '')
-    .map(([k, v]) => `${k}: "${v}"`)
-    .join(', ');
-  return `  - name: ${p.name}
-    scope: ${p.scope ?? '{ org: acme }'}
-${p.runnerGroup ? `    runnerGroup: ${p.runnerGroup}\n` : ''}    labels: [${(p.labels ?? ['cd-pipeline']).join(', ')}]
-    backend: process
-    size: ${p.size ?? 1}
-    ephemeral: ${p.ephemeral ?? true}
-    env: { ${envYaml} }
-${p.extra ?? ''}`;
-}
 
 /** Registrations this daemon (host h1) owns for `pool`: the whole-name pattern of CONTRACT §5. */
 export function ours(rs: EmulatedRunner[], pool = 'cd', host = 'h1'): EmulatedRunner[] {

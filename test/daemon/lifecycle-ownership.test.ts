@@ -4,8 +4,8 @@ import { promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startEmulator } from '../emulator/index.js';
-import { startTestDaemon, until } from '../helpers/daemon.js';
-import { alive, liveRows, online, ours, poolYaml, stopAndKillRunners } from './lifecycle-kit.js';
+import { poolYaml, startTestDaemon, until } from '../helpers/daemon.js';
+import { alive, liveRows, online, ours, stopAndKillRunners } from './lifecycle-kit.js';
 
 /** A process this daemon did not start, with a pid record that identifies it exactly (start time + argv). */
 async function foreignProcess(t: { teardown(fn: () => void): void }, dataDir: string, rec: { name: string; pool: string; host: string }) {

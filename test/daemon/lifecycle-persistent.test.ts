@@ -2,8 +2,8 @@ import test from 'ava';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { startEmulator } from '../emulator/index.js';
-import { startTestDaemon, until } from '../helpers/daemon.js';
-import { JOB_LABELS, ShiftedClock, online, poolYaml, requestCount, stopAndKillRunners } from './lifecycle-kit.js';
+import { poolYaml, startTestDaemon, until } from '../helpers/daemon.js';
+import { JOB_LABELS, ShiftedClock, online, requestCount, stopAndKillRunners } from './lifecycle-kit.js';
 
 const MIN = 60_000;
 const REG_TOKEN = '/actions/runners/registration-token';

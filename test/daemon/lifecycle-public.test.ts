@@ -2,8 +2,8 @@ import test from 'ava';
 import { promises as fs } from 'node:fs';
 import { loadConfig } from '../../src/config/load.js';
 import { startEmulator } from '../emulator/index.js';
-import { emulatorConfigYaml, startTestDaemon, until } from '../helpers/daemon.js';
-import { httpStatus, online, poolYaml, requestCount, stopAndKillRunners } from './lifecycle-kit.js';
+import { emulatorConfigYaml, poolYaml, startTestDaemon, until } from '../helpers/daemon.js';
+import { httpStatus, online, requestCount, stopAndKillRunners } from './lifecycle-kit.js';
 
 const REPOS = [
   { fullName: 'acme/site', visibility: 'public' as const },

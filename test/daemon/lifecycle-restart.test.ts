@@ -2,8 +2,8 @@ import test from 'ava';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { startEmulator } from '../emulator/index.js';
-import { startTestDaemon, until } from '../helpers/daemon.js';
-import { JOB_LABELS, alive, liveRows, online, ours, pidRecords, poolYaml, requestCount, stopAndKillRunners } from './lifecycle-kit.js';
+import { poolYaml, startTestDaemon, until } from '../helpers/daemon.js';
+import { JOB_LABELS, alive, liveRows, online, ours, pidRecords, requestCount, stopAndKillRunners } from './lifecycle-kit.js';
 
 const CASES = [
   { ephemeral: true, loseDb: false },

@@ -7,15 +7,14 @@
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { createProcessBackend } from '../../src/backends/process/index.js';
 import { startEmulator } from '../emulator/index.js';
 import type { Emulator } from '../emulator/types.js';
-import { startTestDaemon, until } from '../helpers/daemon.js';
+import { poolYaml, startTestDaemon, until, type PoolYaml } from '../helpers/daemon.js';
+import { startProxy } from '../helpers/proxy.js';
 import { captureLogger, filesUnder, sha256, stopAndRemove } from './tools-kit.js';
 
 const CANARY = `daemon-env-canary-${crypto.randomBytes(6).toString('hex')}`;
@@ -40,51 +39,7 @@ function makeCa(dir: string): string {
   return out;
 }
 
-/** A forwarding (and CONNECT) proxy on 127.0.0.1 that records what went through it. */
-async function countingProxy(t: ExecutionContext): Promise<{ url: string; seen: { method: string; url: string; ua: string }[] }> {
-  const seen: { method: string; url: string; ua: string }[] = [];
-  const sockets = new Set<net.Socket>();
-  const srv = http.createServer((req, res) => {
-    seen.push({ method: req.method ?? '', url: req.url ?? '', ua: String(req.headers['user-agent'] ?? '') });
-    const target = new URL(req.url ?? '');
-    const up = http.request(
-      { host: target.hostname, port: target.port, path: target.pathname + target.search, method: req.method, headers: req.headers },
-      (r) => {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-      },
-    );
-    up.on('error', () => res.writeHead(502).end());
-    req.pipe(up);
-  });
-  srv.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
-    seen.push({ method: 'CONNECT', url: req.url ?? '', ua: String(req.headers['user-agent'] ?? '') });
-    const [host, port] = (req.url ?? '').split(':');
-    const up = net.connect(Number(port), host, () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      up.write(head);
-      up.pipe(client);
-      client.pipe(up);
-    });
-    up.on('error', () => client.destroy());
-    client.on('error', () => up.destroy());
-  });
-  srv.on('connection', (s: net.Socket) => sockets.add(s));
-  t.teardown(() => {
-    for (const s of sockets) s.destroy();
-    return new Promise<void>((r) => srv.close(() => r()));
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(srv.address() as net.AddressInfo).port}`, seen };
-}
-
-const processPool = (env = '    env: { RUNNER_ALLOW_RUNASROOT: "1" }\n') => `  - name: cd
-    scope: { org: acme }
-    labels: [cd-pipeline]
-    backend: process
-    size: 1
-    ephemeral: true
-${env}`;
+const processPool = (p: Partial<PoolYaml> = {}): string => poolYaml({ name: 'cd', size: 1, ...p });
 
 const online = (emu: Emulator, host: string) =>
   emu.waitForRunners((rs) => rs.some((r) => r.name.startsWith(`${host}-cd-`) && r.status === 'online'), 30_000);
@@ -111,9 +66,10 @@ test('a job sees proxy, CA, secretEnv and pool env; not the daemon env; the secr
   const cap = captureLogger();
   // Runner output echoed into the daemon log (off by default), so the log grep covers it too.
   const processBackend = createProcessBackend({ host, dataDir: path.join(dir, 'data'), logger: cap.logger, echoOutput: true });
-  const fx = await startTestDaemon(emu, processPool(`    env: { RUNNER_ALLOW_RUNASROOT: "1", ARGOCD_SERVER: argocd.internal }
-    secretEnv: { ARGOCD_AUTH_TOKEN: ${secretFile} }
-`), {
+  const fx = await startTestDaemon(emu, processPool({
+    env: { ARGOCD_SERVER: 'argocd.internal' },
+    extra: `    secretEnv: { ARGOCD_AUTH_TOKEN: ${secretFile} }\n`,
+  }), {
     host, logger: cap.logger, dir, daemon: { backends: { process: processBackend } },
     extra: `network:
   proxy: { http: "${proxy.http}", https: "${proxy.https}", noProxy: "${proxy.noProxy}" }
@@ -163,7 +119,7 @@ if env | grep -q '${CANARY}'; then echo daemon-env-leaked; fi
 
 test("the daemon's GitHub traffic goes through network.proxy", async (t) => {
   const emu = await emulator(t);
-  const proxy = await countingProxy(t);
+  const proxy = await startProxy(t);
   const host = 'px2';
   const fx = await startTestDaemon(emu, processPool(), { host, extra: `network:\n  proxy: { http: "${proxy.url}" }\n` });
   t.teardown(() => stopAndRemove(fx));
@@ -186,7 +142,7 @@ test("the daemon's GitHub traffic goes through network.proxy", async (t) => {
 
 test('noProxy bypasses network.proxy for matching hosts', async (t) => {
   const emu = await emulator(t);
-  const proxy = await countingProxy(t);
+  const proxy = await startProxy(t);
   const host = 'px3';
   const fx = await startTestDaemon(emu, processPool(), { host, extra: `network:\n  proxy: { http: "${proxy.url}", noProxy: "localhost,127.0.0.0/8" }\n` });
   t.teardown(() => stopAndRemove(fx));

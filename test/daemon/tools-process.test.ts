@@ -10,17 +10,10 @@ import test, { type ExecutionContext } from 'ava';
 import { hostArch } from '../../src/config/names.js';
 import { startEmulator } from '../emulator/index.js';
 import type { Emulator } from '../emulator/types.js';
-import { startTestDaemon, until } from '../helpers/daemon.js';
+import { poolYaml, startTestDaemon, until } from '../helpers/daemon.js';
 import { ARGOCD, ARGOCD_OUT, HELM_OUT, YQ_OUT, captureLogger, filesUnder, serveTools, sha256, stopAndRemove, toolBin } from './tools-kit.js';
 
-const pool = (size: number) => `  - name: cd
-    scope: { org: acme }
-    labels: [cd-pipeline]
-    backend: process
-    size: ${size}
-    ephemeral: true
-    env: { RUNNER_ALLOW_RUNASROOT: "1" }
-`;
+const pool = (size: number): string => poolYaml({ name: 'cd', size });
 
 async function emulator(t: ExecutionContext): Promise<Emulator> {
   const emu = await startEmulator();

@@ -38,6 +38,36 @@ pools:
 ${pools}`;
 }
 
+export interface PoolYaml {
+  name: string;
+  scope?: string;
+  /** A string goes in as written (invalid-config tests). */
+  size?: number | string;
+  ephemeral?: boolean;
+  runnerGroup?: string;
+  labels?: string[];
+  /** Extra YAML lines under the pool (already indented by 4). */
+  extra?: string;
+  env?: Record<string, string>;
+}
+
+/** One pool entry for emulatorConfigYaml's `pools:` block (process backend). */
+export function poolYaml(p: PoolYaml): string {
+  const env = { RUNNER_ALLOW_RUNASROOT: '1', ...p.env };
+  const envYaml = Object.entries(env)
+    .filter(([, v]) => v !== '')
+    .map(([k, v]) => `${k}: "${v}"`)
+    .join(', ');
+  return `  - name: ${p.name}
+    scope: ${p.scope ?? '{ org: acme }'}
+${p.runnerGroup ? `    runnerGroup: ${p.runnerGroup}\n` : ''}    labels: [${(p.labels ?? ['cd-pipeline']).join(', ')}]
+    backend: process
+    size: ${p.size ?? 1}
+    ephemeral: ${p.ephemeral ?? true}
+    env: { ${envYaml} }
+${p.extra ?? ''}`;
+}
+
 export async function startTestDaemon(
   emu: Emulator,
   pools: string,

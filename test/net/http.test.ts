@@ -8,6 +8,7 @@ import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { createHttp } from '../../src/net/http.js';
 import { parseNoProxy } from '../../src/net/no-proxy.js';
+import { startProxy, type ProxiedRequest } from '../helpers/proxy.js';
 import { tempDir } from '../runner/util.js';
 
 const listen = (srv: net.Server): Promise<number> =>
@@ -22,35 +23,8 @@ function closeAll(t: ExecutionContext, srv: http.Server | net.Server): void {
   });
 }
 
-/** A tiny forward + CONNECT proxy that records what went through it. */
-async function startProxy(t: ExecutionContext): Promise<{ url: string; seen: string[] }> {
-  const seen: string[] = [];
-  const srv = http.createServer((req, res) => {
-    seen.push(`GET ${req.url}`);
-    const target = new URL(req.url ?? '');
-    const up = http.request({ host: target.hostname, port: target.port, path: target.pathname + target.search, method: req.method, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
-    up.on('error', () => res.writeHead(502).end());
-    req.pipe(up);
-  });
-  srv.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
-    seen.push(`CONNECT ${req.url}`);
-    const [host, port] = (req.url ?? '').split(':');
-    const up = net.connect(Number(port), host, () => {
-      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      up.write(head);
-      up.pipe(client);
-      client.pipe(up);
-    });
-    up.on('error', () => client.destroy());
-    client.on('error', () => up.destroy());
-  });
-  closeAll(t, srv);
-  const port = await listen(srv);
-  return { url: `http://127.0.0.1:${port}`, seen };
-}
+/** What went through the proxy, one `METHOD url` line each. */
+const seen = (proxy: { seen: ProxiedRequest[] }): string[] => proxy.seen.map((r) => `${r.method} ${r.url}`);
 
 async function startTarget(t: ExecutionContext): Promise<string> {
   const srv = http.createServer((_req, res) => res.end('hello'));
@@ -74,12 +48,12 @@ test('requests go through the proxy; noProxy bypasses it', async (t) => {
   const viaProxy = createHttp({ network: { proxy: { http: proxy.url, https: proxy.url } } });
   t.teardown(() => viaProxy.close());
   t.is(await (await viaProxy.fetch(`${target}/a`)).text(), 'hello');
-  t.deepEqual(proxy.seen, [`GET ${target}/a`]);
+  t.deepEqual(seen(proxy), [`GET ${target}/a`]);
 
   const bypass = createHttp({ network: { proxy: { http: proxy.url, https: proxy.url, noProxy: 'example.com,127.0.0.0/8' } } });
   t.teardown(() => bypass.close());
   t.is(await (await bypass.fetch(`${target}/b`)).text(), 'hello');
-  t.deepEqual(proxy.seen, [`GET ${target}/a`], 'noProxy: the proxy saw nothing new');
+  t.deepEqual(seen(proxy), [`GET ${target}/a`], 'noProxy: the proxy saw nothing new');
 });
 
 test('an internal CA is trusted only with caFile, directly and through a CONNECT proxy', async (t) => {
@@ -101,7 +75,7 @@ test('an internal CA is trusted only with caFile, directly and through a CONNECT
   const both = createHttp({ network: { proxy: { https: proxy.url }, caFile: certs.ca } });
   t.teardown(() => both.close());
   t.is(await (await both.fetch(url)).text(), 'secure');
-  t.true(proxy.seen.some((s) => s.startsWith('CONNECT 127.0.0.1:')));
+  t.true(seen(proxy).some((s) => s.startsWith('CONNECT 127.0.0.1:')));
 });
 
 test('noProxy matching: suffixes, exact hosts, CIDRs, ports, wildcard', (t) => {

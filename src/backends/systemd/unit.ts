@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { unitName } from '../../config/names.js';
 import { FleetError } from '../../errors.js';
 import type { RunnerSpec } from '../types.js';
 
@@ -7,7 +8,8 @@ export const KEY_HOST = 'X-RunnerFleetHost';
 export const KEY_POOL = 'X-RunnerFleetPool';
 export const KEY_RUNNER = 'X-RunnerFleetRunner';
 
-export const unitName = (runnerName: string) => `${UNIT_PREFIX}${runnerName}.service`;
+/** The one spelling of a runner's unit name lives with the other names (CONTRACT §5). */
+export { unitName };
 
 export interface UnitPaths {
   /** Secret env file (0600, root): systemd (PID 1) reads it, the runner user cannot. */

@@ -8,7 +8,7 @@ import { describeError, isFleetError } from '../../errors.js';
 import { createGitHubClient } from '../../github/client.js';
 import { createLogger } from '../../log.js';
 import { createHttp } from '../../net/http.js';
-import { openStore } from '../../store/index.js';
+import { DB_FILE, openStore } from '../../store/index.js';
 import type { CliContext } from '../context.js';
 
 export function register(program: Command, ctx: CliContext): void {
@@ -38,7 +38,7 @@ async function doctor(ctx: CliContext, json: boolean): Promise<void> {
   }
   const logger = createLogger({ level: 'silent' });
   const http = createHttp({ network: cfg.network, connectTimeoutMs: 5000 });
-  const dbExists = fs.existsSync(path.join(cfg.host.dataDir, 'state.db'));
+  const dbExists = fs.existsSync(path.join(cfg.host.dataDir, DB_FILE));
   const store = dbExists ? tryOpen(cfg.host.dataDir) : undefined;
   const dctx: DoctorContext = { cfg, now: Date.now, exec: defaultExec, logger };
   if (store) dctx.store = store;
