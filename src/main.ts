@@ -19,6 +19,7 @@ import type { Store } from './store/types.js';
 import { installTools, verifyInstalledTools } from './tools/install.js';
 import type { InstalledTool } from './tools/types.js';
 import { createLaunchKit, dataDirModeFor } from './daemon/launch.js';
+import { NetworkChecks } from './daemon/netchecks.js';
 import { buildStatus } from './daemon/status.js';
 import { RunnerVersions } from './daemon/versions.js';
 import { VERSION } from './version.js';
@@ -85,12 +86,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     },
   });
 
+  const netChecks = new NetworkChecks(() => config);
   const api = createApiServer({
     listen: config.api.listen,
     ...(config.api.token ? { token: config.api.token } : {}),
     ...(config.api.webhookSecret ? { webhookSecret: config.api.webhookSecret } : {}),
     logger, metrics, clock,
-    status: () => buildStatus({ config, reconciler, store, tokens, tools, stats: gh.stats, version: VERSION }),
+    status: () => buildStatus({ config, reconciler, store, tokens, tools, stats: gh.stats, version: VERSION, networkChecks: netChecks.results() }),
     health: () => ({ ok: true, lastReconcileAt: reconciler.lastReconcileAt, intervalMs: config.reconcile.intervalMs }),
     onWorkflowJob: (e) => reconciler.onWorkflowJob(e),
     seenDelivery: deliveryLog(clock),
@@ -108,6 +110,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   // Ready as soon as the API listens: adoption and cleanup start now; no runner is created
   // before the tools are installed and the runner version is downloaded and verified.
   reconciler.start();
+  netChecks.start();
   const warmup = (async () => {
     tools = await prepareTools(config, http, store, logger);
     await refreshTokens();
@@ -125,6 +128,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     },
     async shutdown(mode = config.shutdown.mode) {
       for (const c of crons) void c.stop();
+      netChecks.stop();
       await warmup;
       if (mode === 'drain') {
         const done = await reconciler.drainAndWait(config.shutdown.drainTimeoutMs);

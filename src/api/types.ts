@@ -22,6 +22,8 @@ export interface PoolStatus {
   actual: number;
   healthy: boolean;
   error?: string;
+  /** FleetError code of `error` (e.g. PUBLIC_REPO_REFUSED, GITHUB_AUTH), for scripts. */
+  errorCode?: string;
   runners: RunnerStatus[];
 }
 

@@ -36,6 +36,7 @@ export function buildStatus(deps: {
         actual: mine.length,
         healthy: Boolean(rt?.ready) && (rt?.failures ?? 0) === 0,
         ...(rt?.error ? { error: rt.error } : {}),
+        ...(rt?.error && rt.errorCode ? { errorCode: rt.errorCode } : {}),
         // Unlike the stored view, state busy counts as busy even where the busy flag is unset.
         runners: mine.map((r) => ({ ...runnerStatus(r), busy: r.state === 'busy' || r.busy })),
       };

@@ -73,13 +73,19 @@ export class PoolRuntime {
   recordFailure(now: number, err?: unknown): void {
     this.failures++;
     this.notBefore = now + backoffMs(this.failures);
-    if (err !== undefined) this.error = describeError(err);
+    if (err !== undefined) {
+      this.error = describeError(err);
+      this.errorCode = err instanceof FleetError ? err.code : null;
+    }
   }
 
   recordSuccess(): void {
     this.failures = 0;
     this.notBefore = 0;
-    if (this.ready) this.error = null;
+    if (this.ready) {
+      this.error = null;
+      this.errorCode = null;
+    }
   }
 
   view(now: number, targetVersion: string | null, queuedJobs: number): PoolView {
