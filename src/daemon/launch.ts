@@ -47,6 +47,16 @@ export function createLaunchKit(deps: {
     async cleanup(name) {
       removeRunnerDir(dataDir(), name);
     },
+    registrationId(name) {
+      try {
+        // The runner writes .runner as UTF-8 JSON with a BOM.
+        const text = fs.readFileSync(path.join(runnerRoot(dataDir(), name), '.runner'), 'utf8').replace(/^\uFEFF/, '');
+        const id = (JSON.parse(text) as { agentId?: unknown }).agentId;
+        return typeof id === 'number' && Number.isInteger(id) && id > 0 ? id : undefined;
+      } catch {
+        return undefined;
+      }
+    },
     readHook(name) {
       try {
         const s = readJobState(runnerRoot(dataDir(), name));

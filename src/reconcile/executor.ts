@@ -158,7 +158,7 @@ export class Executor {
     if (this.deps.kit.readHook(name)?.state === 'busy') return this.keepBusy(name, 'job hook says busy');
     const pool = this.pools.get(row.pool);
     if (pool) {
-      const id = row.githubId ?? (await this.lookupId(pool.cfg, name));
+      const id = this.knownId(row) ?? (await this.lookupId(pool.cfg, name));
       if (id !== null) {
         const res = await this.deps.github.deleteRunner(pool.cfg.scope, id);
         if (res === 'busy') return this.keepBusy(name, 'GitHub answered 422: a job landed');
@@ -176,6 +176,18 @@ export class Executor {
   private keepBusy(name: string, why: string): void {
     this.deps.store.runners.update(name, { state: 'busy', busy: true, ranJob: true, reason: null });
     this.deps.logger.info({ runner: name, why }, 'stop cancelled: runner is busy');
+  }
+
+  /**
+   * JIT runners get their id at registration; a persistent runner's is in the `.runner` file
+   * config.sh wrote, which saves a runner-list call and lets a crashed one be deregistered at once.
+   */
+  private knownId(row: RunnerRow): number | null {
+    if (row.githubId !== null) return row.githubId;
+    const id = this.deps.kit.registrationId?.(row.name);
+    if (id === undefined) return null;
+    this.deps.store.runners.update(row.name, { githubId: id });
+    return id;
   }
 
   private async lookupId(cfg: PoolConfig, name: string): Promise<number | null> {
@@ -212,9 +224,10 @@ export class Executor {
   /** Registration (if it may remain), backend resource, runner dir. */
   private async cleanup(row: RunnerRow, deregister: boolean): Promise<void> {
     const pool = this.pools.get(row.pool);
-    if (deregister && pool && row.githubId !== null) {
+    const id = deregister ? this.knownId(row) : null;
+    if (pool && id !== null) {
       try {
-        await this.deps.github.deleteRunner(pool.cfg.scope, row.githubId);
+        await this.deps.github.deleteRunner(pool.cfg.scope, id);
       } catch (err) {
         this.deps.logger.warn({ runner: row.name, err: describeError(err) }, 'deregistration failed; ghost cleanup will retry');
       }

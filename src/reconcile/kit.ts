@@ -16,6 +16,8 @@ export interface LaunchKit {
   spec(pool: PoolConfig, name: string, version: string, reg: Registration): Promise<RunnerSpec>;
   cleanup(name: string): Promise<void>;
   readHook(name: string): JobHookState | undefined;
+  /** The registration id the runner wrote into its own `.runner` (agentId), if any. */
+  registrationId?(name: string): number | undefined;
 }
 
 /** Per-event hooks for metrics; every method optional so tests can pass {}. */

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { startEmulator } from '../emulator/index.js';
 import { poolYaml, startTestDaemon, until } from '../helpers/daemon.js';
-import { JOB_LABELS, ShiftedClock, online, requestCount, stopAndKillRunners } from './lifecycle-kit.js';
+import { JOB_LABELS, ShiftedClock, online, pidRecords, requestCount, stopAndKillRunners } from './lifecycle-kit.js';
 
 const MIN = 60_000;
 const REG_TOKEN = '/actions/runners/registration-token';
@@ -83,4 +83,22 @@ test('a registration after the cached token expired fetches a fresh one: config.
   t.true(fresh.expiresAt - clock.now() > 30 * MIN);
   const exits = fx.daemon.store.events.recent(50, { runner: first!.name }).filter((e) => e.kind === 'runner.exited');
   t.is((exits[0]?.data as { exitCode?: number } | undefined)?.exitCode, 0);
+});
+
+test('a persistent runner killed outright is deregistered at once, by the id in its own .runner file', async (t) => {
+  const emu = await startEmulator();
+  t.teardown(() => emu.close());
+  // GitHub's list is read at start only: the ghost sweep cannot be what removes the registration.
+  const fx = await startTestDaemon(emu, poolYaml({ name: 'cd', ephemeral: false }), { host: 'pk1', daemon: { githubListIntervalMs: 3_600_000 } });
+  t.teardown(() => stopAndKillRunners(fx));
+  const mine = () => emu.runners().filter((r) => /^pk1-cd-[a-z0-9]{8}$/.test(r.name));
+  const [first] = await until(() => (mine().some((r) => r.status === 'online') ? mine() : null), 30_000, 'runner online');
+  const listsBefore = requestCount(emu, '/orgs/{org}/actions/runners', { method: 'GET' });
+
+  const [rec] = await pidRecords(fx.config.host.dataDir);
+  process.kill(-rec!.pid, 'SIGKILL');
+  await until(() => !emu.runners().some((r) => r.id === first!.id), 20_000, 'the killed runner deregistered');
+  await until(() => mine().some((r) => r.id !== first!.id && r.status === 'online'), 30_000, 'a replacement online');
+  t.is(fx.daemon.store.runners.get(first!.name)?.githubId, first!.id);
+  t.is(requestCount(emu, '/orgs/{org}/actions/runners', { method: 'GET' }), listsBefore, 'no runner-list call was needed');
 });
