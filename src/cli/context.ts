@@ -31,6 +31,8 @@ export interface CliContext {
   logLevel(): LevelWithSilent;
   /** pino JSON logger at --log-level (stdout unless a destination is given by the command). */
   logger(): Logger;
+  /** For commands whose stdout is their result: logs go to stderr, warn and up unless --log-level says otherwise. */
+  stderrLogger(): Logger;
 }
 
 export interface ContextDeps {
@@ -54,6 +56,7 @@ export function createContext(program: Command, deps: ContextDeps): CliContext {
     loadConfig: () => loadConfig(ctx.configPath(), deps.env),
     logLevel: () => globals().logLevel ?? envLevel(deps.env.RUNNER_FLEET_LOG_LEVEL) ?? 'info',
     logger: () => (logger ??= createLogger({ level: ctx.logLevel() })),
+    stderrLogger: () => createLogger({ level: ctx.logLevel() === 'info' ? 'warn' : ctx.logLevel(), destination: process.stderr }),
   };
   return ctx;
 }

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { FleetError } from '../../errors.js';
 import { createGitHubClient } from '../../github/client.js';
-import { createLogger } from '../../log.js';
 import { createHttp } from '../../net/http.js';
 import { ensureConfiguredRunner } from '../../runner/download.js';
 import { progressSink } from '../../runner/progress.js';
@@ -18,14 +17,13 @@ export function register(program: Command, ctx: CliContext): void {
 
 async function download(ctx: CliContext): Promise<void> {
   const cfg = await ctx.loadConfig();
-  // Logs go to stderr; stdout carries the one-line result.
-  const logger = createLogger({ level: ctx.logLevel() === 'info' ? 'warn' : ctx.logLevel(), destination: process.stderr });
+  const logger = ctx.stderrLogger();
   const scope = cfg.pools[0]?.scope;
   const needsGitHub = !(cfg.runner.version !== 'latest' && cfg.runner.url);
   if (!scope && needsGitHub) throw new FleetError('USAGE', 'no pools configured: runners/downloads needs a scope (or pin runner.version with runner.url and runner.sha256)');
   const http = createHttp({ network: cfg.network });
   const store = openStore(cfg.host.dataDir);
-  const progress = progressSink(ctx.stderr === process.stderr ? process.stderr : ctx.stderr);
+  const progress = progressSink(ctx.stderr);
   try {
     const gh = createGitHubClient({ apiUrl: cfg.github.apiUrl, auth: cfg.github.auth, logger, fetch: http.fetch, retryBaseMs: 250 });
     const cached = await ensureConfiguredRunner({

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { createLogger } from '../../log.js';
 import { createHttp } from '../../net/http.js';
 import { progressSink } from '../../runner/progress.js';
 import { openStore } from '../../store/index.js';
@@ -20,10 +19,10 @@ async function install(ctx: CliContext): Promise<void> {
     ctx.stdout.write('no tools configured\n');
     return;
   }
-  const logger = createLogger({ level: ctx.logLevel() === 'info' ? 'warn' : ctx.logLevel(), destination: process.stderr });
+  const logger = ctx.stderrLogger();
   const http = createHttp({ network: cfg.network });
   const store = openStore(cfg.host.dataDir);
-  const progress = progressSink(ctx.stderr === process.stderr ? process.stderr : ctx.stderr);
+  const progress = progressSink(ctx.stderr);
   try {
     // A bad tool is logged and rethrown after the others are done (exit 1 with its code).
     const done = await installTools({ cfg, fetch: http.fetch, store, logger, onProgress: progress.onProgress });
