@@ -214,8 +214,11 @@ export class Executor {
       if ((meaning.failure || stuck) && !ranJob) pool.recordFailure(this.deps.clock.now(), `runner ${name} exited: ${meaning.label}`);
       else if (!meaning.failure) pool.recordSuccess();
     }
+    // Intent first: while the cleanup runs, the next pass must not count this runner towards the
+    // pool size, or it would see one too many and retire a healthy idle runner.
+    this.deps.store.runners.update(name, { state: 'deleting', lastExitCode: exitCode, ranJob, reason: meaning.label });
     await this.cleanup(row, meaning.lookup);
-    this.deps.store.runners.update(name, { state: 'gone', lastExitCode: exitCode, ranJob, reason: meaning.label });
+    this.deps.store.runners.update(name, { state: 'gone' });
     this.deps.store.events.append({ kind: 'runner.exited', runner: name, pool: row.pool, data: { exitCode, meaning: meaning.label, reason } });
     this.deps.logger.info({ runner: name, pool: row.pool, exitCode, meaning: meaning.label }, 'runner ended');
     this.ctx.retrigger();

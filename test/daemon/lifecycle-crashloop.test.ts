@@ -1,4 +1,10 @@
 import test from 'ava';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createProcessBackend } from '../../src/backends/process/index.js';
+import type { Backend } from '../../src/backends/types.js';
+import { silentLogger } from '../../src/log.js';
 import { startEmulator } from '../emulator/index.js';
 import { poolYaml, startTestDaemon, until } from '../helpers/daemon.js';
 import { attempts, httpStatus, liveRows, online, requestCount, stopAndKillRunners } from './lifecycle-kit.js';
@@ -77,7 +83,7 @@ test('a registration deleted on the server: the listener exits 0 and the daemon 
     30_000,
     'replacement online',
   );
-  t.true(online(emu).some((r) => r.name === other!.name), 'the other runner was left alone');
+  t.true(online(emu).some((r) => r.name === other!.name), `the other runner was left alone: ${eventTrail(fx)}`);
   const exited = fx.daemon.store.events.recent(50, { runner: victim!.name }).find((e) => e.kind === 'runner.exited');
   t.deepEqual((exited?.data as { exitCode?: number; meaning?: string }) ?? {}, { exitCode: 0, meaning: 'registration-gone', reason: 'exited' });
   // A clean exit is not a crash: no backoff, the pool stays healthy.
@@ -85,3 +91,44 @@ test('a registration deleted on the server: the listener exits 0 and the daemon 
   t.is(liveRows(fx, 'cd').length, 2);
   t.true((await httpStatus(fx)).pools[0]!.healthy);
 });
+
+test('while an exited runner is still being cleaned up, passes neither count it nor retire the healthy runner', async (t) => {
+  const emu = await startEmulator();
+  t.teardown(() => emu.close());
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rf-daemon-'));
+  // The real process backend, with the victim's destroy held open: the reap stays in flight.
+  const real = createProcessBackend({ host: 'h1', dataDir: path.join(dir, 'data'), logger: silentLogger() });
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let victimName: string | null = null;
+  const backend: Backend = Object.assign(Object.create(real) as Backend, {
+    destroy: async (name: string, o: { graceMs: number }, signal?: AbortSignal) => {
+      if (name === victimName) await held;
+      return real.destroy(name, o, signal);
+    },
+  });
+  const fx = await startTestDaemon(emu, poolYaml({ name: 'cd', size: 2 }), { dir, daemon: { backends: { process: backend } } });
+  t.teardown(() => stopAndKillRunners(fx));
+  t.teardown(() => release());
+  await until(() => online(emu).length === 2, 30_000, 'two online');
+  const [victim, other] = online(emu);
+  victimName = victim!.name;
+
+  t.is(emu.deleteRunner(victim!.id), 'deleted');
+  await until(() => online(emu).length === 2 && !online(emu).some((r) => r.name === victimName), 30_000, 'replacement online');
+  for (let i = 0; i < 3; i++) await fx.daemon.reconciler.trigger();
+  // A retire writes its intent (pending_delete) as it starts, so the row shows it at once.
+  t.is(fx.daemon.store.runners.get(other!.name)!.state, 'idle', `the healthy runner is not being retired: ${eventTrail(fx)}`);
+  t.true(online(emu).some((r) => r.name === other!.name), `the healthy runner was kept: ${eventTrail(fx)}`);
+  t.false(fx.daemon.store.events.recent(50).some((e) => e.kind === 'runner.retired'), eventTrail(fx));
+  t.is(fx.daemon.store.runners.get(victimName)!.state, 'deleting', 'the reap wrote its intent before cleaning up');
+  t.is(liveRows(fx, 'cd').length, 2);
+
+  release();
+  await until(() => fx.daemon.store.runners.get(victimName!)?.state === 'gone', 10_000, 'victim reaped');
+  t.is(fx.daemon.store.runners.list({ pool: 'cd', includeGone: true }).length, 3, 'one replacement, no churn');
+});
+
+function eventTrail(fx: Awaited<ReturnType<typeof startTestDaemon>>): string {
+  return JSON.stringify(fx.daemon.store.events.recent(40).map((e) => [e.kind, e.runner, e.data]));
+}

@@ -118,6 +118,13 @@ test('recovery: deleting row continues its delete', (t) => {
   t.deepEqual(acts, [{ kind: 'retire', name: 'h1-cd-aaaaaa', pool: 'cd', reason: 'drain' }]);
 });
 
+test('a runner being reaped (deleting, in flight) does not count: its replacement starts, the healthy idle one stays', (t) => {
+  // Pass N planned reap(a) + create(c); pass N+1 sees both still in flight.
+  const rows = [row('h1-cd-aaaaaa', { state: 'deleting', reason: 'registration-gone' }), row('h1-cd-bbbbbb'), row('h1-cd-cccccc', { state: 'creating' })];
+  const observed = [running('h1-cd-bbbbbb'), running('h1-cd-aaaaaa', { state: 'exited', exitCode: 0 })];
+  t.deepEqual(kinds(obs({ rows, observed }), new Set(['h1-cd-aaaaaa', 'h1-cd-cccccc'])), []);
+});
+
 test('inflight runners are left alone', (t) => {
   const rows = [row('h1-cd-aaaaaa', { state: 'creating' }), row('h1-cd-bbbbbb', { state: 'pending_create' })];
   t.deepEqual(kinds(obs({ rows }), new Set(['h1-cd-aaaaaa', 'h1-cd-bbbbbb'])), []);
