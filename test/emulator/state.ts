@@ -4,59 +4,21 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { EmulatedRunner, EmulatorOptions, JobInfo, QueuedJobSpec } from './types.js';
+import {
+  emulatedView, restView, scopeKeyOf, scopeServes,
+  type GroupRec, type JobRec, type LabelRec, type PollResult, type RunnerRec, type ScopeKind, type SessionRec, type TokenRec,
+} from './records.js';
+import type { EmulatedRunner, EmulatorOptions, QueuedJobSpec } from './types.js';
 
-export type ScopeKind = 'repo' | 'org' | 'enterprise';
-export interface LabelRec { id: number; name: string; type: 'read-only' | 'custom' }
-export interface GroupRec { id: number; name: string; allowsPublicRepositories: boolean; isDefault: boolean }
+export type { GroupRec, JobRec, LabelRec, PollResult, RunnerRec, ScopeKind, SessionRec, TokenRec } from './records.js';
+export { scopeKeyOf } from './records.js';
 
-export interface SessionRec { id: string; runnerId: number; polls: number; lastSeen: number }
-
-export interface RunnerRec {
-  id: number;
-  name: string;
-  scopeKey: string;
-  labels: LabelRec[];
-  groupId: number;
-  ephemeral: boolean;
-  disableUpdate: boolean;
-  os: string;
-  version: string | null;
-  clientId: string;
-  busy: boolean;
-  /** What the REST view shows until busyLagMs has passed since busyChangedAt. */
-  busyShown: boolean;
-  busyChangedAt: number;
-  session: SessionRec | null;
-  jobId: number | null;
-  foreign?: { status: 'online' | 'offline' };
-}
-
-export interface TokenRec {
-  token: string;
-  kind: 'registration' | 'remove' | 'installation' | 'tenant';
-  scopeKey?: string;
-  /** installation tokens: the org/user they may act on */
-  account?: string;
-  expiresAt: number;
-}
-
-export interface JobRec extends JobInfo {
-  scopeKey: string;
-  script?: string;
-  durationMs?: number;
-  runId: number;
-  headSha: string;
-}
-
-export type PollResult = { kind: 'job'; job: JobRec } | { kind: 'deleted' } | { kind: 'timeout' };
 interface Poller { runner: RunnerRec; resolve: (r: PollResult) => void }
 
 /** A session with no open poll stays live this long (the runner is between two polls). */
 const SESSION_GRACE_MS = 2000;
 const OS_LABELS = new Set(['self-hosted', 'linux', 'macos', 'windows', 'x64', 'x86', 'arm', 'arm64']);
 
-export const scopeKeyOf = (kind: ScopeKind, name: string): string => `${kind}:${name}`;
 
 export class EmuState extends EventEmitter {
   readonly now: () => number;
@@ -209,32 +171,12 @@ export class EmuState extends EventEmitter {
   }
 
   toEmulated(r: RunnerRec): EmulatedRunner {
-    return {
-      id: r.id,
-      name: r.name,
-      scopeKey: r.scopeKey,
-      status: this.status(r),
-      busy: r.busy,
-      ephemeral: r.ephemeral,
-      labels: r.labels.map((l) => l.name),
-      version: r.version,
-      runnerGroupId: r.groupId,
-      disableUpdate: r.disableUpdate,
-    };
+    return emulatedView(r, this.status(r));
   }
 
+  /** The REST shape, with the busy flag as lagged as GitHub's. */
   toJson(r: RunnerRec): Record<string, unknown> {
-    return {
-      id: r.id,
-      name: r.name,
-      os: r.os,
-      status: this.status(r),
-      busy: this.restBusy(r),
-      ephemeral: r.ephemeral,
-      version: r.version,
-      runner_group_id: r.groupId,
-      labels: r.labels,
-    };
+    return restView(r, this.status(r), this.restBusy(r));
   }
 
   // ---- sessions ----
@@ -343,19 +285,10 @@ export class EmuState extends EventEmitter {
     if (r.jobId !== null || (r.version && this.deprecatedVersions.has(r.version))) return undefined;
     const have = new Set(r.labels.map((l) => l.name.toLowerCase()));
     for (const j of this.jobsById.values()) {
-      if (j.status !== 'queued' || !this.scopeServes(r.scopeKey, j.scopeKey)) continue;
+      if (j.status !== 'queued' || !scopeServes(r.scopeKey, j.scopeKey)) continue;
       if (j.labels.every((l) => have.has(l.toLowerCase()))) return j;
     }
     return undefined;
-  }
-
-  /** Repo jobs run on repo, owning-org and enterprise runners; org jobs on org and enterprise runners. */
-  private scopeServes(runnerScope: string, jobScope: string): boolean {
-    if (runnerScope === jobScope || runnerScope.startsWith('enterprise:')) return true;
-    if (jobScope.startsWith('repo:') && runnerScope.startsWith('org:')) {
-      return jobScope.slice(5).split('/')[0] === runnerScope.slice(4);
-    }
-    return false;
   }
 
   private assign(job: JobRec, r: RunnerRec): void {
