@@ -187,6 +187,22 @@ test('logs come from the journal; ping works; a bad name is refused', async (t) 
   t.true(isFleetError(err, 'BACKEND_FAILED'));
 });
 
+test('list() fails with a code when systemctl fails, never an empty list that would read as "all runners gone"', async (t) => {
+  // What the host answers when the bus is down, and when something else breaks the call.
+  const answers = [
+    { code: 1, stdout: '', stderr: 'Failed to connect to bus: No such file or directory', want: 'BACKEND_UNAVAILABLE' },
+    { code: 1, stdout: '', stderr: 'Failed to list unit files: Access denied', want: 'BACKEND_FAILED' },
+  ];
+  for (const a of answers) {
+    const b = createSystemdBackend({ host: 'h', logger: silentLogger(), run: async () => a });
+    const err = await t.throwsAsync(b.list());
+    t.true(isFleetError(err, a.want), `${a.stderr}: ${String(err)}`);
+  }
+  // Exit 1 with nothing on stderr is systemctl's "no unit file matched".
+  const empty = createSystemdBackend({ host: 'h', logger: silentLogger(), run: async () => ({ code: 1, stdout: '', stderr: '' }) });
+  t.deepEqual(await empty.list(), []);
+});
+
 test('ping fails with BACKEND_UNAVAILABLE where there is no systemd', async (t) => {
   const b = createSystemdBackend({
     host: 'h',

@@ -19,6 +19,9 @@ test('a job that lands between the stop decision and the deregistration is never
   // The daemon decides to stop the idle runner; its DELETE reaches GitHub only after the job landed.
   emu.faults.delay(1500);
   fx.daemon.reconciler.drain('cd');
+  // The stop is decided (intent written, hook read as idle) and its DELETE is on its way: only now
+  // does the job arrive, inside the DELETE's delay.
+  await until(() => fx.daemon.store.runners.get(runner!.name)?.state === 'pending_delete', 10_000, 'stop decided');
   const jobId = emu.queueJob({ labels: LABELS, durationMs: 2500 });
   await until(() => emu.job(jobId)?.status === 'in_progress', 10_000, 'job start');
   emu.faults.clear();

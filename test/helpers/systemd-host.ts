@@ -51,6 +51,28 @@ function docker(args: string[], input?: string): Promise<CommandResult> {
   });
 }
 
+const RC_MARK = '__rf_exec_rc=';
+
+/**
+ * `docker exec` can lose a command's output under load (moby/moby#27289): a `systemctl
+ * list-unit-files` that printed nothing would read as "no units". Each command therefore ends
+ * its stdout with its exit code; when that trailer is missing the output was lost and the
+ * command (all of ours are idempotent) runs again.
+ */
+async function execChecked(container: string, argv: string[], input?: string): Promise<CommandResult> {
+  const wrapped = ['sh', '-c', `"$@"; rc=$?; printf '\\n${RC_MARK}%d\\n' "$rc"`, 'sh', ...argv];
+  let last: CommandResult | undefined;
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const r = await docker(['exec', '-i', container, ...wrapped], input);
+    const at = r.stdout.lastIndexOf(`\n${RC_MARK}`);
+    if (at >= 0) return { code: Number(r.stdout.slice(at + RC_MARK.length + 1).trim()), stdout: r.stdout.slice(0, at), stderr: r.stderr };
+    // No trailer and docker itself failed (no such container, daemon error): that is the answer.
+    if (r.code !== 0 && /^Error/m.test(r.stderr)) return r;
+    last = r;
+  }
+  throw new Error(`docker exec ${container} ${argv.join(' ')}: output lost 4 times (last exit ${last?.code})`);
+}
+
 export async function startSystemdHost(opts: SystemdHostOptions = {}): Promise<SystemdHost> {
   const name = `rf-systemd-${randomBytes(4).toString('hex')}`;
   const mounts = [...new Set([REPO_DIR, ...(opts.mounts ?? [])])];
@@ -65,7 +87,7 @@ export async function startSystemdHost(opts: SystemdHostOptions = {}): Promise<S
   const started = await docker(args);
   if (started.code !== 0) throw new Error(`docker run failed: ${started.stderr.trim()}`);
 
-  const exec = (argv: string[], o: { input?: string } = {}) => docker(['exec', '-i', name, ...argv], o.input);
+  const exec = (argv: string[], o: { input?: string } = {}) => execChecked(name, argv, o.input);
   const close = async () => {
     await docker(['rm', '-f', '-v', name]);
   };

@@ -14,10 +14,7 @@ export class Systemctl {
     } catch (err) {
       throw new FleetError('BACKEND_UNAVAILABLE', `systemctl ${args[0]} could not run`, { cause: err });
     }
-    if (opts.ok && !opts.ok.includes(r.code)) {
-      const msg = `systemctl ${args.join(' ')} exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`;
-      throw new FleetError(busDown(r.stderr) ? 'BACKEND_UNAVAILABLE' : 'BACKEND_FAILED', msg);
-    }
+    if (opts.ok && !opts.ok.includes(r.code)) throw failure(args, r);
     return r;
   }
 
@@ -27,6 +24,9 @@ export class Systemctl {
    */
   async names(pattern: string, signal?: AbortSignal): Promise<string[]> {
     const r = await this.exec(['list-unit-files', '--no-legend', '--no-pager', '--plain', '--', pattern], { signal, ok: [0, 1] });
+    // Exit 1 with nothing on stderr is "no match". Anything else is a failure, never an empty
+    // list: the reconciler would take every runner for vanished and reap it.
+    if (r.code === 1 && r.stderr.trim()) throw failure(['list-unit-files', pattern], r);
     const set = new Set<string>();
     for (const line of r.stdout.split('\n')) {
       const first = line.trim().split(/\s+/)[0];
@@ -63,6 +63,9 @@ export class Systemctl {
     const files = new Map<string, string>();
     if (units.length === 0) return files;
     const r = await this.exec(['cat', '--no-pager', '--', ...units], { signal, ok: [0, 1] });
+    // Exit 1 is expected when some unit has no file; any other complaint means the read failed.
+    const other = r.stderr.split('\n').filter((l) => l.trim() && !/^No files found for /.test(l));
+    if (r.code === 1 && other.length > 0) throw failure(['cat', ...units], r);
     let current: string | undefined;
     let buf: string[] = [];
     const flush = () => current && files.set(current, buf.join('\n'));
@@ -77,6 +80,11 @@ export class Systemctl {
     flush();
     return files;
   }
+}
+
+function failure(args: string[], r: CommandResult): FleetError {
+  const msg = `systemctl ${args.join(' ')} exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`;
+  return new FleetError(busDown(r.stderr) ? 'BACKEND_UNAVAILABLE' : 'BACKEND_FAILED', msg);
 }
 
 function busDown(stderr: string): boolean {
