@@ -190,8 +190,8 @@ test('logs come from the journal; ping works; a bad name is refused', async (t) 
 test('list() fails with a code when systemctl fails, never an empty list that would read as "all runners gone"', async (t) => {
   // What the host answers when the bus is down, and when something else breaks the call.
   const answers = [
-    { code: 1, stdout: '', stderr: 'Failed to connect to bus: No such file or directory', want: 'BACKEND_UNAVAILABLE' },
-    { code: 1, stdout: '', stderr: 'Failed to list unit files: Access denied', want: 'BACKEND_FAILED' },
+    { code: 1, stdout: '', stderr: 'Failed to connect to bus: No such file or directory', want: 'BACKEND_UNAVAILABLE' as const },
+    { code: 1, stdout: '', stderr: 'Failed to list unit files: Access denied', want: 'BACKEND_FAILED' as const },
   ];
   for (const a of answers) {
     const b = createSystemdBackend({ host: 'h', logger: silentLogger(), run: async () => a });
@@ -201,6 +201,32 @@ test('list() fails with a code when systemctl fails, never an empty list that wo
   // Exit 1 with nothing on stderr is systemctl's "no unit file matched".
   const empty = createSystemdBackend({ host: 'h', logger: silentLogger(), run: async () => ({ code: 1, stdout: '', stderr: '' }) });
   t.deepEqual(await empty.list(), []);
+});
+
+test('a unit file removed while list() reads it (a concurrent destroy) hides neither the others nor fails the list', async (t) => {
+  // What systemctl printed in CI: cat stops at the unit whose file vanished mid-read.
+  const unit = (n: string, host: string) => `[Unit]\nX-RunnerFleetHost=${host}\nX-RunnerFleetPool=cd\nX-RunnerFleetRunner=${n}\n[Service]\nExecStart=/bin/true\n`;
+  const names = ['h-cd-aaaaaa', 'h-cd-bbbbbb', 'h-cd-cccccc'].map((n) => `runner-fleet-${n}.service`);
+  const frag = (u: string) => `/etc/systemd/system/${u}`;
+  const cats: string[][] = [];
+  const run = async (argv: string[]) => {
+    const args = argv.slice(1);
+    if (args[0] === 'list-unit-files') return { code: 0, stdout: names.map((u) => `${u} static -`).join('\n'), stderr: '' };
+    if (args[0] === 'show') {
+      const units = args.slice(args.indexOf('--') + 1);
+      return { code: 0, stdout: units.map((u) => `Id=${u}\nFragmentPath=${frag(u)}\nActiveState=active\nSubState=running`).join('\n\n'), stderr: '' };
+    }
+    const units = args.slice(args.indexOf('--') + 1);
+    cats.push(units);
+    const text = (u: string) => `# ${frag(u)}\n${unit(u.slice('runner-fleet-'.length, -'.service'.length), 'h')}`;
+    if (units.includes(names[1]!)) {
+      return { code: 1, stdout: text(names[0]!), stderr: `# Warning: ${names[1]} changed on disk.\nFailed to cat ${frag(names[1]!)}: No such file or directory\n` };
+    }
+    return { code: 0, stdout: units.map(text).join('\n'), stderr: '' };
+  };
+  const b = createSystemdBackend({ host: 'h', logger: silentLogger(), run });
+  t.deepEqual((await b.list()).map((r) => r.name).sort(), ['h-cd-aaaaaa', 'h-cd-cccccc']);
+  t.deepEqual(cats[1], [names[2]], 'only the units after the vanished one are read again');
 });
 
 test('ping fails with BACKEND_UNAVAILABLE where there is no systemd', async (t) => {

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { FleetError } from '../../errors.js';
 import type { CommandResult, CommandRunner } from './exec.js';
 
@@ -57,29 +58,56 @@ export class Systemctl {
 
   /**
    * Unit file texts by fragment path (`systemctl cat` prints each file after a `# /path`
-   * header; drop-ins follow their unit and are split off the same way).
+   * header; drop-ins follow their unit and are split off the same way). A unit with no file is
+   * simply absent. A unit whose file vanishes mid-call (a concurrent destroy) stops `systemctl
+   * cat` there, so the units after it are asked for again; any other failure is an error.
    */
   async cat(units: string[], signal?: AbortSignal): Promise<Map<string, string>> {
     const files = new Map<string, string>();
-    if (units.length === 0) return files;
-    const r = await this.exec(['cat', '--no-pager', '--', ...units], { signal, ok: [0, 1] });
-    // Exit 1 is expected when some unit has no file; any other complaint means the read failed.
-    const other = r.stderr.split('\n').filter((l) => l.trim() && !/^No files found for /.test(l));
-    if (r.code === 1 && other.length > 0) throw failure(['cat', ...units], r);
-    let current: string | undefined;
-    let buf: string[] = [];
-    const flush = () => current && files.set(current, buf.join('\n'));
-    for (const line of r.stdout.split('\n')) {
-      const m = /^# (\/\S+\.(?:service|conf))$/.exec(line);
-      if (m?.[1]) {
-        flush();
-        current = m[1];
-        buf = [];
-      } else buf.push(line);
+    let todo = units;
+    for (let round = 0; todo.length > 0 && round < 5; round++) {
+      const r = await this.exec(['cat', '--no-pager', '--', ...todo], { signal, ok: [0, 1] });
+      parseCat(r.stdout, files);
+      if (r.code === 0) break;
+      const { absent, vanished, other } = parseCatErrors(r.stderr);
+      if (other.length > 0) throw failure(['cat', ...todo], r);
+      if (vanished.size === 0) break;
+      const printed = new Set([...files.keys()].map((f) => path.basename(f)));
+      todo = todo.filter((u) => !printed.has(u) && !absent.has(u) && !vanished.has(u));
     }
-    flush();
     return files;
   }
+}
+
+function parseCat(stdout: string, into: Map<string, string>): void {
+  let current: string | undefined;
+  let buf: string[] = [];
+  const flush = () => current && into.set(current, buf.join('\n'));
+  for (const line of stdout.split('\n')) {
+    const m = /^# (\/\S+\.(?:service|conf))$/.exec(line);
+    if (m?.[1]) {
+      flush();
+      current = m[1];
+      buf = [];
+    } else buf.push(line);
+  }
+  flush();
+}
+
+/** systemctl cat's stderr: units without a file, unit files that vanished mid-read, anything else. */
+function parseCatErrors(stderr: string): { absent: Set<string>; vanished: Set<string>; other: string[] } {
+  const absent = new Set<string>();
+  const vanished = new Set<string>();
+  const other: string[] = [];
+  for (const line of stderr.split('\n')) {
+    const none = /^No files found for (\S+)\.$/.exec(line);
+    const gone = /^Failed to cat (\/\S+): No such file or directory$/.exec(line);
+    if (none?.[1]) absent.add(none[1]);
+    else if (gone?.[1]) vanished.add(path.basename(gone[1]));
+    // "# Warning: ... changed on disk" and its explanation lines are advice, not failure.
+    else if (line.trim() && !line.startsWith('# ')) other.push(line);
+  }
+  return { absent, vanished, other };
 }
 
 function failure(args: string[], r: CommandResult): FleetError {
