@@ -60,7 +60,7 @@ export function createLaunchKit(deps: {
     readHook(name) {
       try {
         const s = readJobState(runnerRoot(dataDir(), name));
-        return s ? { state: s.state, at: s.at } : undefined;
+        return s ? { state: s.state, at: s.at, ...(s.runId ? { runId: s.runId } : {}) } : undefined;
       } catch {
         return undefined;
       }

@@ -16,7 +16,7 @@ import type { JobHookState, Observation } from './types.js';
 /** The parts of a workflow_job delivery the reconciler uses. */
 export interface WorkflowJobLike {
   action: string;
-  job: { id: number; name: string; labels: string[]; runnerName: string | null; conclusion: string | null };
+  job: { id: number; runId: number; name: string; labels: string[]; runnerName: string | null; conclusion: string | null };
   repository: { fullName: string };
 }
 
@@ -181,6 +181,7 @@ export class Reconciler {
     for (const r of rows) {
       const h = this.deps.kit.readHook(r.name);
       if (h) hooks.set(r.name, h);
+      if (h?.state === 'busy' && h.runId) this.jobs.claim(r.name, r.pool, h.runId);
     }
     await this.refreshGitHub(now);
     const pools = [...this.pools.values()].map((p) => p.view(now, this.targetVersion, this.jobs.queuedFor(p.cfg.name)));
@@ -237,10 +238,10 @@ export class Reconciler {
     if (e.action === 'queued') {
       const pools = [...this.pools.values()].map((p) => p.cfg);
       const pool = poolForJob(pools, job.labels, e.repository.fullName, (p) => runnerLabels(p, this.deps.arch));
-      if (pool && this.jobs.add(job.id, pool.name)) void this.trigger();
+      if (pool && this.jobs.add(job.id, pool.name, job.runId)) void this.trigger();
       return;
     }
-    const queued = this.jobs.take(job.id);
+    const queued = this.jobs.take(job.id, job.runnerName, job.runId);
     const row = job.runnerName ? this.deps.store.runners.get(job.runnerName) : undefined;
     if (row && row.state !== 'gone') {
       const busy = e.action === 'in_progress';

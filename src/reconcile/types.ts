@@ -24,6 +24,8 @@ export interface PoolView {
 export interface JobHookState {
   state: 'busy' | 'idle';
   at: number;
+  /** GITHUB_RUN_ID of the job the runner took (job-started hook). */
+  runId?: number;
 }
 
 export interface Observation {

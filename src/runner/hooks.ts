@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-export type JobState = { state: 'busy' | 'idle'; at: number; job: string };
+export type JobState = { state: 'busy' | 'idle'; at: number; job: string; runId?: number };
 
 /**
  * The job hook script (run by the runner as `bash -e <script>` before/after every job).
@@ -15,8 +15,9 @@ case "\${BASH_SOURCE[0]}" in */*) rf_dir="\${BASH_SOURCE[0]%/*}/..";; *) rf_dir=
 if [ -n "\${EPOCHREALTIME:-}" ]; then at="\${EPOCHREALTIME/[.,]/}"; at="\${at:0:13}"; else at="$(date +%s%3N)"; fi
 case "$at" in *[!0-9]*|'') at="$(date +%s)000";; esac
 job="\${GITHUB_JOB:-}"; job="\${job//\\\\/\\\\\\\\}"; job="\${job//\\"/\\\\\\"}"
+run="\${GITHUB_RUN_ID:-0}"; case "$run" in *[!0-9]*|''|0*) run=0;; esac
 tmp="$rf_dir/.job.$$.tmp"
-printf '{"state":"%s","at":%s,"job":"%s"}\\n' "${state}" "$at" "$job" > "$tmp"
+printf '{"state":"%s","at":%s,"job":"%s","runId":%s}\\n' "${state}" "$at" "$job" "$run" > "$tmp"
 mv -f "$tmp" "$rf_dir/job"
 `;
 }
@@ -41,7 +42,8 @@ export function readJobState(root: string): JobState | null {
   try {
     const v = JSON.parse(raw) as Partial<JobState>;
     if ((v.state === 'busy' || v.state === 'idle') && typeof v.at === 'number') {
-      return { state: v.state, at: v.at, job: typeof v.job === 'string' ? v.job : '' };
+      const runId = typeof v.runId === 'number' && v.runId > 0 ? { runId: v.runId } : {};
+      return { state: v.state, at: v.at, job: typeof v.job === 'string' ? v.job : '', ...runId };
     }
   } catch {
     // fall through: a torn write cannot happen (mv), but a hand-edited file can

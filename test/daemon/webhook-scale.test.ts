@@ -33,14 +33,14 @@ test('three signed queued deliveries → three runners, each job served; nothing
   await until(() => fx.daemon.reconciler.liveCount('cd') === 0, 20_000, 'pool back to zero');
 });
 
-test('a bad signature → 401 and nothing starts; a replayed delivery starts nothing', async (t) => {
+test('a bad signature → 401 and nothing starts; a job its runner took before the in_progress delivery starts no second runner; a replay starts nothing', async (t) => {
   const emu = await startEmulator();
   t.teardown(() => emu.close());
   const fx = await startTestDaemon(emu, SCALE_POOL);
   t.teardown(() => fx.stop('keep'));
   const hook = `http://127.0.0.1:${fx.daemon.apiPort}/webhook`;
 
-  const job1 = emu.queueJob({ labels: LABELS, durationMs: 200 });
+  const job1 = emu.queueJob({ labels: LABELS, durationMs: 3000 });
   t.is(await emu.deliverWorkflowJob(hook, 'wrong-secret', 'queued', job1), 401);
   t.is(await emu.deliverWorkflowJob(hook, 'test-secret', 'queued', job1, { badSignature: true }), 401);
   await fx.daemon.reconciler.trigger();
@@ -48,6 +48,12 @@ test('a bad signature → 401 and nothing starts; a replayed delivery starts not
 
   t.is(await emu.deliverWorkflowJob(hook, 'test-secret', 'queued', job1, { deliveryId: 'd-1' }), 202);
   await until(() => emu.job(job1)?.status !== 'queued', 30_000, 'job picked up');
+  // The runner's job hook reports the job before GitHub's in_progress delivery does: passes in
+  // that window must not take the job for still queued and start a second runner.
+  await until(() => fx.daemon.store.runners.list()[0]?.state === 'busy', 10_000, 'hook says busy');
+  for (let i = 0; i < 3; i++) await fx.daemon.reconciler.trigger();
+  await fx.daemon.reconciler.settled();
+  t.is(fx.daemon.store.runners.list({ includeGone: true }).length, 1, 'no second runner for a job already taken');
   t.is(await emu.deliverWorkflowJob(hook, 'test-secret', 'in_progress', job1), 202);
   await emu.waitForJob(job1, 30_000);
   t.is(await emu.deliverWorkflowJob(hook, 'test-secret', 'completed', job1), 202);

@@ -61,16 +61,24 @@ test('the job hooks atomically write the job state file the daemon reads', async
   fakeCache(dataDir, '2.330.0');
   const { root } = prepareRunnerDir({ dataDir, name: 'h-cd-hook01', version: '2.330.0', env: {}, pathDirs: ['/bin'] });
   t.is(readJobState(root), null);
-  const env = { PATH: '/usr/bin:/bin', GITHUB_JOB: 'deploy "prod"' };
+  const env = { PATH: '/usr/bin:/bin', GITHUB_JOB: 'deploy "prod"', GITHUB_RUN_ID: '9876543210' };
   // The runner runs hooks as `bash -e <script>`.
   execFileSync('bash', ['-e', path.join(root, '.rf/hooks/job-started.sh')], { env });
   const busy = readJobState(root);
   t.is(busy?.state, 'busy');
   t.is(busy?.job, 'deploy "prod"');
+  t.is(busy?.runId, 9876543210, 'the run the job belongs to (matches the webhook run_id)');
   t.true(typeof busy?.at === 'number' && Math.abs(busy.at - Date.now()) < 60_000);
   execFileSync('bash', ['-e', path.join(root, '.rf/hooks/job-completed.sh')], { env });
   t.is(readJobState(root)?.state, 'idle');
   t.deepEqual(fs.readdirSync(path.join(root, '.rf')).sort(), ['hooks', 'job']);
+  // A missing or odd run id is left out, never a file the daemon cannot parse.
+  for (const run of ['', '0123', '12a', '-1']) {
+    execFileSync('bash', ['-e', path.join(root, '.rf/hooks/job-started.sh')], { env: { ...env, GITHUB_RUN_ID: run } });
+    const s = readJobState(root);
+    t.is(s?.state, 'busy', `GITHUB_RUN_ID=${run}`);
+    t.is(s?.runId, undefined);
+  }
 });
 
 test('bad names and env values are refused; an uncached version is an error', async (t) => {
