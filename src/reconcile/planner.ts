@@ -93,11 +93,20 @@ export function isBusy(row: RunnerRow, obs: Observation): boolean {
   return gh?.busy === true;
 }
 
-function desiredCount(pool: PoolView, busy: number): number {
+function desiredCount(pool: PoolView, busy: number, queued: number): number {
   if (pool.draining) return 0;
   if (pool.size !== undefined) return pool.size;
   const s = pool.scale!;
-  return Math.min(s.max, busy + Math.max(s.minIdle, pool.queuedJobs));
+  return Math.min(s.max, busy + Math.max(s.minIdle, queued));
+}
+
+/**
+ * Runners GitHub shows busy before their first job hook ran: each just took a job, almost surely
+ * one still counted as queued (its in_progress delivery and hook are seconds away). Counting
+ * both would start a runner too many. Jobs their hooks reported are already claimed upstream.
+ */
+function justTookJob(live: RunnerRow[], obs: Observation): number {
+  return live.filter((r) => r.state !== 'busy' && !r.busy && !obs.hooks.has(r.name) && obs.github?.get(r.pool)?.find((g) => g.name === r.name)?.busy === true).length;
 }
 
 function planPool(pool: PoolView, rows: RunnerRow[], obs: Observation, inflight: ReadonlySet<string>, adopting = 0): Action[] {
@@ -105,7 +114,7 @@ function planPool(pool: PoolView, rows: RunnerRow[], obs: Observation, inflight:
   const liveCount = live.length + adopting;
   const busy = live.filter((r) => isBusy(r, obs));
   const idle = live.filter((r) => (r.state === 'idle' || r.state === 'busy') && !isBusy(r, obs) && !inflight.has(r.name));
-  const desired = desiredCount(pool, busy.length);
+  const desired = desiredCount(pool, busy.length, Math.max(0, pool.queuedJobs - justTookJob(live, obs)));
   const out: Action[] = [];
 
   if (liveCount < desired && pool.canCreate) {

@@ -75,6 +75,19 @@ test('scale: queued jobs start runners at once up to max', (t) => {
   t.deepEqual(kinds(o), ['create', 'create', 'create']);
 });
 
+test('scale: a runner GitHub shows busy before its job hook ran took a queued job: no second runner for it', (t) => {
+  const scale = pool({ size: undefined, scale: { minIdle: 0, max: 5, idleTimeoutMs: 60_000 }, queuedJobs: 1 });
+  const gh = (busy: boolean): Map<string, GitHubRunner[]> =>
+    new Map([['cd', [{ id: 1, name: 'h1-cd-aaaaaa', os: 'linux', status: 'online', busy, labels: [] }]]]);
+  const base = { pools: [scale], rows: [row('h1-cd-aaaaaa')], observed: [running('h1-cd-aaaaaa')] };
+  t.deepEqual(kinds(obs({ ...base, github: gh(true) })), []);
+  // Idle on GitHub: it is the runner the queued job will take.
+  t.deepEqual(kinds(obs({ ...base, github: gh(false) })), []);
+  // A runner whose hook already ran is accounted for by the job queue's claims, not here.
+  const hooks = new Map([['h1-cd-aaaaaa', { state: 'idle' as const, at: 0 }]]);
+  t.deepEqual(kinds(obs({ ...base, github: gh(true), hooks })), ['create']);
+});
+
 test('scale: minIdle kept beside busy runners', (t) => {
   const rows = [row('h1-cd-aaaaaa', { state: 'busy' })];
   const o = obs({ pools: [pool({ size: undefined, scale: { minIdle: 1, max: 5, idleTimeoutMs: 60_000 } })], rows, observed: [running('h1-cd-aaaaaa')] });
