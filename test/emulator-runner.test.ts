@@ -14,8 +14,10 @@ async function setup(t: { teardown(fn: () => unknown): void }, opts = {}): Promi
   return { emu, dir: await unpackRunner(emu) };
 }
 
-function configure(emu: Emulator, dir: string, name: string, extra: string[] = [], env: Record<string, string> = ROOT_OK) {
-  const { token } = emu.createToken('registration', 'org:acme');
+function configure(
+  emu: Emulator, dir: string, name: string, extra: string[] = [], env: Record<string, string> = ROOT_OK,
+  token = emu.createToken('registration', 'org:acme').token,
+) {
   return runToEnd(dir, 'config.sh', ['--url', `${emu.url}/acme`, '--token', token, '--name', name, '--unattended', ...extra], env);
 }
 
@@ -174,8 +176,7 @@ test('remove accepts a registration token; --local only deletes files; an expire
   // A token that expired before config.sh used it (expiry on the emulator's clock, not a race).
   const expired = emu.createToken('registration', 'org:acme', 1).token;
   await new Promise((r) => setTimeout(r, 20));
-  const args = ['--url', `${emu.url}/acme`, '--token', expired, '--name', 'rm-2', '--unattended'];
-  t.is((await runToEnd(dir, 'config.sh', args, ROOT_OK)).code, 1, 'an expired token fails configure');
+  t.is((await configure(emu, dir, 'rm-2', [], ROOT_OK, expired)).code, 1, 'an expired token fails configure');
   t.deepEqual(emu.runners(), []);
 });
 

@@ -89,8 +89,11 @@ function planRow(
 export function isBusy(row: RunnerRow, obs: Observation): boolean {
   if (row.state === 'busy' || row.busy) return true;
   if (obs.hooks.get(row.name)?.state === 'busy') return true;
-  const gh = obs.github?.get(row.pool)?.find((g) => g.name === row.name);
-  return gh?.busy === true;
+  return githubBusy(row, obs);
+}
+
+function githubBusy(row: RunnerRow, obs: Observation): boolean {
+  return obs.github?.get(row.pool)?.find((g) => g.name === row.name)?.busy === true;
 }
 
 function desiredCount(pool: PoolView, busy: number, queued: number): number {
@@ -106,7 +109,7 @@ function desiredCount(pool: PoolView, busy: number, queued: number): number {
  * both would start a runner too many. Jobs their hooks reported are already claimed upstream.
  */
 function justTookJob(live: RunnerRow[], obs: Observation): number {
-  return live.filter((r) => r.state !== 'busy' && !r.busy && !obs.hooks.has(r.name) && obs.github?.get(r.pool)?.find((g) => g.name === r.name)?.busy === true).length;
+  return live.filter((r) => r.state !== 'busy' && !r.busy && !obs.hooks.has(r.name) && githubBusy(r, obs)).length;
 }
 
 function planPool(pool: PoolView, rows: RunnerRow[], obs: Observation, inflight: ReadonlySet<string>, adopting = 0): Action[] {
