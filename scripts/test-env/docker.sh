@@ -43,7 +43,8 @@ pid=$(cat /var/run/docker.pid 2>/dev/null || true)
 if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
   log "starting dockerd (log: $LOG)"
   # setsid: the daemon must outlive this script and the test process that called it.
-  setsid dockerd >>"$LOG" 2>&1 </dev/null &
+  # 9>&-: it must not inherit the setup lock, or every later caller waits for it forever.
+  setsid dockerd >>"$LOG" 2>&1 </dev/null 9>&- &
 fi
 
 start=$SECONDS
