@@ -1,10 +1,8 @@
-import { desiredCount, hostArch, scopeKey } from '../config/names.js';
-import type { FleetConfig } from '../config/types.js';
+import { hostArch, scopeKey } from '../config/names.js';
+import type { FleetConfig, PoolConfig } from '../config/types.js';
+import { busyByRow, desired, isCounted, isPresent } from '../reconcile/states.js';
 import type { RunnerRow, Store } from '../store/types.js';
 import type { PoolStatus, RunnerStatus, StatusReport } from './types.js';
-
-/** States in which a runner counts as present (being started or running). */
-const PRESENT = new Set(['pending_create', 'creating', 'idle', 'busy']);
 
 export function runnerStatus(r: RunnerRow): RunnerStatus {
   return {
@@ -12,7 +10,7 @@ export function runnerStatus(r: RunnerRow): RunnerStatus {
     state: r.state,
     backend: r.backend,
     githubId: r.githubId,
-    busy: r.busy,
+    busy: busyByRow(r),
     labels: r.labels,
     startedAt: r.startedAt,
     version: r.version,
@@ -20,24 +18,40 @@ export function runnerStatus(r: RunnerRow): RunnerStatus {
 }
 
 /**
+ * A pool's counts and runners from its rows, the same whether the daemon or the store answers:
+ * desired is what the planner aims for (states.ts), actual the runners it counts towards it,
+ * runners every one that still holds a backend resource.
+ */
+export function poolRunners(
+  p: PoolConfig,
+  rows: RunnerRow[],
+  demand: { draining: boolean; queued: number },
+): Pick<PoolStatus, 'name' | 'backend' | 'scope' | 'desired' | 'actual' | 'runners'> {
+  const mine = rows.filter((r) => r.pool === p.name && isPresent(r));
+  const counted = mine.filter(isCounted);
+  return {
+    name: p.name,
+    backend: p.backend,
+    scope: scopeKey(p.scope),
+    desired: desired(p, { ...demand, busy: counted.filter(busyByRow).length }),
+    actual: counted.length,
+    runners: mine.map(runnerStatus),
+  };
+}
+
+/**
  * What the state database alone can say: the desired picture from the config, runners as last
- * recorded, cached token expiries and installed tools. Live facts (network checks, rate limit,
- * pool errors the daemon only keeps in memory) are empty. The daemon may start from this and
- * overlay what it knows live.
+ * recorded, cached token expiries and installed tools. What only the running daemon knows
+ * (network checks, rate limit, pool errors and drains kept in memory, queued jobs) is empty.
  */
 export function statusFromStore(cfg: FleetConfig, store: Store, version: string): StatusReport {
+  const rows = store.runners.list();
   const pools: PoolStatus[] = cfg.pools.map((p) => {
-    const rows = store.runners.list({ pool: p.name });
-    const failed = rows.filter((r) => r.state === 'failed').sort((a, b) => b.updatedAt - a.updatedAt)[0];
+    const failed = rows.filter((r) => r.pool === p.name && r.state === 'failed').sort((a, b) => b.updatedAt - a.updatedAt)[0];
     return {
-      name: p.name,
-      backend: p.backend,
-      scope: scopeKey(p.scope),
-      desired: desiredCount(p),
-      actual: rows.filter((r) => PRESENT.has(r.state)).length,
+      ...poolRunners(p, rows, { draining: false, queued: 0 }),
       healthy: !failed,
       ...(failed?.lastError ? { error: failed.lastError } : {}),
-      runners: rows.map(runnerStatus),
     };
   });
   const arch = safeArch();

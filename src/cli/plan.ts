@@ -1,18 +1,7 @@
 import { formatDuration } from '../config/duration.js';
-import {
-  containerName,
-  defaultLabels,
-  desiredCount,
-  expandToolTemplate,
-  maxCount,
-  runnerLabels,
-  runnerNamePattern,
-  scopeKey,
-  scopeUrl,
-  toolDir,
-  unitName,
-  type Arch,
-} from '../config/names.js';
+import { moduleOf, type BackendPlan } from '../backends/index.js';
+import { defaultLabels, expandToolTemplate, runnerLabels, runnerNamePattern, scopeKey, scopeUrl, toolDir, type Arch } from '../config/names.js';
+import { atRest, maxRunners } from '../reconcile/states.js';
 import type { FleetConfig, NetworkConfig, PoolConfig, ToolConfig } from '../config/types.js';
 
 /**
@@ -60,10 +49,7 @@ export interface PoolPlan {
   warnings: string[];
 }
 
-export type BackendPlan =
-  | { kind: 'docker'; container: string; image: string; runnerFrom: string; runnerDir: string; network: string; cpus?: number; memory?: string; user?: string; privileged: boolean; dockerSocket: boolean; pull: string }
-  | { kind: 'systemd'; unit: string; user: string; group?: string }
-  | { kind: 'process'; user: string };
+export type { BackendPlan };
 
 export interface ToolPlan {
   name: string;
@@ -116,8 +102,8 @@ function poolPlan(cfg: FleetConfig, p: PoolConfig, arch: Arch): PoolPlan {
   const example = `${cfg.host.name}-${p.name}-${SUFFIX_PLACEHOLDER}`;
   const runners: PoolPlan['runners'] = {
     sizing: p.size !== undefined ? 'fixed' : 'scale',
-    desired: desiredCount(p),
-    max: maxCount(p),
+    desired: atRest(p),
+    max: maxRunners(p),
     example,
     pattern: runnerNamePattern(cfg.host.name, p.name).source,
     dir: `${cfg.host.dataDir}/runners/${example}`,
@@ -126,6 +112,7 @@ function poolPlan(cfg: FleetConfig, p: PoolConfig, arch: Arch): PoolPlan {
     runners.minIdle = p.scale.minIdle;
     runners.idleTimeout = formatDuration(p.scale.idleTimeoutMs);
   }
+  const backend = moduleOf(p.backend).plan(p, example);
   return {
     name: p.name,
     scope: { kind: p.scope.kind, key: scopeKey(p.scope), url: scopeUrl(cfg.github.url, p.scope) },
@@ -135,42 +122,16 @@ function poolPlan(cfg: FleetConfig, p: PoolConfig, arch: Arch): PoolPlan {
     registration: p.ephemeral ? 'jit' : 'config.sh',
     labels: runnerLabels(p, arch),
     allowPublicRepos: p.allowPublicRepos,
-    backend: backendPlan(p, example),
+    backend: backend.backend,
     network: p.network,
     env: { ...p.env },
     secretEnv: { ...p.secretEnv },
-    warnings: warnings(p),
+    warnings: [...backend.warnings, ...warnings(p)],
   };
-}
-
-function backendPlan(p: PoolConfig, example: string): BackendPlan {
-  if (p.backend === 'docker' && p.docker) {
-    const d = p.docker;
-    return {
-      kind: 'docker',
-      container: containerName(example),
-      image: d.image,
-      runnerFrom: d.runnerFrom,
-      runnerDir: d.runnerFrom === 'image' ? d.imageRunnerDir : 'runner dir mounted at the same path',
-      network: d.network ?? 'default (bridge)',
-      ...(d.cpus !== undefined ? { cpus: d.cpus } : {}),
-      ...(d.memory !== undefined ? { memory: d.memory } : {}),
-      ...(d.user !== undefined ? { user: d.user } : {}),
-      privileged: d.privileged,
-      dockerSocket: d.dockerSocket,
-      pull: d.pull,
-    };
-  }
-  if (p.backend === 'systemd' && p.systemd) {
-    return { kind: 'systemd', unit: unitName(example), user: p.systemd.user, ...(p.systemd.group ? { group: p.systemd.group } : {}) };
-  }
-  return { kind: 'process', user: "the daemon's user" };
 }
 
 function warnings(p: PoolConfig): string[] {
   const out: string[] = [];
-  if (p.docker?.privileged) out.push('privileged containers: jobs get full root access to this host');
-  if (p.docker?.dockerSocket) out.push("Docker socket mounted: jobs control this host's Docker engine (root-equivalent)");
   if (p.allowPublicRepos) out.push('public repositories allowed: anyone who can open a pull request may run code here');
   if (p.env.RUNNER_ALLOW_RUNASROOT) out.push('RUNNER_ALLOW_RUNASROOT set: runners may run as root');
   if (!p.ephemeral) out.push('persistent runners: one job can leave state behind for the next');

@@ -1,3 +1,5 @@
+import { backendModules } from '../backends/index.js';
+import { RUNNER_NAME_MAX, SUFFIX_LEN } from './names.js';
 import { formatPath, type Path } from './positions.js';
 
 /**
@@ -13,9 +15,6 @@ const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 /** Set means present and not empty, matching the schema's optional(): `${VAR:-}` counts as unset. */
 const has = (o: Obj | undefined, k: string): boolean => o !== undefined && o[k] !== undefined && o[k] !== null && o[k] !== '';
 
-/** Suffix length of generated runner names (names.ts); GitHub caps runner names at 64. */
-export const SUFFIX_LEN = 8;
-export const RUNNER_NAME_MAX = 64;
 
 export function crossChecks(raw: unknown, hostName: string, report: Report): void {
   const root = obj(raw);
@@ -119,20 +118,18 @@ function checkScope(scope: Obj | undefined, path: Path, report: Report): void {
 
 /** Backend sections must match the backend, and a backend must be able to apply what it is given. */
 function checkBackend(pool: Obj, path: Path, globalNet: Obj | undefined, report: Report): void {
-  const backend = typeof pool.backend === 'string' ? pool.backend : 'process';
-  if (has(pool, 'docker') && backend !== 'docker') {
-    report([...path, 'docker'], `a docker section needs backend: docker (this pool is ${backend})`, 'key');
+  const declared = pool.backend;
+  const backend = typeof declared === 'string' ? declared : 'process';
+  for (const m of backendModules.values()) {
+    if (has(pool, m.kind) && m.kind !== backend) {
+      report([...path, m.kind], `a ${m.kind} section needs backend: ${m.kind} (this pool is ${backend})`, 'key');
+    }
   }
-  if (has(pool, 'systemd') && backend !== 'systemd') {
-    report([...path, 'systemd'], `a systemd section needs backend: systemd (this pool is ${backend})`, 'key');
-  }
-  if (backend === 'docker' && !has(pool, 'docker')) report([...path, 'backend'], 'backend docker requires docker.image');
-  if (backend === 'systemd' && !has(pool, 'systemd')) report([...path, 'backend'], 'backend systemd requires systemd.user');
-  const docker = obj(pool.docker);
-  const sharesNetns = typeof docker?.network === 'string' && docker.network.startsWith('container:');
-  // docker (container) and systemd (bind-mounted resolv.conf/hosts) apply them; process runners cannot.
-  if ((backend === 'docker' && !sharesNetns) || backend === 'systemd') return;
-  const why = backend === 'docker' ? 'docker network "container:..." (it shares another container\'s resolv.conf and hosts)' : `backend ${backend}`;
+  const mod = backendModules.get(backend as never);
+  if (mod?.requires && !has(pool, mod.kind)) report([...path, 'backend'], `backend ${backend} requires ${mod.requires}`);
+  // An unknown backend is the schema's to report; it cannot apply anything either.
+  const why = mod ? mod.cannotApplyHostEntries(pool) : `backend ${backend}`;
+  if (why === undefined) return;
   const own = obj(pool.network);
   for (const key of ['dns', 'extraHosts'] as const) {
     const fromPool = own !== undefined && key in own && own[key] !== null;

@@ -106,6 +106,7 @@ function effectiveHostName(raw: object, machine: string): string {
 
 function reportZodIssue(zi: z.core.$ZodIssue, loc: Locator, report: Report): void {
   const p = zi.path.map((s) => (typeof s === 'symbol' ? String(s) : s)) as Path;
+  if (zi.code === 'custom' && zi.params?.crossChecked) return;
   if (zi.code === 'unrecognized_keys') {
     for (const k of zi.keys) report([...p, k], `unknown key "${k}"`, 'key');
     return;

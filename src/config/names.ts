@@ -1,6 +1,5 @@
 import { randomInt } from 'node:crypto';
 import type { PoolConfig, Scope, ToolConfig } from './types.js';
-import { SUFFIX_LEN } from './checks.js';
 
 /** Our arch names, as GitHub spells them in runner labels and runners/downloads. */
 export type Arch = 'x64' | 'arm64' | 'arm';
@@ -36,6 +35,20 @@ export function sanitizeHostName(raw: string): string {
 }
 
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Suffix length of generated runner names; GitHub caps runner names at RUNNER_NAME_MAX. */
+export const SUFFIX_LEN = 8;
+export const RUNNER_NAME_MAX = 64;
+
+/**
+ * The one rule for a runner name anywhere (runner dir, unit, container, pid file): lowercase
+ * letters, digits and "-", starting with a letter or digit. Names are `{host}-{pool}-{suffix}`.
+ */
+export const RUNNER_NAME_RE = /^[a-z0-9][a-z0-9-]*$/;
+
+export function isRunnerName(name: string): boolean {
+  return RUNNER_NAME_RE.test(name);
+}
 
 /**
  * The ownership test: a runner is this pool's only if its WHOLE name matches. The suffix has no
@@ -82,16 +95,6 @@ export function scopeUrl(githubUrl: string, scope: Scope): string {
   }
 }
 
-/** Runners to keep at rest: the fixed size, or minIdle for a scaling pool (demand adds more up to max). */
-export function desiredCount(pool: Pick<PoolConfig, 'size' | 'scale'>): number {
-  return pool.size ?? pool.scale?.minIdle ?? 0;
-}
-
-/** Upper bound of runners a pool may have. */
-export function maxCount(pool: Pick<PoolConfig, 'size' | 'scale'>): number {
-  return pool.size ?? pool.scale?.max ?? 0;
-}
-
 const DEFAULT_TOOL_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm' };
 
 /** The tool's spelling of our arch (archMap, else x64→amd64). */
@@ -109,12 +112,4 @@ export function expandToolTemplate(tpl: string, tool: Pick<ToolConfig, 'version'
 /** `{dataDir}/tools/{name}/{version}/{arch}` (the Actions tool-cache layout, our arch names). */
 export function toolDir(dataDir: string, tool: Pick<ToolConfig, 'name' | 'version'>, arch: Arch | string): string {
   return `${dataDir.replace(/\/+$/, '')}/tools/${tool.name}/${tool.version}/${arch}`;
-}
-
-export function containerName(runnerName: string): string {
-  return `runner-fleet-${runnerName}`;
-}
-
-export function unitName(runnerName: string): string {
-  return `runner-fleet-${runnerName}.service`;
 }

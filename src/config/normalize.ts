@@ -91,23 +91,14 @@ function scope(s: RawPool['scope']): Scope {
 }
 
 function pool(p: RawPool, network: NetworkConfig, abs: (path: string) => string): PoolConfig {
-  const out: PoolConfig = {
-    name: p.name,
+  return {
+    ...p,
     scope: scope(p.scope),
-    runnerGroup: p.runnerGroup,
     labels: [...p.labels],
-    backend: p.backend,
-    ephemeral: p.ephemeral,
-    allowPublicRepos: p.allowPublicRepos,
     env: { ...p.env },
     secretEnv: Object.fromEntries(Object.entries(p.secretEnv).map(([k, v]) => [k, abs(v)])),
     network: mergeNetwork(network, p.network, abs),
   };
-  if (p.size !== undefined) out.size = p.size;
-  if (p.scale) out.scale = { minIdle: p.scale.minIdle, max: p.scale.max, idleTimeoutMs: p.scale.idleTimeout };
-  if (p.docker) out.docker = stripUndefined({ ...p.docker, memory: p.docker.memory?.toLowerCase() });
-  if (p.systemd) out.systemd = stripUndefined(p.systemd);
-  return out;
 }
 
 function stripUndefined<T extends object>(o: T): T {

@@ -2,7 +2,9 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import cron from 'node-cron';
 import { CronExpressionParser } from 'cron-parser';
+import { backendModules } from '../backends/index.js';
 import { parseDuration } from './duration.js';
+import type { ScaleConfig, Sizing } from './types.js';
 
 /**
  * The YAML shape, strict: an unknown key anywhere is an error. Field-level formats live here;
@@ -131,15 +133,15 @@ const docker = z.strictObject({
   dockerSocket: bool.default(false),
   imageRunnerDir: text.default('/home/runner'),
   pull: z.enum(['missing', 'always', 'never']).default('missing'),
-});
+}).transform(({ memory, ...d }) => stripUndefined({ ...d, memory: memory?.toLowerCase() }));
 
-const systemd = z.strictObject({ user: text, group: optional(text) });
+const systemd = z.strictObject({ user: text, group: optional(text) }).transform(stripUndefined);
 
 const scale = z.strictObject({
   minIdle: int.refine((n) => n >= 0, { error: 'must be 0 or more' }).default(0),
   max: int.refine((n) => n >= 1, { error: 'must be 1 or more' }),
   idleTimeout: duration.default(5 * 60_000),
-});
+}).transform(({ minIdle, max, idleTimeout }): ScaleConfig => ({ minIdle, max, idleTimeoutMs: idleTimeout }));
 
 const scope = z.strictObject({
   org: optional(text),
@@ -147,7 +149,7 @@ const scope = z.strictObject({
   enterprise: optional(text),
 });
 
-const pool = z.strictObject({
+const poolFields = z.strictObject({
   name,
   scope: section(scope),
   runnerGroup: text.default('Default'),
@@ -163,6 +165,29 @@ const pool = z.strictObject({
   docker: optional(docker),
   systemd: optional(systemd),
 });
+
+/** Marks an issue crossChecks() already reports with its own words and position. */
+export const CROSS_CHECKED = 'cross-checked';
+
+/**
+ * The flat YAML pool → its variants: sizing and backend settings, so code downstream never
+ * asserts that a section is there. Mismatches were reported by crossChecks().
+ */
+const pool = poolFields.transform((p, ctx) => {
+  const { size, scale, backend, docker, systemd, ...common } = p;
+  const sizing: Sizing | undefined = size !== undefined && !scale ? { size } : scale && size === undefined ? { scale } : undefined;
+  const sections = { docker, systemd };
+  const settings = backendModules.get(backend)?.settings(sections[backend as keyof typeof sections]);
+  if (!sizing || !settings) {
+    ctx.issues.push({ code: 'custom', message: CROSS_CHECKED, input: p, params: { crossChecked: true } });
+    return z.NEVER;
+  }
+  return { ...common, ...sizing, ...settings };
+});
+
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
 
 const app = z.strictObject({
   appId: int.refine((n) => n > 0, { error: 'must be a positive integer' }),

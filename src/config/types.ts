@@ -3,8 +3,6 @@
  * the YAML schema (schema.ts) and loader (load.ts) turn a file into it.
  * Durations are milliseconds, secrets are resolved values (never paths), lists are never undefined.
  */
-export type BackendKind = 'docker' | 'systemd' | 'process';
-
 export type Scope =
   | { kind: 'org'; org: string }
   | { kind: 'repo'; owner: string; repo: string }
@@ -56,22 +54,35 @@ export interface SystemdPoolConfig {
   group?: string;
 }
 
+/** Settings of a process pool; none yet (the runner runs as the daemon's user). */
+export type ProcessPoolConfig = Record<string, never>;
+
 export interface ScaleConfig {
   minIdle: number;
   max: number;
   idleTimeoutMs: number;
 }
 
-export interface PoolConfig {
+/** A pool has a fixed size or scales with demand, never both. */
+export type Sizing = { size: number; scale?: undefined } | { size?: undefined; scale: ScaleConfig };
+
+/**
+ * Each backend's variant carries its own settings, under the key named like the backend.
+ * Adding a backend adds a variant here; the compiler then finds every place that must handle it.
+ */
+export type BackendSettings =
+  | { backend: 'docker'; docker: DockerPoolConfig }
+  | { backend: 'systemd'; systemd: SystemdPoolConfig }
+  | { backend: 'process'; process?: ProcessPoolConfig };
+
+export type BackendKind = BackendSettings['backend'];
+
+export interface PoolCommon {
   name: string;
   scope: Scope;
   runnerGroup: string;
   /** The pool's own labels, without the defaults. */
   labels: string[];
-  backend: BackendKind;
-  /** Exactly one of size / scale is set. */
-  size?: number;
-  scale?: ScaleConfig;
   ephemeral: boolean;
   allowPublicRepos: boolean;
   env: Record<string, string>;
@@ -79,9 +90,12 @@ export interface PoolConfig {
   secretEnv: Record<string, string>;
   /** The global network section with this pool's overrides applied. */
   network: NetworkConfig;
-  docker?: DockerPoolConfig;
-  systemd?: SystemdPoolConfig;
 }
+
+export type PoolConfig = PoolCommon & Sizing & BackendSettings;
+
+/** The pools of one backend, with that backend's settings known to be present. */
+export type PoolOf<K extends BackendKind> = Extract<PoolConfig, { backend: K }>;
 
 export interface FleetConfig {
   /** Absolute path of the file this came from. */

@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { moduleOf } from '../backends/index.js';
 import type { RunnerSpec } from '../backends/types.js';
-import type { FleetConfig, PoolConfig } from '../config/types.js';
+import type { FleetConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { LaunchKit, Registration } from '../reconcile/kit.js';
 import { buildRunnerEnv, runnerMounts } from '../runner/env.js';
 import { prepareRunnerDir, readJobState, removeRunnerDir, runnerRoot } from '../runner/prepare.js';
 import type { InstalledTool } from '../tools/types.js';
-import { idsFor } from '../backends/process/user.js';
 
 /**
  * Builds runner dirs and specs from the config: the clean environment (CONTRACT §6), the
@@ -26,21 +26,21 @@ export function createLaunchKit(deps: {
       const secretValues: Record<string, string> =
         reg.kind === 'jit' ? { ACTIONS_RUNNER_INPUT_JITCONFIG: reg.encoded } : { ACTIONS_RUNNER_INPUT_TOKEN: reg.token };
       const built = buildRunnerEnv({ cfg, pool, tools: deps.tools(), root, secretValues, logger: deps.logger });
-      const owner = runnerOwner(pool);
+      const backend = moduleOf(pool.backend);
+      const owner = backend.runnerOwner(pool);
       prepareRunnerDir({
         dataDir: cfg.host.dataDir, name, version, env: built.env, pathDirs: built.pathDirs,
         ...(owner ? { uid: owner.uid, gid: owner.gid } : {}),
       });
       const command = reg.kind === 'jit' ? [path.join(root, 'bin', 'Runner.Listener'), 'run'] : writeStartScript(root, name, reg);
+      const { networkMode, ...parts } = backend.specParts(pool);
       const spec: RunnerSpec = {
         name, pool: pool.name, host: cfg.host.name, root, command,
         env: built.env, secretEnv: built.secretEnv,
         mounts: runnerMounts(cfg, pool, version),
         ephemeral: pool.ephemeral,
-        network: { dns: pool.network.dns, extraHosts: pool.network.extraHosts, ...(pool.docker?.network ? { mode: pool.docker.network } : {}) },
-        ...userOf(pool),
-        ...(pool.docker ? { docker: pool.docker } : {}),
-        ...(pool.systemd ? { systemd: pool.systemd } : {}),
+        network: { dns: pool.network.dns, extraHosts: pool.network.extraHosts, ...(networkMode ? { mode: networkMode } : {}) },
+        ...parts,
       };
       return spec;
     },
@@ -68,39 +68,9 @@ export function createLaunchKit(deps: {
   };
 }
 
-/**
- * Runners that run as another user own their root (0700 inside). A docker user is only known
- * on the host when numeric ("1001" or "1001:1001"), which is what the official image uses.
- */
-function runnerOwner(pool: PoolConfig): { uid: number; gid: number } | undefined {
-  // systemd resolves the user itself (NSS, or on the host its `run` reaches) and the backend
-  // chowns the root there; a user unknown to our /etc/passwd is not an error here.
-  if (pool.backend === 'systemd' && pool.systemd) return knownIds(pool.systemd.user);
-  const u = pool.backend === 'docker' ? pool.docker?.user : undefined;
-  return u && /^\d+(:\d+)?$/.test(u) ? idsFor(u) : undefined;
-}
-
-function knownIds(user: string): { uid: number; gid: number } | undefined {
-  try {
-    return idsFor(user);
-  } catch {
-    return undefined;
-  }
-}
-
-const isRootUser = (u: string) => u === 'root' || u === '0' || u.startsWith('0:') || u.startsWith('root:');
-
 /** Non-root runners must traverse the data dir to reach their root, the cache and the tools. */
 export function dataDirModeFor(cfg: FleetConfig): number {
-  const other = (p: PoolConfig) =>
-    runnerOwner(p) !== undefined || (p.backend === 'systemd' && p.systemd !== undefined && !isRootUser(p.systemd.user));
-  return cfg.pools.some(other) ? 0o711 : 0o700;
-}
-
-function userOf(pool: PoolConfig): { user?: string } {
-  if (pool.backend === 'systemd' && pool.systemd) return { user: pool.systemd.user };
-  if (pool.backend === 'docker' && pool.docker?.user) return { user: pool.docker.user };
-  return {};
+  return cfg.pools.some((p) => moduleOf(p.backend).runsAsOtherUser(p)) ? 0o711 : 0o700;
 }
 
 /**

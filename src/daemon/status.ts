@@ -1,18 +1,15 @@
-import { runnerStatus } from '../api/status.js';
+import { poolRunners } from '../api/status.js';
 import type { StatusReport } from '../api/types.js';
-import { desiredCount, scopeKey } from '../config/names.js';
 import type { FleetConfig } from '../config/types.js';
 import type { RequestStats } from '../github/types.js';
 import type { Reconciler } from '../reconcile/reconciler.js';
 import type { Store } from '../store/types.js';
 import type { InstalledTool } from '../tools/types.js';
 
-const LIVE = new Set(['pending_create', 'creating', 'idle', 'busy', 'pending_delete', 'deleting']);
-
 /** The `/api/v1/status` document: desired vs actual per pool, tokens, tools, GitHub usage. */
 export function buildStatus(deps: {
   config: FleetConfig;
-  reconciler: Reconciler;
+  reconciler: Pick<Reconciler, 'pools' | 'queuedFor'>;
   store: Store;
   tokens: { expiries(): { scopeKey: string; kind: 'registration' | 'remove'; expiresAt: number }[] };
   tools: InstalledTool[];
@@ -27,18 +24,11 @@ export function buildStatus(deps: {
     version: deps.version,
     pools: config.pools.map((p) => {
       const rt = reconciler.pools.get(p.name);
-      const mine = rows.filter((r) => r.pool === p.name && LIVE.has(r.state));
       return {
-        name: p.name,
-        backend: p.backend,
-        scope: scopeKey(p.scope),
-        desired: desiredCount(p),
-        actual: mine.length,
+        ...poolRunners(p, rows, { draining: rt?.draining ?? false, queued: reconciler.queuedFor(p.name) }),
         healthy: Boolean(rt?.ready) && (rt?.failures ?? 0) === 0,
         ...(rt?.error ? { error: rt.error } : {}),
         ...(rt?.error && rt.errorCode ? { errorCode: rt.errorCode } : {}),
-        // Unlike the stored view, state busy counts as busy even where the busy flag is unset.
-        runners: mine.map((r) => ({ ...runnerStatus(r), busy: r.state === 'busy' || r.busy })),
       };
     }),
     draining: [...reconciler.pools.values()].some((p) => p.draining),

@@ -1,28 +1,28 @@
 import { execFile } from 'node:child_process';
 import { describeError } from '../errors.js';
-import { checkDocker, checkSystemd } from './engines.js';
+import { backendModules } from '../backends/index.js';
 import { checkGitHubCredentials, checkPublicExposure, checkRunnerVersion } from './github.js';
 import { checkConfig, checkDataDir, checkTools } from './local.js';
-import { checkNetworkFromContainers, checkNetworkFromHost } from './network.js';
+import { checkNetworkFromHost } from './network.js';
 import { fail, type Check, type CheckResult, type DoctorContext, type ExecResult } from './types.js';
 
 export * from './types.js';
 export { checkConfig, checkDataDir, checkTools } from './local.js';
-export { checkDocker, checkSystemd } from './engines.js';
 export { checkGitHubCredentials, checkPublicExposure, checkRunnerVersion, permissionHint } from './github.js';
-export { checkNetworkFromHost, checkNetworkFromContainers, tcpProbe } from './network.js';
+export { checkNetworkFromHost, tcpProbe } from './network.js';
 
-/** In table order. */
+const modules = [...backendModules.values()];
+
+/** In table order. Each backend's checks skip themselves when no pool uses it. */
 export const ALL_CHECKS: { id: string; run: Check }[] = [
   { id: 'config', run: checkConfig },
   { id: 'data-dir', run: checkDataDir },
-  { id: 'docker', run: checkDocker },
-  { id: 'systemd', run: checkSystemd },
+  ...modules.flatMap((m) => (m.doctor.engine ? [{ id: m.kind, run: m.doctor.engine }] : [])),
   { id: 'github', run: checkGitHubCredentials },
   { id: 'runner-version', run: checkRunnerVersion },
   { id: 'tools', run: checkTools },
   { id: 'network-host', run: checkNetworkFromHost },
-  { id: 'network-containers', run: checkNetworkFromContainers },
+  ...modules.flatMap((m) => (m.doctor.network ? [m.doctor.network] : [])),
   { id: 'exposure', run: checkPublicExposure },
 ];
 

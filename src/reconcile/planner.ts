@@ -1,11 +1,9 @@
 import type { ObservedRunner } from '../backends/types.js';
 import { runnerNamePattern } from '../config/names.js';
 import type { RunnerRow } from '../store/types.js';
+import { busyByRow, COUNTED, desired as desiredFor, STARTED, TRANSITIONAL } from './states.js';
 import type { Action, Observation, PoolView } from './types.js';
 
-/** Rows that count towards a pool's size. */
-const LIVE = new Set(['pending_create', 'creating', 'idle', 'busy']);
-const TRANSITIONAL = new Set(['pending_create', 'creating', 'pending_delete', 'deleting']);
 
 /**
  * desired + observed → actions. Pure: no I/O, no clock, no randomness.
@@ -87,7 +85,7 @@ function planRow(
 
 /** Busy if the local hook says so, the row says so, or GitHub says so: any one is enough to keep it. */
 export function isBusy(row: RunnerRow, obs: Observation): boolean {
-  if (row.state === 'busy' || row.busy) return true;
+  if (busyByRow(row)) return true;
   if (obs.hooks.get(row.name)?.state === 'busy') return true;
   return githubBusy(row, obs);
 }
@@ -96,28 +94,22 @@ function githubBusy(row: RunnerRow, obs: Observation): boolean {
   return obs.github?.get(row.pool)?.find((g) => g.name === row.name)?.busy === true;
 }
 
-function desiredCount(pool: PoolView, busy: number, queued: number): number {
-  if (pool.draining) return 0;
-  if (pool.size !== undefined) return pool.size;
-  const s = pool.scale!;
-  return Math.min(s.max, busy + Math.max(s.minIdle, queued));
-}
-
 /**
  * Runners GitHub shows busy before their first job hook ran: each just took a job, almost surely
  * one still counted as queued (its in_progress delivery and hook are seconds away). Counting
  * both would start a runner too many. Jobs their hooks reported are already claimed upstream.
  */
 function justTookJob(live: RunnerRow[], obs: Observation): number {
-  return live.filter((r) => r.state !== 'busy' && !r.busy && !obs.hooks.has(r.name) && githubBusy(r, obs)).length;
+  return live.filter((r) => !busyByRow(r) && !obs.hooks.has(r.name) && githubBusy(r, obs)).length;
 }
 
 function planPool(pool: PoolView, rows: RunnerRow[], obs: Observation, inflight: ReadonlySet<string>, adopting = 0): Action[] {
-  const live = rows.filter((r) => LIVE.has(r.state));
+  const live = rows.filter((r) => COUNTED.has(r.state));
   const liveCount = live.length + adopting;
   const busy = live.filter((r) => isBusy(r, obs));
-  const idle = live.filter((r) => (r.state === 'idle' || r.state === 'busy') && !isBusy(r, obs) && !inflight.has(r.name));
-  const desired = desiredCount(pool, busy.length, Math.max(0, pool.queuedJobs - justTookJob(live, obs)));
+  const idle = live.filter((r) => STARTED.has(r.state) && !isBusy(r, obs) && !inflight.has(r.name));
+  const queued = Math.max(0, pool.queuedJobs - justTookJob(live, obs));
+  const desired = desiredFor(pool, { draining: pool.draining, busy: busy.length, queued });
   const out: Action[] = [];
 
   if (liveCount < desired && pool.canCreate) {

@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import type { Store } from '../store/types.js';
 import { Executor } from './executor.js';
 import { JobQueue, poolForJob } from './jobs.js';
+import { isPresent } from './states.js';
 import { runnerLabels } from '../config/names.js';
 import type { LaunchKit, ReconcileMetrics } from './kit.js';
 import { plan } from './planner.js';
@@ -262,9 +263,14 @@ export class Reconciler {
     this.trigger();
   }
 
-  /** Live runners (not gone) in the pool (or all). */
+  /** Jobs queued for the pool that no runner has taken yet. */
+  queuedFor(pool: string): number {
+    return this.jobs.queuedFor(pool);
+  }
+
+  /** Runners still holding a backend resource in the pool (or all). */
   liveCount(pool?: string): number {
-    return this.deps.store.runners.list({ ...(pool ? { pool } : {}) }).filter((r) => r.state !== 'failed').length;
+    return this.deps.store.runners.list({ ...(pool ? { pool } : {}) }).filter(isPresent).length;
   }
 
   /** Drain and wait until nothing is left or the timeout passes; busy runners are never killed. */

@@ -1,15 +1,13 @@
-import type { BackendKind } from '../config/types.js';
+import type { BackendKind, Sizing } from '../config/types.js';
 import type { ObservedRunner } from '../backends/types.js';
 import type { GitHubRunner } from '../github/types.js';
 import type { RunnerRow } from '../store/types.js';
 
 /** What the planner needs to know about a pool right now. */
-export interface PoolView {
+export type PoolView = Sizing & {
   name: string;
   backend: BackendKind;
   ephemeral: boolean;
-  size?: number;
-  scale?: { minIdle: number; max: number; idleTimeoutMs: number };
   /** Runner version new runners get; idle runners on another version are rolled. */
   targetVersion: string | null;
   /** Pool can start runners (initialised, not in backoff, not draining, not broken). */
@@ -19,7 +17,7 @@ export interface PoolView {
   queuedJobs: number;
   /** The pool's whole-name ownership pattern. */
   namePattern: RegExp;
-}
+};
 
 export interface JobHookState {
   state: 'busy' | 'idle';

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { isRunnerName } from '../config/names.js';
 import { FleetError } from '../errors.js';
 import { runnerCacheDir } from './download.js';
 import { hookPaths, hookScript } from './hooks.js';
@@ -13,8 +14,6 @@ const RUNNER_WRITES = new Set([
   '.runner_migrated', '.credentials_migrated', '.rf', '_diag', '_work', 'svc.sh', 'runsvc.sh',
   'run-helper.sh', 'update.finished', 'start.sh',
 ]);
-
-const NAME_RE = /^[a-z0-9][a-z0-9-]*$/;
 
 export interface PrepareOptions {
   dataDir: string;
@@ -31,7 +30,7 @@ export interface PrepareOptions {
 }
 
 export function runnerRoot(dataDir: string, name: string): string {
-  if (!NAME_RE.test(name)) throw new FleetError('RUNNER_PREPARE', `invalid runner name "${name}"`);
+  if (!isRunnerName(name)) throw new FleetError('RUNNER_PREPARE', `invalid runner name "${name}"`);
   return path.join(dataDir, 'runners', name);
 }
 

@@ -68,7 +68,7 @@ api: { listen: "[::1]:9000" }
   t.deepEqual(big?.scope, { kind: 'repo', owner: 'acme', repo: 'app' });
   t.deepEqual(big?.scale, { minIdle: 1, max: 5, idleTimeoutMs: 300_000 });
   t.is(big?.size, undefined);
-  t.like(big?.docker, { image: 'runner:1', memory: '4g', runnerFrom: 'cache', privileged: false, dockerSocket: false, imageRunnerDir: '/home/runner', pull: 'missing' });
+  t.like(big?.backend === 'docker' ? big.docker : undefined, { image: 'runner:1', memory: '4g', runnerFrom: 'cache', privileged: false, dockerSocket: false, imageRunnerDir: '/home/runner', pull: 'missing' });
 });
 
 test('a pool network overrides the global one key by key', (t) => {

@@ -1,7 +1,6 @@
 import test from 'ava';
 import {
   defaultLabels,
-  desiredCount,
   expandToolTemplate,
   hostArch,
   newRunnerName,
@@ -50,11 +49,6 @@ test('scope keys and config.sh urls', (t) => {
   t.is(scopeUrl('https://github.com/', { kind: 'org', org: 'acme' }), 'https://github.com/acme');
   t.is(scopeUrl('https://github.com', { kind: 'repo', owner: 'acme', repo: 'app' }), 'https://github.com/acme/app');
   t.is(scopeUrl('https://ghe.corp', { kind: 'enterprise', enterprise: 'big' }), 'https://ghe.corp/enterprises/big');
-});
-
-test('desiredCount: size, else minIdle', (t) => {
-  t.is(desiredCount({ size: 3 }), 3);
-  t.is(desiredCount({ scale: { minIdle: 1, max: 5, idleTimeoutMs: 1 } }), 1);
 });
 
 test('host names are sanitized', (t) => {

@@ -1,6 +1,8 @@
 import test from 'ava';
 import Dockerode from 'dockerode';
-import { checkDocker, checkSystemd, defaultExec, type ExecResult } from '../../src/doctor/index.js';
+import { checkDocker } from '../../src/backends/docker/doctor.js';
+import { checkSystemd } from '../../src/backends/systemd/doctor.js';
+import { defaultExec, type ExecResult } from '../../src/doctor/index.js';
 import { requireDocker, TEST_IMAGE } from '../helpers/engines.js';
 import { tempDir } from '../runner/util.js';
 import { config, context, pool } from './util.js';

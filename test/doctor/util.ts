@@ -2,7 +2,7 @@ import type { FleetConfig, PoolConfig } from '../../src/config/types.js';
 import { defaultExec, type DoctorContext } from '../../src/doctor/index.js';
 
 export function pool(over: Partial<PoolConfig> = {}): PoolConfig {
-  return {
+  return <PoolConfig>{
     name: 'cd', scope: { kind: 'org', org: 'acme' }, runnerGroup: 'Default', labels: [], backend: 'process', size: 1,
     ephemeral: true, allowPublicRepos: false, env: {}, secretEnv: {},
     network: { dns: [], extraHosts: {}, checks: [] }, ...over,

@@ -8,7 +8,7 @@ import type { GitHubRunner } from '../../src/github/types.js';
 const NOW = 1_000_000;
 
 function pool(p: Partial<PoolView> = {}): PoolView {
-  return {
+  return <PoolView>{
     name: 'cd',
     backend: 'process',
     ephemeral: true,

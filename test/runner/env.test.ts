@@ -8,7 +8,7 @@ import type { InstalledTool } from '../../src/tools/types.js';
 import { tempDir } from './util.js';
 
 function pool(over: Partial<PoolConfig> = {}): PoolConfig {
-  return {
+  return <PoolConfig>{
     name: 'cd', scope: { kind: 'org', org: 'acme' }, runnerGroup: 'Default', labels: [], backend: 'process', size: 1,
     ephemeral: true, allowPublicRepos: false, env: {}, secretEnv: {},
     network: { dns: [], extraHosts: {}, checks: [] }, ...over,

@@ -6,7 +6,7 @@ import type { Backend, BackendRef, ObservedRunner, RunnerSpec } from '../types.j
 import { watchExits } from './events.js';
 import { imageEnsurer, type PullProgress } from './images.js';
 import { demuxLogs } from './logs.js';
-import { LABEL_HOST, LABEL_POOL, LABEL_RUNNER, containerName, createOptions, isOwned } from './spec.js';
+import { LABEL_HOST, LABEL_POOL, LABEL_RUNNER, containerName, createOptions, dockerSettings, isOwned } from './spec.js';
 import { exitFromCode, observedState } from './state.js';
 
 export { parseMemory, containerName, LABEL_HOST, LABEL_POOL, LABEL_RUNNER, LABEL_BACKEND } from './spec.js';
@@ -91,7 +91,8 @@ export function createDockerBackend(opts: DockerBackendOptions): Backend {
     if (existing) await remove(existing.Id, signal);
 
     const options = createOptions(spec, host);
-    await ensureImage(spec.docker!.image, spec.docker!.pull ?? 'missing', signal);
+    const { image, pull } = dockerSettings(spec);
+    await ensureImage(image, pull ?? 'missing', signal);
     let id: string;
     try {
       id = (await docker.createContainer({ ...options, abortSignal: signal })).id;
@@ -101,7 +102,7 @@ export function createDockerBackend(opts: DockerBackendOptions): Backend {
         const raced = await inspectOwned(spec.name, signal);
         if (raced) return { name: spec.name, ref: raced.Id };
       }
-      if (statusOf(err) === 404) throw new FleetError('IMAGE_MISSING', `image ${spec.docker!.image} vanished`, { cause: err });
+      if (statusOf(err) === 404) throw new FleetError('IMAGE_MISSING', `image ${image} vanished`, { cause: err });
       throw engineError(`create ${options.name}`, err);
     }
     try {
@@ -110,7 +111,7 @@ export function createDockerBackend(opts: DockerBackendOptions): Backend {
       await remove(id).catch(() => undefined);
       throw err;
     }
-    logger.info({ runner: spec.name, container: id.slice(0, 12), image: spec.docker!.image }, 'container started');
+    logger.info({ runner: spec.name, container: id.slice(0, 12), image }, 'container started');
     return { name: spec.name, ref: id };
   }
 

@@ -1,7 +1,7 @@
 import type Dockerode from 'dockerode';
 import { FleetError } from '../../errors.js';
 import type { RunnerSpec } from '../types.js';
-import { containerName } from '../../config/names.js';
+import { containerName } from './names.js';
 
 /** Ownership labels (CONTRACT §5). A container without them, or for another host, is not ours. */
 export const LABEL_HOST = 'io.runner-fleet.host';
@@ -80,9 +80,14 @@ function envList(spec: RunnerSpec): string[] {
   return Object.entries(all).map(([k, v]) => `${k}=${v}`);
 }
 
+/** The pool's docker section; the docker module always puts it in the spec. */
+export function dockerSettings(spec: RunnerSpec): NonNullable<RunnerSpec['docker']> {
+  if (!spec.docker) throw new FleetError('BACKEND_FAILED', `runner ${spec.name}: docker backend needs spec.docker`);
+  return spec.docker;
+}
+
 export function createOptions(spec: RunnerSpec, host: string): Dockerode.ContainerCreateOptions {
-  const d = spec.docker;
-  if (!d) throw new FleetError('BACKEND_FAILED', `runner ${spec.name}: docker backend needs spec.docker`);
+  const d = dockerSettings(spec);
   const { cmd, workingDir } = entry(spec);
   const user = d.user ?? spec.user;
   const net = networkMode(spec);

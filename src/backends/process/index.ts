@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Backend, BackendRef, ObservedRunner, RunnerExit, RunnerSpec } from '../types.js';
 import { systemClock, type Clock } from '../../clock.js';
+import { isRunnerName } from '../../config/names.js';
 import { FleetError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { groupAlive, isSameProcess, signalGroup } from './procfs.js';
@@ -24,7 +25,6 @@ export interface ProcessBackendOptions {
 
 type ExitInfo = { exitCode: number | null; signal: string | null; at: number };
 
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /** After SIGKILL, how long to wait for the kernel to finish the group off. */
 const KILL_WAIT_MS = 5000;
 
@@ -92,7 +92,7 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
 
   async function create(spec: RunnerSpec, signal?: AbortSignal): Promise<BackendRef> {
     signal?.throwIfAborted();
-    if (!NAME_RE.test(spec.name)) throw new FleetError('BACKEND_FAILED', `invalid runner name "${spec.name}"`);
+    if (!isRunnerName(spec.name)) throw new FleetError('BACKEND_FAILED', `invalid runner name "${spec.name}"`);
     return serialized(spec.name, async () => {
       const existing = await readPidRecord(opts.dataDir, spec.name);
       if (existing && existing.host !== opts.host) {

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { systemClock, type Clock } from '../../clock.js';
+import { isRunnerName } from '../../config/names.js';
 import { FleetError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Backend, BackendRef, ObservedRunner, RunnerExit, RunnerSpec } from '../types.js';
@@ -60,7 +61,7 @@ export function createSystemdBackend(opts: SystemdBackendOptions): Backend {
 
   function checkName(name: string): void {
     // Ownership is decided by the unit's X-RunnerFleetHost key, not by the name's prefix.
-    if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) {
+    if (!isRunnerName(name)) {
       throw new FleetError('BACKEND_FAILED', `invalid runner name ${JSON.stringify(name)}`);
     }
   }

@@ -1,14 +1,13 @@
 import path from 'node:path';
-import { unitName } from '../../config/names.js';
 import { FleetError } from '../../errors.js';
 import type { RunnerSpec } from '../types.js';
+import { unitName } from './names.js';
 
 export const UNIT_PREFIX = 'runner-fleet-';
 export const KEY_HOST = 'X-RunnerFleetHost';
 export const KEY_POOL = 'X-RunnerFleetPool';
 export const KEY_RUNNER = 'X-RunnerFleetRunner';
 
-/** The one spelling of a runner's unit name lives with the other names (CONTRACT §5). */
 export { unitName };
 
 export interface UnitPaths {

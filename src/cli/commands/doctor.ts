@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { modulesIn } from '../../backends/index.js';
 import { formatIssues, isConfigError } from '../../config/errors.js';
 import type { FleetConfig } from '../../config/types.js';
 import { anyFailed, defaultExec, fail, formatTable, runDoctor, type CheckResult, type DoctorContext } from '../../doctor/index.js';
@@ -49,8 +50,7 @@ async function doctor(ctx: CliContext, json: boolean): Promise<void> {
   } catch {
     // reported by the GitHub checks as "no GitHub client"
   }
-  // Loaded on demand: every CLI start (the daemon's too) would otherwise pay for dockerode.
-  if (cfg.pools.some((p) => p.backend === 'docker')) dctx.docker = new (await import('dockerode')).default();
+  for (const m of modulesIn(cfg)) await m.doctor.prepare?.(dctx);
   try {
     const rows = await runDoctor(dctx);
     print(ctx, rows, json);

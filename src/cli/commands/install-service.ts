@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
+import { backendModules, modulesIn } from '../../backends/index.js';
+import type { BackendKind } from '../../config/types.js';
 import { DEFAULT_BIN, DEFAULT_CREDENTIALS_DIR, installService } from '../../backends/systemd/service-install.js';
 import { describeError } from '../../errors.js';
 import type { CliContext } from '../context.js';
@@ -54,11 +56,11 @@ export function register(program: Command, ctx: CliContext): void {
  */
 async function usesSystemdBackend(ctx: CliContext): Promise<boolean> {
   try {
-    return (await ctx.loadConfig()).pools.some((p) => p.backend === 'systemd');
+    return modulesIn(await ctx.loadConfig()).some((m) => m.needsSystemdDropIn);
   } catch (err) {
     try {
       const doc = parse(await readFile(ctx.configPath(), 'utf8')) as { pools?: { backend?: string }[] } | null;
-      return (doc?.pools ?? []).some((p) => p?.backend === 'systemd');
+      return (doc?.pools ?? []).some((p) => backendModules.get(p?.backend as BackendKind)?.needsSystemdDropIn === true);
     } catch {
       ctx.stderr.write(`warning: config not readable (${describeError(err)}); assuming no systemd pools\n`);
       return false;

@@ -3,7 +3,8 @@ import { Option } from 'commander';
 import { hostArch, type Arch } from '../../config/names.js';
 import type { NetworkConfig } from '../../config/types.js';
 import type { CliContext } from '../context.js';
-import { buildPlan, type BackendPlan, type Plan, type PoolPlan } from '../plan.js';
+import { moduleOf } from '../../backends/index.js';
+import { buildPlan, type Plan, type PoolPlan } from '../plan.js';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -53,28 +54,12 @@ function renderPool(p: PoolPlan): string[] {
     ['mode', p.ephemeral ? 'ephemeral: one job per runner, just-in-time config' : 'persistent: registered once with config.sh'],
     ['labels', p.labels.join(', ')],
     ['public repos', p.allowPublicRepos ? 'allowed' : 'refused'],
-    ...backendRows(p.backend),
+    ...moduleOf(p.backend.kind).planRows(p.backend),
     ...networkRows(p.network),
     ['env', Object.entries(p.env).map(([k, v]) => `${k}=${v}`).join(' ') || '-'],
     ['secretEnv', Object.entries(p.secretEnv).map(([k, f]) => `${k} (from ${f})`).join(', ') || '-'],
   ];
   return [`pool ${p.name}`, ...kv(rows, '  '), ...p.warnings.map((w) => `  WARNING: ${w}`)];
-}
-
-function backendRows(b: BackendPlan): Array<[string, string]> {
-  if (b.kind === 'docker') {
-    const limits = [b.cpus !== undefined ? `cpus ${b.cpus}` : '', b.memory ? `memory ${b.memory}` : ''].filter(Boolean).join(', ');
-    return [
-      ['backend', `docker container ${b.container}`],
-      ['', `image ${b.image} (pull ${b.pull}); runner from ${b.runnerFrom}: ${b.runnerDir}`],
-      ['', `network ${b.network}; limits ${limits || 'none'}; user ${b.user ?? "the image's"}`],
-      ['', `privileged ${b.privileged ? 'YES' : 'no'}; docker socket ${b.dockerSocket ? 'MOUNTED' : 'no'}`],
-    ];
-  }
-  if (b.kind === 'systemd') {
-    return [['backend', `systemd unit ${b.unit}, user ${b.user}${b.group ? `, group ${b.group}` : ''}`]];
-  }
-  return [['backend', `child process of the daemon, as ${b.user}`]];
 }
 
 function networkRows(n: NetworkConfig): Array<[string, string]> {

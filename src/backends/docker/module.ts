@@ -1,0 +1,48 @@
+import type { BackendModule } from '../module.js';
+import { idsFor } from '../process/user.js';
+import { checkDocker, checkNetworkFromContainers, prepareDoctor } from './doctor.js';
+import { containerName } from './names.js';
+import { dockerPlan, dockerPlanRows } from './plan.js';
+
+/** Runners in containers, one per runner, labelled with this host as owner. */
+export const dockerModule: BackendModule<'docker'> = {
+  kind: 'docker',
+  requires: 'docker.image',
+  settings: (docker) => (docker ? { backend: 'docker', docker } : undefined),
+  cannotApplyHostEntries(raw) {
+    const network = (raw.docker as { network?: unknown } | null | undefined)?.network;
+    return typeof network === 'string' && network.startsWith('container:')
+      ? 'docker network "container:..." (it shares another container\'s resolv.conf and hosts)'
+      : undefined;
+  },
+
+  async create({ cfg, logger, clock }) {
+    const { createDockerBackend } = await import('./index.js');
+    return createDockerBackend({ host: cfg.host.name, logger, ...(clock ? { clock } : {}) });
+  },
+  specParts: (pool) => ({
+    docker: pool.docker,
+    ...(pool.docker.user ? { user: pool.docker.user } : {}),
+    ...(pool.docker.network ? { networkMode: pool.docker.network } : {}),
+  }),
+  runnerOwner(pool) {
+    // A container user is only known on the host when numeric ("1001" or "1001:1001"), which is
+    // what the official image uses.
+    const u = pool.docker.user;
+    return u && /^\d+(:\d+)?$/.test(u) ? idsFor(u) : undefined;
+  },
+  runsAsOtherUser(pool) {
+    return this.runnerOwner(pool) !== undefined;
+  },
+  resourceName: containerName,
+
+  plan: dockerPlan,
+  planRows: dockerPlanRows,
+  hostNetwork: false,
+  doctor: {
+    prepare: prepareDoctor,
+    engine: checkDocker,
+    network: { id: 'network-containers', run: checkNetworkFromContainers },
+  },
+  needsSystemdDropIn: false,
+};

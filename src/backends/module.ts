@@ -1,0 +1,66 @@
+import type { Clock } from '../clock.js';
+import type { BackendKind, BackendSettings, FleetConfig, PoolOf } from '../config/types.js';
+import type { Check, DoctorContext } from '../doctor/types.js';
+import type { Logger } from '../log.js';
+import type { DockerPlan } from './docker/plan.js';
+import type { ProcessPlan } from './process/plan.js';
+import type { SystemdPlan } from './systemd/plan.js';
+import type { Backend, RunnerSpec } from './types.js';
+
+/** What `plan` prints for a pool's backend. */
+export type BackendPlan = DockerPlan | SystemdPlan | ProcessPlan;
+
+/** A backend's own section of a pool, as the schema produced it (`pools[].docker` for docker). */
+export type SectionOf<K extends BackendKind> = K extends unknown ? NonNullable<VariantOf<K>[K & keyof VariantOf<K>]> : never;
+type VariantOf<K extends BackendKind> = Extract<BackendSettings, { backend: K }>;
+
+/** The raw (interpolated, unvalidated) YAML of one pool, for the config cross-checks. */
+export type RawPool = Record<string, unknown>;
+
+/** The parts of a runner's spec that depend on its backend. */
+export type SpecParts = Pick<RunnerSpec, 'user' | 'docker' | 'systemd'> & { networkMode?: string };
+
+/**
+ * Everything the rest of the program knows about one backend kind. The engine itself loads
+ * lazily in create(): a host without docker pools never loads dockerode.
+ * Methods (not function properties) so each module can take its own pool variant.
+ */
+export interface BackendModule<K extends BackendKind = BackendKind> {
+  readonly kind: K;
+
+  // --- config
+  /** What a pool of this backend must set (e.g. "docker.image"); none when its section is optional. */
+  readonly requires?: string;
+  /** The schema's section → this backend's variant; undefined when a required section is missing. */
+  settings(section: SectionOf<K> | undefined): Extract<BackendSettings, { backend: K }> | undefined;
+  /** Why this pool's runners cannot get dns / extraHosts, or undefined when they can. */
+  cannotApplyHostEntries(raw: RawPool): string | undefined;
+
+  // --- runtime
+  create(deps: { cfg: FleetConfig; logger: Logger; clock?: Clock }): Promise<Backend>;
+  /** The backend-specific part of a runner's spec. */
+  specParts(pool: PoolOf<K>): SpecParts;
+  /** uid/gid that must own the runner root, when the runner runs as another known user. */
+  runnerOwner(pool: PoolOf<K>): { uid: number; gid: number } | undefined;
+  /** Runs as someone other than root/the daemon: the data dir must be traversable. */
+  runsAsOtherUser(pool: PoolOf<K>): boolean;
+  /** The name of the engine object (container, unit...) that runs a runner. */
+  resourceName(runnerName: string): string;
+
+  // --- plan, doctor, install-service
+  plan(pool: PoolOf<K>, exampleRunner: string): { backend: Extract<BackendPlan, { kind: K }>; warnings: string[] };
+  /** The plan's backend rows as `plan` prints them: [label, text]. */
+  planRows(plan: Extract<BackendPlan, { kind: K }>): Array<[string, string]>;
+  /** Runners use the host's network stack (doctor probes their endpoints from the host). */
+  readonly hostNetwork: boolean;
+  readonly doctor: {
+    /** Sets up what the checks need (e.g. an engine client). */
+    prepare?(ctx: DoctorContext): Promise<void>;
+    /** Engine reachable, images present...; row id is the kind. */
+    engine?: Check;
+    /** Endpoint checks run the way this backend's runners reach them. */
+    network?: { id: string; run: Check };
+  };
+  /** The daemon's own service unit needs the systemd drop-in (it manages units). */
+  readonly needsSystemdDropIn: boolean;
+}
