@@ -24,6 +24,8 @@ export interface PoolStatus {
   error?: string;
   /** FleetError code of `error` (e.g. PUBLIC_REPO_REFUSED, GITHUB_AUTH), for scripts. */
   errorCode?: string;
+  /** What to check for this error, when there is a likely cause. */
+  hint?: string;
   runners: RunnerStatus[];
 }
 

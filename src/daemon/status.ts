@@ -29,6 +29,7 @@ export function buildStatus(deps: {
         healthy: Boolean(rt?.ready) && (rt?.failures ?? 0) === 0,
         ...(rt?.error ? { error: rt.error } : {}),
         ...(rt?.error && rt.errorCode ? { errorCode: rt.errorCode } : {}),
+        ...(rt?.error && rt.hint ? { hint: rt.hint } : {}),
       };
     }),
     draining: [...reconciler.pools.values()].some((p) => p.draining),

@@ -3,7 +3,7 @@ import { newRunnerName, runnerLabels, scopeUrl } from '../config/names.js';
 import type { PoolConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
 import type { RunnerRow } from '../store/types.js';
-import { classifyExit } from './exits.js';
+import { classifyExit, startFailure } from './exits.js';
 import type { JobQueue } from './jobs.js';
 import type { Registration } from './kit.js';
 import type { PoolRuntime } from './pools.js';
@@ -211,7 +211,9 @@ export class Executor {
     // Deprecated with nothing newer known yet: restarting on the same version would loop, so back off.
     const stuck = meaning.versionDeprecated && row.version !== null && row.version === this.ctx.targetVersion();
     if (pool && reason !== 'interrupted-create') {
-      if ((meaning.failure || stuck) && !ranJob) pool.recordFailure(this.deps.clock.now(), `runner ${name} exited: ${meaning.label}`);
+      const cannotStart = ranJob ? undefined : startFailure(exitCode, name);
+      if (cannotStart) pool.recordFailure(this.deps.clock.now(), cannotStart.error, cannotStart.hint);
+      else if ((meaning.failure || stuck) && !ranJob) pool.recordFailure(this.deps.clock.now(), `runner ${name} exited: ${meaning.label}`);
       else if (!meaning.failure) pool.recordSuccess();
     }
     // Intent first: while the cleanup runs, the next pass must not count this runner towards the

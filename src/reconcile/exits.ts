@@ -1,3 +1,5 @@
+import { FleetError } from '../errors.js';
+
 /**
  * What a runner's exit means (runner-facts.md §1, supervising bin/Runner.Listener directly).
  * `failure` feeds the pool's crash-loop backoff; `lookup` means the registration may be gone
@@ -37,4 +39,24 @@ export function classifyExit(code: number | null, ephemeral: boolean, ranJob: bo
 export function backoffMs(failures: number, baseMs = 5_000, capMs = 300_000): number {
   if (failures <= 0) return 0;
   return Math.min(capMs, baseMs * 2 ** (failures - 1));
+}
+
+/**
+ * 126/127 are the shell's and the engine's "could not execute" / "not found": the Listener never
+ * ran, so a replacement would fail the same way. Said in the pool's status with what to check.
+ */
+export function startFailure(code: number | null, name: string): { error: FleetError; hint: string } | undefined {
+  if (code === 126) {
+    return {
+      error: new FleetError('RUNNER_START_FAILED', `runner ${name} exited 126 right after start: its user cannot execute the runner`),
+      hint: 'the user the runner runs as (docker.user, else the image USER; systemd.user) must traverse host.dataDir and read the runner cache; check their owner and mode',
+    };
+  }
+  if (code === 127) {
+    return {
+      error: new FleetError('RUNNER_START_FAILED', `runner ${name} exited 127 right after start: a command it needs was not found`),
+      hint: 'where the runner runs (the image, the host) lacks a program the runner needs, or docker.imageRunnerDir is wrong; run the image by hand to see what is missing',
+    };
+  }
+  return undefined;
 }

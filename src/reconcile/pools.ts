@@ -15,6 +15,8 @@ export class PoolRuntime {
   groupId: number | null = null;
   error: string | null = null;
   errorCode: string | null = null;
+  /** What to check, when the error has a likely cause (e.g. a runner that cannot start). */
+  hint: string | null = null;
   failures = 0;
   notBefore = 0;
   draining = false;
@@ -48,12 +50,14 @@ export class PoolRuntime {
       this.groupId = group.id;
       this.error = null;
       this.errorCode = null;
+      this.hint = null;
       this.initFailures = 0;
     } catch (err) {
       this.initFailures++;
       this.initNotBefore = clock.now() + backoffMs(this.initFailures);
       this.error = describeError(err);
       this.errorCode = err instanceof FleetError ? err.code : 'GITHUB_REQUEST';
+      this.hint = null;
       throw err;
     }
   }
@@ -70,12 +74,13 @@ export class PoolRuntime {
     }
   }
 
-  recordFailure(now: number, err?: unknown): void {
+  recordFailure(now: number, err?: unknown, hint?: string): void {
     this.failures++;
     this.notBefore = now + backoffMs(this.failures);
     if (err !== undefined) {
       this.error = describeError(err);
       this.errorCode = err instanceof FleetError ? err.code : null;
+      this.hint = hint ?? null;
     }
   }
 
@@ -85,6 +90,7 @@ export class PoolRuntime {
     if (this.ready) {
       this.error = null;
       this.errorCode = null;
+      this.hint = null;
     }
   }
 

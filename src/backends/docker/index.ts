@@ -4,6 +4,7 @@ import { FleetError, describeError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Backend, BackendRef, ObservedRunner, RunnerSpec } from '../types.js';
 import { watchExits } from './events.js';
+import { chownRunnerRoot, imageUserResolver } from './image-user.js';
 import { imageEnsurer, type PullProgress } from './images.js';
 import { demuxLogs } from './logs.js';
 import { LABEL_HOST, LABEL_POOL, LABEL_RUNNER, containerName, createOptions, dockerSettings, isOwned } from './spec.js';
@@ -43,6 +44,7 @@ export function createDockerBackend(opts: DockerBackendOptions): Backend {
   const clock = opts.clock ?? systemClock;
   const { host, logger } = opts;
   const ensureImage = imageEnsurer({ docker, logger, onPullProgress: opts.onPullProgress });
+  const imageUser = imageUserResolver(docker);
 
   /** The container under `name`'s container name, owned or not; undefined if absent. */
   async function inspectByName(name: string, signal?: AbortSignal): Promise<Inspect | undefined> {
@@ -93,6 +95,7 @@ export function createDockerBackend(opts: DockerBackendOptions): Backend {
     const options = createOptions(spec, host);
     const { image, pull } = dockerSettings(spec);
     await ensureImage(image, pull ?? 'missing', signal);
+    await prepareRootFor(spec);
     let id: string;
     try {
       id = (await docker.createContainer({ ...options, abortSignal: signal })).id;
@@ -113,6 +116,17 @@ export function createDockerBackend(opts: DockerBackendOptions): Backend {
     }
     logger.info({ runner: spec.name, container: id.slice(0, 12), image }, 'container started');
     return { name: spec.name, ref: id };
+  }
+
+  /**
+   * The container runs as docker.user or else the image's own USER (the official image: runner,
+   * uid 1001): that user must own its runner root, or the runner exits 126 at once.
+   */
+  async function prepareRootFor(spec: RunnerSpec): Promise<void> {
+    if (process.getuid?.() !== 0) return; // only root can hand the root over; a rootless daemon runs as that user already
+    const d = dockerSettings(spec);
+    const ids = await imageUser(d.image, d.user ?? spec.user);
+    if (ids.uid !== 0) chownRunnerRoot(spec.root, ids);
   }
 
   async function destroy(name: string, o: { graceMs: number }, signal?: AbortSignal): Promise<void> {

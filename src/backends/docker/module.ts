@@ -32,7 +32,10 @@ export const dockerModule: BackendModule<'docker'> = {
     return u && /^\d+(:\d+)?$/.test(u) ? idsFor(u) : undefined;
   },
   runsAsOtherUser(pool) {
-    return this.runnerOwner(pool) !== undefined;
+    // Without docker.user the container runs as the image's USER (the official image: runner,
+    // uid 1001), learnt at create time: the data dir must be traversable unless root is explicit.
+    const u = pool.docker.user ?? '';
+    return !(u === 'root' || u === '0' || u.startsWith('0:') || u.startsWith('root:'));
   },
   resourceName: containerName,
 
