@@ -54,3 +54,21 @@ export function describeError(err: unknown): string {
   }
   return parts.join(' <- ');
 }
+
+/** The errno code (ENOSPC, EIO...) anywhere in a cause chain. */
+export function errnoOf(err: unknown): string | undefined {
+  let cur: unknown = err;
+  for (let depth = 0; cur && depth < 8; depth++) {
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) return code;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** A write that failed for lack of space (or quota) is DISK_FULL, whatever wrapped it. */
+export function diskFullError(err: unknown, what: string): FleetError | undefined {
+  const errno = errnoOf(err);
+  if (errno !== 'ENOSPC' && errno !== 'EDQUOT') return undefined;
+  return new FleetError('DISK_FULL', `${what}: no space left on the device (${errno})`, { cause: err });
+}

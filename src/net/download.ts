@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { FleetError } from '../errors.js';
+import { FleetError, diskFullError } from '../errors.js';
 
 export interface Progress {
   /** What is being fetched (runner version, tool name). */
@@ -61,7 +61,7 @@ export async function downloadVerified(opts: DownloadOptions): Promise<{ sha256:
     await pipeline(body, meter, fs.createWriteStream(opts.dest, { mode: 0o600 }));
   } catch (err) {
     await fs.promises.rm(opts.dest, { force: true });
-    throw new FleetError('DOWNLOAD_FAILED', `GET ${redactUrl(opts.url)} broke off`, { cause: err });
+    throw diskFullError(err, label) ?? new FleetError('DOWNLOAD_FAILED', `GET ${redactUrl(opts.url)} broke off`, { cause: err });
   }
   const sha256 = hash.digest('hex');
   if (opts.sha256 && sha256 !== opts.sha256.toLowerCase()) {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tar from 'tar';
 import type { FleetConfig, Scope } from '../config/types.js';
-import { FleetError } from '../errors.js';
+import { FleetError, diskFullError } from '../errors.js';
 import type { RunnerDownload, RunnerService } from '../github/types.js';
 import type { Logger } from '../log.js';
 import { downloadVerified, redactUrl, type Progress } from '../net/download.js';
@@ -157,7 +157,7 @@ async function downloadAndExtract(opts: EnsureCachedOptions, final: string): Pro
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
     await fs.promises.mkdir(tmpDir, { mode: 0o755 });
-    await tar.x({ file: tarball, cwd: tmpDir, preserveOwner: false });
+    await extractRunner(tarball, tmpDir);
     await fs.promises.chmod(tmpDir, 0o755);
     await fs.promises.rename(tmpDir, final);
     opts.store?.versions.put({ version: opts.version, sha256: opts.sha256.toLowerCase(), path: final, fetchedAt: (opts.now ?? Date.now)() });
@@ -165,11 +165,31 @@ async function downloadAndExtract(opts: EnsureCachedOptions, final: string): Pro
     return { version: opts.version, path: final, sha256: opts.sha256.toLowerCase(), downloaded: true };
   } catch (err) {
     await fs.promises.rm(tmpDir, { recursive: true, force: true });
+    const full = diskFullError(err, `runner ${opts.version}`);
+    if (full) throw full;
     if (err instanceof FleetError) throw err;
     throw new FleetError('DOWNLOAD_FAILED', `runner ${opts.version}: could not unpack`, { cause: err });
   } finally {
     await fs.promises.rm(tarball, { force: true });
   }
+}
+
+/**
+ * strict: node-tar otherwise turns a failed write (ENOSPC, EIO) into a warning and resolves, and
+ * a truncated tree would be renamed into place as verified. setuid/setgid bits are dropped: a
+ * runner needs none, and the cache is shared by every runner on the host.
+ */
+export async function extractRunner(tarball: string, dir: string): Promise<void> {
+  await tar.x({
+    file: tarball,
+    cwd: dir,
+    preserveOwner: false,
+    strict: true,
+    filter: (_p, entry) => {
+      if ('mode' in entry && typeof entry.mode === 'number') (entry as { mode: number }).mode &= ~0o6000;
+      return true;
+    },
+  });
 }
 
 /** Resolve + cache in one go; a pinned version already cached needs no network at all. */

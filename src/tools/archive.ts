@@ -39,7 +39,8 @@ async function extractFromTar(archive: string, wanted: string, dest: string, too
   const tmp = `${dest}.x`;
   await fs.promises.mkdir(tmp, { recursive: true });
   try {
-    await tar.x({ file: archive, cwd: tmp, preserveOwner: false, filter: (p) => norm(p) === member });
+    // strict: a failed write (ENOSPC) must fail the install, not leave a truncated binary.
+    await tar.x({ file: archive, cwd: tmp, preserveOwner: false, strict: true, filter: (p) => norm(p) === member });
     await fs.promises.rename(path.join(tmp, member), dest);
   } finally {
     await fs.promises.rm(tmp, { recursive: true, force: true });

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { toolArch as toolArchOf } from '../config/names.js';
 import type { FleetConfig, ToolConfig } from '../config/types.js';
-import { FleetError, describeError } from '../errors.js';
+import { FleetError, describeError, diskFullError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { downloadVerified, redactUrl, sha256File, type Progress } from '../net/download.js';
 import { expandTemplate, hostArch } from '../runner/arch.js';
@@ -133,6 +133,8 @@ async function download(tool: ToolConfig, arch: string, p: ReturnType<typeof too
     writeAtomic(p.marker, `${JSON.stringify(marker)}\n`);
     return { name: tool.name, version: tool.version, arch, dir: p.dir, binPath: p.binPath, sha256, versionOutput };
   } catch (err) {
+    const full = diskFullError(err, `${tool.name} ${tool.version}`);
+    if (full) throw full;
     if (err instanceof FleetError) throw err;
     throw new FleetError('TOOL_INSTALL', `${tool.name} ${tool.version}: install failed`, { cause: err });
   } finally {

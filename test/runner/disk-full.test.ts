@@ -1,0 +1,122 @@
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import * as tar from 'tar';
+import type { ToolConfig } from '../../src/config/types.js';
+import { FleetError, describeError } from '../../src/errors.js';
+import { silentLogger } from '../../src/log.js';
+import { ensureRunnerCached, runnerCacheDir } from '../../src/runner/download.js';
+import { openStore } from '../../src/store/index.js';
+import { installTool, readInstalledTool, toolPaths } from '../../src/tools/index.js';
+import { startEmulator } from '../emulator/index.js';
+import { tempDir } from './util.js';
+
+const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
+
+/**
+ * A full disk, for real: a small tmpfs (root only). Compressed archives fit, their contents do
+ * not, so the download succeeds and the write during extraction hits ENOSPC.
+ */
+function smallDisk(t: ExecutionContext, sizeKb: number): string | undefined {
+  if (process.getuid?.() !== 0) {
+    t.fail('needs root to mount a tmpfs (run the tests as root, as the README says)');
+    return undefined;
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-tmpfs-'));
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeKb}k,mode=0700`, 'tmpfs', dir]);
+  t.teardown(() => {
+    execFileSync('umount', ['-l', dir]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
+}
+
+/** A tar.gz of `files` (content or {content, mode}). */
+async function tarGz(files: Record<string, Buffer | { content: Buffer; mode: number }>): Promise<Buffer> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-tgz-'));
+  try {
+    for (const [name, f] of Object.entries(files)) {
+      const { content, mode } = Buffer.isBuffer(f) ? { content: f, mode: 0o755 } : f;
+      fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+      fs.writeFileSync(path.join(dir, name), content);
+      fs.chmodSync(path.join(dir, name), mode);
+    }
+    const out = `${dir}.tgz`;
+    await tar.c({ gzip: true, file: out, cwd: dir, portable: true }, fs.readdirSync(dir));
+    const buf = fs.readFileSync(out);
+    fs.rmSync(out);
+    return buf;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// Compresses about 10:1 (node-tar refuses archives that inflate over 1000:1 as bombs).
+const BIG = Buffer.concat([crypto.randomBytes(300 * 1024), Buffer.alloc(3700 * 1024)]);
+
+test.serial('runner archive on a full disk: DISK_FULL, nothing renamed into place, no version recorded, no temp left', async (t) => {
+  const disk = smallDisk(t, 1024);
+  if (!disk) return;
+  const emu = await startEmulator();
+  t.teardown(() => emu.close());
+  const archive = await tarGz({ 'config.sh': Buffer.from('#!/bin/sh\n'), 'bin/Runner.Listener': BIG });
+  const url = emu.serveFile('runner/actions-runner-linux-x64-9.9.9.tar.gz', archive);
+  const dataDir = path.join(disk, 'data');
+  const store = openStore(await tempDir(t));
+  t.teardown(() => store.close());
+  const err = await t.throwsAsync(
+    ensureRunnerCached({ dataDir, version: '9.9.9', url, sha256: sha(archive), fetch, store, logger: silentLogger() }),
+    { instanceOf: FleetError },
+  );
+  t.is(err?.code, 'DISK_FULL', err?.message);
+  t.false(fs.existsSync(runnerCacheDir(dataDir, '9.9.9')), 'no truncated tree renamed into place');
+  t.is(store.versions.get('9.9.9'), undefined, 'no verified version recorded');
+  t.deepEqual(fs.readdirSync(path.join(dataDir, 'cache', 'runner')).filter((e) => !e.endsWith('.lock')), []);
+});
+
+test.serial('tool archive on a full disk: DISK_FULL, no marker, no tamper baseline from a truncated binary', async (t) => {
+  const disk = smallDisk(t, 1024);
+  if (!disk) return;
+  const emu = await startEmulator();
+  t.teardown(() => emu.close());
+  const archive = await tarGz({ 'helm/helm': BIG });
+  const url = emu.serveFile('helm/v3.0.0/helm-linux-amd64.tar.gz', archive).replace('v3.0.0', '{version}');
+  const tool: ToolConfig = { name: 'helm', version: 'v3.0.0', url, sha256: sha(archive), archive: 'auto' };
+  const dataDir = path.join(disk, 'data');
+  const store = openStore(await tempDir(t));
+  t.teardown(() => store.close());
+  const err = await t.throwsAsync(installTool(tool, { dataDir, fetch, store, arch: 'x64' }), { instanceOf: FleetError });
+  t.is(err?.code, 'DISK_FULL', describeError(err));
+  t.is(readInstalledTool(dataDir, tool, 'x64'), null);
+  t.is(store.tools.get('helm', 'v3.0.0', 'x64'), undefined, 'no hash recorded');
+  const p = toolPaths(dataDir, tool, 'x64');
+  t.false(fs.existsSync(p.dir));
+  t.deepEqual(fs.readdirSync(p.versionDir), [], 'no temp dir left');
+});
+
+test('setuid and setgid bits in the runner archive are dropped on extraction', async (t) => {
+  const emu = await startEmulator();
+  t.teardown(() => emu.close());
+  const archive = await tarGz({
+    'config.sh': Buffer.from('#!/bin/sh\n'),
+    'bin/suid': { content: Buffer.from('#!/bin/sh\n'), mode: 0o4755 },
+    'bin/sgid': { content: Buffer.from('#!/bin/sh\n'), mode: 0o2755 },
+  });
+  // The archive really carries the bits (tar keeps them when the test runs as root or not).
+  const modes: Record<string, number> = {};
+  const list = path.join(await tempDir(t), 'a.tgz');
+  fs.writeFileSync(list, archive);
+  await tar.t({ file: list, onReadEntry: (e) => void (modes[e.path] = e.mode ?? 0) });
+  t.is(modes['bin/suid']! & 0o7000, 0o4000);
+  const url = emu.serveFile('runner/actions-runner-linux-x64-9.9.8.tar.gz', archive);
+  const dataDir = await tempDir(t);
+  const cached = await ensureRunnerCached({ dataDir, version: '9.9.8', url, sha256: sha(archive), fetch });
+  for (const f of ['bin/suid', 'bin/sgid']) {
+    const mode = fs.statSync(path.join(cached.path, f)).mode;
+    t.is(mode & 0o6000, 0, `${f} keeps no setuid/setgid bit`);
+    t.is(mode & 0o755, 0o755, `${f} stays executable`);
+  }
+});
