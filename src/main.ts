@@ -7,12 +7,13 @@ import { createBackends } from './backends/index.js';
 import { systemClock, type Clock } from './clock.js';
 import { hostArch } from './config/names.js';
 import type { FleetConfig } from './config/types.js';
-import { describeError } from './errors.js';
+import { FleetError, describeError } from './errors.js';
 import { createGitHubClient } from './github/client.js';
 import { TokenCache } from './github/tokens.js';
 import type { Logger } from './log.js';
 import { createHttp, type Http } from './net/http.js';
 import { Reconciler } from './reconcile/reconciler.js';
+import { backoffMs } from './reconcile/exits.js';
 import type { ReconcileMetrics } from './reconcile/kit.js';
 import { openStore } from './store/index.js';
 import type { Store } from './store/types.js';
@@ -67,6 +68,18 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const tokens = new TokenCache({ service: gh.service, store, clock, logger });
   const backends = opts.backends ?? (await createBackends(config, logger, clock));
   let tools: InstalledTool[] = [];
+  let toolErrors: ToolError[] = [];
+  const stopping = new AbortController();
+  /** A tool that failed (DISK_FULL, a mirror down) is retried with backoff; status says why meanwhile. */
+  const installToolsWithRetry = async (failures = 0): Promise<void> => {
+    const r = await prepareTools(config, http, store, logger);
+    tools = r.installed;
+    toolErrors = r.failed;
+    if (r.failed.length === 0) return;
+    const retryMs = backoffMs(failures + 1);
+    logger.warn({ tools: r.failed.map((f) => `${f.name}@${f.version}`), retryMs }, 'tools not installed; retrying');
+    clock.sleep(retryMs, stopping.signal).then(() => installToolsWithRetry(failures + 1), () => undefined);
+  };
   const kit = createLaunchKit({ config: () => config, tools: () => tools, logger });
 
   const reconciler: Reconciler = new Reconciler({
@@ -79,7 +92,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     ...(opts.githubListIntervalMs !== undefined ? { githubListIntervalMs: opts.githubListIntervalMs } : {}),
   });
   const versions = new RunnerVersions({
-    config: () => config, github: gh.service, fetch: http.fetch, store, logger,
+    config: () => config, github: gh.service, fetch: http.fetch, store, logger, clock,
     onChange: (v) => {
       reconciler.targetVersion = v;
       void reconciler.trigger();
@@ -92,7 +105,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     ...(config.api.token ? { token: config.api.token } : {}),
     ...(config.api.webhookSecret ? { webhookSecret: config.api.webhookSecret } : {}),
     logger, metrics, clock,
-    status: () => buildStatus({ config, reconciler, store, tokens, tools, stats: gh.stats, version: VERSION, networkChecks: netChecks.results() }),
+    status: () => buildStatus({
+      config, reconciler, store, tokens, tools, stats: gh.stats, version: VERSION, networkChecks: netChecks.results(),
+      ...(versions.current === null && versions.error ? { runnerError: versions.error } : {}),
+      toolErrors,
+    }),
     health: () => ({ ok: true, lastReconcileAt: reconciler.lastReconcileAt, intervalMs: config.reconcile.intervalMs }),
     onWorkflowJob: (e) => reconciler.onWorkflowJob(e),
     seenDelivery: deliveryLog(clock),
@@ -112,7 +129,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   reconciler.start();
   netChecks.start();
   const warmup = (async () => {
-    tools = await prepareTools(config, http, store, logger);
+    await installToolsWithRetry();
     await refreshTokens();
     await versions.refresh();
   })();
@@ -129,6 +146,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     async shutdown(mode = config.shutdown.mode) {
       for (const c of crons) void c.stop();
       netChecks.stop();
+      versions.stop();
+      stopping.abort();
       await warmup;
       if (mode === 'drain') {
         const done = await reconciler.drainAndWait(config.shutdown.drainTimeoutMs);
@@ -150,19 +169,35 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
  * CHECKSUM_MISMATCH, logged) stays off PATH alone: runners still start with the others, jobs
  * that need it fail visibly, and doctor says why.
  */
-async function prepareTools(cfg: FleetConfig, http: Http, store: Store, logger: Logger): Promise<InstalledTool[]> {
-  if (cfg.tools.length === 0) return [];
+async function prepareTools(cfg: FleetConfig, http: Http, store: Store, logger: Logger): Promise<{ installed: InstalledTool[]; failed: ToolError[] }> {
+  if (cfg.tools.length === 0) return { installed: [], failed: [] };
   const opts = { fetch: http.fetch, store, logger };
   const verified = await verifyInstalledTools({ ...opts, cfg });
-  const failed = new Set(verified.failed.map((f) => f.tool));
-  const out: InstalledTool[] = [];
+  const failedIds = new Map(verified.failed.map((f) => [f.tool, f]));
+  const installed: InstalledTool[] = [];
+  const failed: ToolError[] = [];
   for (const tool of cfg.tools) {
-    if (failed.has(`${tool.name}@${tool.version}`)) continue;
+    const f = failedIds.get(`${tool.name}@${tool.version}`);
+    if (f) {
+      failed.push({ name: tool.name, version: tool.version, code: f.code, message: f.error });
+      continue;
+    }
     // installTools logs its own failure.
     // Only the pin check and the store record are left: verify has just hashed what is installed.
-    out.push(...(await installTools({ ...opts, cfg: { host: cfg.host, tools: [tool] }, verified: verified.tools }).catch(() => [])));
+    try {
+      installed.push(...(await installTools({ ...opts, cfg: { host: cfg.host, tools: [tool] }, verified: verified.tools })));
+    } catch (err) {
+      failed.push({ name: tool.name, version: tool.version, code: err instanceof FleetError ? err.code : 'TOOL_INSTALL', message: describeError(err) });
+    }
   }
-  return out;
+  return { installed, failed };
+}
+
+interface ToolError {
+  name: string;
+  version: string;
+  code: string;
+  message: string;
 }
 
 function persistentScopes(cfg: FleetConfig) {

@@ -6,7 +6,7 @@ export interface StatusReport {
   version: string;
   pools: PoolStatus[];
   tokens: { scope: string; kind: 'registration' | 'remove'; expiresAt: number }[];
-  tools: { name: string; version: string; installed: boolean; sha256: string | null }[];
+  tools: { name: string; version: string; installed: boolean; sha256: string | null; error?: string; errorCode?: string }[];
   networkChecks: { target: string; ok: boolean; detail: string }[];
   github: { rateLimitRemaining: number | null; requests: number };
   /** Set while a drain (CLI `drain` or shutdown) is in progress. */

@@ -15,6 +15,10 @@ export function buildStatus(deps: {
   tools: InstalledTool[];
   stats: RequestStats;
   version: string;
+  /** No runner version is ready and the last download failed (e.g. DISK_FULL): why no pool starts. */
+  runnerError?: { code: string; message: string };
+  /** Tools that failed to install (kept off PATH, retried with backoff). */
+  toolErrors?: { name: string; version: string; code: string; message: string }[];
   networkChecks?: StatusReport['networkChecks'];
 }): StatusReport {
   const { config, reconciler, store } = deps;
@@ -24,18 +28,26 @@ export function buildStatus(deps: {
     version: deps.version,
     pools: config.pools.map((p) => {
       const rt = reconciler.pools.get(p.name);
+      const error = rt?.error ? { error: rt.error, code: rt.errorCode, hint: rt.hint } : runnerErrorOf(deps.runnerError);
       return {
         ...poolRunners(p, rows, { draining: rt?.draining ?? false, queued: reconciler.queuedFor(p.name) }),
-        healthy: Boolean(rt?.ready) && (rt?.failures ?? 0) === 0,
-        ...(rt?.error ? { error: rt.error } : {}),
-        ...(rt?.error && rt.errorCode ? { errorCode: rt.errorCode } : {}),
-        ...(rt?.error && rt.hint ? { hint: rt.hint } : {}),
+        healthy: Boolean(rt?.ready) && (rt?.failures ?? 0) === 0 && !deps.runnerError,
+        ...(error ? { error: error.error } : {}),
+        ...(error?.code ? { errorCode: error.code } : {}),
+        ...(error?.hint ? { hint: error.hint } : {}),
       };
     }),
     draining: [...reconciler.pools.values()].some((p) => p.draining),
     tokens: deps.tokens.expiries().map((t) => ({ scope: t.scopeKey, kind: t.kind, expiresAt: t.expiresAt })),
-    tools: deps.tools.map((t) => ({ name: t.name, version: t.version, installed: true, sha256: t.sha256 })),
+    tools: [
+      ...deps.tools.map((t) => ({ name: t.name, version: t.version, installed: true, sha256: t.sha256 })),
+      ...(deps.toolErrors ?? []).map((t) => ({ name: t.name, version: t.version, installed: false, sha256: null, error: t.message, errorCode: t.code })),
+    ],
     networkChecks: deps.networkChecks ?? [],
     github: { rateLimitRemaining: deps.stats.rateLimitRemaining(), requests: deps.stats.total() },
   };
+}
+
+function runnerErrorOf(e: { code: string; message: string } | undefined): { error: string; code: string; hint: string | null } | undefined {
+  return e && { error: `no runner version ready: ${e.message}`, code: e.code, hint: null };
 }

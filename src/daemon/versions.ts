@@ -1,5 +1,7 @@
+import type { Clock } from '../clock.js';
 import type { FleetConfig, Scope } from '../config/types.js';
-import { describeError } from '../errors.js';
+import { describeError, FleetError } from '../errors.js';
+import { backoffMs } from '../reconcile/exits.js';
 import type { RunnerService } from '../github/types.js';
 import type { Logger } from '../log.js';
 import { ensureConfiguredRunner } from '../runner/download.js';
@@ -12,7 +14,11 @@ import type { Store } from '../store/types.js';
  */
 export class RunnerVersions {
   current: string | null = null;
+  /** Why the last resolve/download failed (e.g. DISK_FULL); null once one succeeds. */
+  error: { code: string; message: string } | null = null;
+  private failures = 0;
   private inflight: Promise<string | null> | null = null;
+  private readonly stopper = new AbortController();
 
   constructor(
     private readonly deps: {
@@ -22,8 +28,13 @@ export class RunnerVersions {
       store: Store;
       logger: Logger;
       onChange: (version: string) => void;
+      clock: Clock;
     },
   ) {}
+
+  stop(): void {
+    this.stopper.abort();
+  }
 
   /** Resolve + cache; single flight. Returns the version in force (unchanged on failure). */
   refresh(): Promise<string | null> {
@@ -46,8 +57,15 @@ export class RunnerVersions {
         this.deps.logger.info({ version: cached.version, previous }, previous ? 'new runner version: rolling idle runners' : 'runner version ready');
         this.deps.onChange(cached.version);
       }
+      this.failures = 0;
+      this.error = null;
     } catch (err) {
-      this.deps.logger.error({ err: describeError(err) }, 'cannot resolve or download the runner; keeping the current version');
+      this.failures++;
+      this.error = { code: err instanceof FleetError ? err.code : 'DOWNLOAD_FAILED', message: describeError(err) };
+      const retryMs = backoffMs(this.failures);
+      this.deps.logger.error({ err: this.error.message, retryMs }, 'cannot resolve or download the runner; keeping the current version, retrying');
+      // Retried with backoff, not only at the next updateSchedule: a first start would wait a day.
+      this.deps.clock.sleep(retryMs, this.stopper.signal).then(() => this.refresh(), () => undefined);
     }
     return this.current;
   }

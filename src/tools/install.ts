@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { FleetConfig, ToolConfig } from '../config/types.js';
-import { describeError } from '../errors.js';
+import { FleetError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Progress } from '../net/download.js';
 import { hostArch } from '../runner/arch.js';
@@ -58,7 +58,7 @@ export interface VerifyResult {
   tampered: string[];
   /** Missing or tampered, now installed again. */
   reinstalled: string[];
-  failed: { tool: string; error: string }[];
+  failed: { tool: string; error: string; code: string }[];
   tools: InstalledTool[];
 }
 
@@ -82,7 +82,7 @@ export async function verifyInstalledTools(opts: InstallToolsOptions): Promise<V
       r.tools.push(await installTool(tool, { ...perTool(opts), force: true }));
       r.reinstalled.push(id);
     } catch (err) {
-      r.failed.push({ tool: id, error: describeError(err) });
+      r.failed.push({ tool: id, error: describeError(err), code: err instanceof FleetError ? err.code : 'TOOL_INSTALL' });
       opts.logger?.error({ tool: tool.name, err: describeError(err) }, 'tool verify/reinstall failed');
     }
   }
