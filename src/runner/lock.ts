@@ -5,6 +5,8 @@ export interface LockOptions {
   /** Give up after this long; default 10 min (a slow runner download holds the lock). */
   timeoutMs?: number;
   pollMs?: number;
+  /** Test seam: called when a stale lock is seen, just before taking it over. */
+  onStale?: (lockPath: string) => void;
 }
 
 /**
@@ -18,7 +20,8 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, op
   for (;;) {
     if (tryAcquire(lockPath)) break;
     if (isStale(lockPath)) {
-      fs.rmSync(lockPath, { force: true });
+      opts.onStale?.(lockPath);
+      takeOver(lockPath);
       continue;
     }
     if (Date.now() > deadline) throw new FleetError('DOWNLOAD_FAILED', `timed out waiting for lock ${lockPath}`);
@@ -28,6 +31,25 @@ export async function withFileLock<T>(lockPath: string, fn: () => Promise<T>, op
     return await fn();
   } finally {
     fs.rmSync(lockPath, { force: true });
+  }
+}
+
+/**
+ * Removing a stale lock is itself serialised (a `.takeover` lock file): two waiters that both saw
+ * it stale would otherwise both remove "it", the second one removing the lock the first had just
+ * taken, and both would hold it. Under the guard the lock is read again before it goes.
+ */
+function takeOver(lockPath: string): void {
+  const guard = `${lockPath}.takeover`;
+  if (!tryAcquire(guard)) {
+    // Its holder died inside this short section: the guard is stale the same way a lock is.
+    if (isStale(guard)) fs.rmSync(guard, { force: true });
+    return;
+  }
+  try {
+    if (isStale(lockPath)) fs.rmSync(lockPath, { force: true });
+  } finally {
+    fs.rmSync(guard, { force: true });
   }
 }
 
