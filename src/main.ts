@@ -16,6 +16,7 @@ import { Reconciler } from './reconcile/reconciler.js';
 import { backoffMs } from './reconcile/exits.js';
 import type { ReconcileMetrics } from './reconcile/kit.js';
 import { openStore } from './store/index.js';
+import { sweepTemps } from './runner/tmp.js';
 import type { Store } from './store/types.js';
 import { installTools, verifyInstalledTools } from './tools/install.js';
 import type { InstalledTool } from './tools/types.js';
@@ -57,6 +58,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const clock = opts.clock ?? systemClock;
   const arch = hostArch();
   const store = openStore(config.host.dataDir, { clock });
+  // What a crash left half-written (runner extraction, tool install) is never used; it goes now.
+  const swept = sweepTemps(config.host.dataDir);
+  if (swept.length) logger.info({ removed: swept }, 'removed leftovers of an interrupted download or install');
   // 0700, or 0711 (traverse only; state.db stays 0600) when runners run as another user.
   fs.chmodSync(config.host.dataDir, dataDirModeFor(config));
   const http: Http = createHttp({ network: config.network });

@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tar from 'tar';
@@ -11,6 +10,7 @@ import { ensureDataDir } from '../store/files.js';
 import type { Store } from '../store/types.js';
 import { expandTemplate, hostArch, type RunnerArch } from './arch.js';
 import { withFileLock } from './lock.js';
+import { tmpName } from './tmp.js';
 
 export interface RunnerRelease {
   version: string;
@@ -145,7 +145,7 @@ function cachedHit(opts: EnsureCachedOptions, final: string): CachedRunner | nul
 
 async function downloadAndExtract(opts: EnsureCachedOptions, final: string): Promise<CachedRunner> {
   const cacheRoot = path.dirname(final);
-  const tmpBase = path.join(cacheRoot, `.tmp-${opts.version}-${crypto.randomBytes(4).toString('hex')}`);
+  const tmpBase = path.join(cacheRoot, tmpName(opts.version));
   const tarball = `${tmpBase}.tar.gz`;
   const tmpDir = `${tmpBase}.d`;
   opts.logger?.info({ version: opts.version, url: redactUrl(opts.url) }, 'downloading runner');

@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,6 +8,7 @@ import type { Logger } from '../log.js';
 import { downloadVerified, redactUrl, sha256File, type Progress } from '../net/download.js';
 import { expandTemplate, hostArch } from '../runner/arch.js';
 import { withFileLock } from '../runner/lock.js';
+import { tmpFile, tmpName } from '../runner/tmp.js';
 import { ensureDataDir } from '../store/files.js';
 import type { Store } from '../store/types.js';
 import { archiveKind, extractBinary } from './archive.js';
@@ -113,7 +113,7 @@ async function download(tool: ToolConfig, arch: string, p: ReturnType<typeof too
   const url = expandTemplate(tool.url, { version: tool.version, arch: toolArch });
   const expected = tool.sha256?.toLowerCase() ?? (await checksumFromUrl(tool, url, toolArch, opts.fetch));
   await fs.promises.mkdir(p.versionDir, { recursive: true, mode: 0o755 });
-  const tmp = path.join(p.versionDir, `.tmp-${arch}-${crypto.randomBytes(4).toString('hex')}`);
+  const tmp = path.join(p.versionDir, tmpName(arch));
   const staged = path.join(tmp, 'dir');
   await fs.promises.mkdir(staged, { recursive: true, mode: 0o755 });
   opts.logger?.info({ tool: tool.name, version: tool.version, url: redactUrl(url) }, 'installing tool');
@@ -150,7 +150,7 @@ async function swapInto(staged: string, dir: string, tmp: string): Promise<void>
 }
 
 function writeAtomic(file: string, content: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
+  const tmp = tmpFile(file);
   fs.writeFileSync(tmp, content, { mode: 0o644 });
   fs.renameSync(tmp, file);
 }

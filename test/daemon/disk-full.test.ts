@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -87,4 +87,37 @@ tools:
     return s.pools[0]?.errorCode === undefined && s.tools.some((x) => x.name === 'helm' && x.installed) ? s : undefined;
   }, 60_000, 'errors cleared');
   t.true(ok.pools[0]!.actual >= 1);
+});
+
+test.serial('leftovers of a crashed download or install (.tmp-*) are removed at start; a live writer\'s are kept', async (t) => {
+  const emu = await startEmulator();
+  t.teardown(() => emu.close());
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-sweep-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const data = path.join(dir, 'data');
+  const dead = spawnSync('true').pid!;
+  const runnerCache = path.join(data, 'cache', 'runner');
+  const toolDir = path.join(data, 'tools', 'helm', 'v3.0.0');
+  const leftovers = [
+    path.join(runnerCache, `.tmp-${dead}-2.330.0-0a0b0c0d.d`),
+    path.join(toolDir, `.tmp-${dead}-x64-0a0b0c0d`),
+  ];
+  const oldFormat = path.join(runnerCache, '.tmp-2.329.0-deadbeef.d'); // before pids were in the name
+  const live = path.join(runnerCache, `.tmp-${process.pid}-2.331.0-01020304.d`);
+  for (const d of [...leftovers, oldFormat, live]) {
+    fs.mkdirSync(path.join(d, 'bin'), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(d, 'bin', 'Runner.Listener'), 'truncated');
+  }
+  const tarball = path.join(runnerCache, `.tmp-${dead}-2.330.0-0a0b0c0d.tar.gz`);
+  fs.writeFileSync(tarball, 'partial');
+  const marker = path.join(toolDir, `x64.complete.${dead}.tmp`);
+  fs.writeFileSync(marker, '{');
+  const hourAgo = new Date(Date.now() - 2 * 3_600_000);
+  fs.utimesSync(oldFormat, hourAgo, hourAgo);
+  fs.chmodSync(data, 0o700);
+
+  const fx = await startTestDaemon(emu, poolYaml({ name: 'cd', size: 0 }), { dir });
+  t.teardown(() => fx.stop('keep'));
+  for (const p of [...leftovers, oldFormat, tarball, marker]) t.false(fs.existsSync(p), `${path.basename(p)} left behind`);
+  t.true(fs.existsSync(live), "a live process's staging dir is not ours to remove");
 });
