@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { toolArch as toolArchOf } from '../config/names.js';
 import type { FleetConfig, ToolConfig } from '../config/types.js';
@@ -176,10 +177,31 @@ async function checksumFromUrl(tool: ToolConfig, url: string, toolArch: string, 
   return hex.toLowerCase();
 }
 
-function runVersion(bin: string, args: string[], opts: ToolInstallOptions): Promise<string | null> {
-  const env = { PATH: `${path.dirname(bin)}:/usr/local/bin:/usr/bin:/bin`, HOME: path.dirname(bin) };
+/** The kernel's overflow id (Debian's nobody/nogroup): owns nothing of ours. */
+const UNPRIVILEGED = 65534;
+
+/**
+ * A freshly downloaded tool is untrusted until it has run: as root, its version command runs as
+ * nobody, from a private copy in a scratch dir, with nothing of the data dir reachable.
+ */
+async function runVersion(bin: string, args: string[], opts: ToolInstallOptions): Promise<string | null> {
+  if (process.getuid?.() !== 0) return execVersion(bin, args, opts, path.dirname(bin));
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'rf-version-'));
+  try {
+    const copy = path.join(dir, path.basename(bin));
+    await fs.promises.copyFile(bin, copy);
+    await fs.promises.chmod(copy, 0o755);
+    await fs.promises.chown(dir, UNPRIVILEGED, UNPRIVILEGED);
+    return await execVersion(copy, args, opts, dir, { uid: UNPRIVILEGED, gid: UNPRIVILEGED });
+  } finally {
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  }
+}
+
+function execVersion(bin: string, args: string[], opts: ToolInstallOptions, home: string, ids?: { uid: number; gid: number }): Promise<string | null> {
+  const env = { PATH: `${path.dirname(bin)}:/usr/local/bin:/usr/bin:/bin`, HOME: home };
   return new Promise((resolve) => {
-    execFile(bin, args, { timeout: opts.versionTimeoutMs ?? 10_000, env, maxBuffer: 256 * 1024 }, (err, stdout, stderr) => {
+    execFile(bin, args, { timeout: opts.versionTimeoutMs ?? 10_000, env, cwd: home, maxBuffer: 256 * 1024, ...ids }, (err, stdout, stderr) => {
       const out = `${stdout}${stderr}`.trim().slice(0, 2000);
       if (err) {
         opts.logger?.warn({ bin, err: describeError(err) }, 'tool version command failed');
