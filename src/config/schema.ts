@@ -23,6 +23,19 @@ const int = z.preprocess((v) => (typeof v === 'string' && /^-?\d+$/.test(v.trim(
 const bool = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
 
 const text = z.string().min(1, { error: 'must not be empty' });
+
+/**
+ * Values that reach a systemd unit file or the runner's `.env`: a line break there would add
+ * lines of the author's choosing (ExecStartPre=, User=root), so no control characters but tab.
+ */
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+const oneLine = <T extends z.ZodType<string>>(s: T) =>
+  s.refine((v) => !CONTROL.test(v), { error: 'must not contain line breaks or other control characters' });
+const plainText = oneLine(text);
+/** POSIX-ish user/group names (useradd's rule, plus the dots systemd accepts), or a numeric id. */
+const unixName = z.string().regex(/^(?:[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?|\d+)$/, {
+  error: 'not a valid user or group name (letters, digits, "_", "-", "."; or a numeric id)',
+});
 const secret = z.string();
 
 export function isHttpUrl(s: string): boolean {
@@ -86,12 +99,12 @@ const name = z.string().regex(NAME_RE, { error: 'use lowercase letters, digits a
 const proxy = z.strictObject({
   http: optional(httpUrl),
   https: optional(httpUrl),
-  noProxy: optional(z.union([z.string(), z.array(text)]).transform((v) => (Array.isArray(v) ? v.join(',') : v))),
+  noProxy: optional(z.union([oneLine(z.string()), z.array(plainText)]).transform((v) => (Array.isArray(v) ? v.join(',') : v))),
 });
 
 const network = z.strictObject({
   proxy: optional(proxy),
-  caFile: optional(text),
+  caFile: optional(plainText),
   dns: z.array(ip).default([]),
   extraHosts: z.record(hostname, ip).default({}),
   checks: z.array(hostPort).default([]),
@@ -100,7 +113,7 @@ const network = z.strictObject({
 /** A pool's override: any key replaces the global one; null clears proxy / caFile. */
 const networkOverride = z.strictObject({
   proxy: z.union([proxy, z.null()]).optional(),
-  caFile: z.union([text, z.null()]).optional(),
+  caFile: z.union([plainText, z.null()]).optional(),
   dns: optional(z.array(ip)),
   extraHosts: optional(z.record(hostname, ip)),
   checks: optional(z.array(hostPort)),
@@ -135,7 +148,7 @@ const docker = z.strictObject({
   pull: z.enum(['missing', 'always', 'never']).default('missing'),
 }).transform(({ memory, ...d }) => stripUndefined({ ...d, memory: memory?.toLowerCase() }));
 
-const systemd = z.strictObject({ user: text, group: optional(text) }).transform(stripUndefined);
+const systemd = z.strictObject({ user: unixName, group: optional(unixName) }).transform(stripUndefined);
 
 const scale = z.strictObject({
   minIdle: int.refine((n) => n >= 0, { error: 'must be 0 or more' }).default(0),
@@ -159,7 +172,7 @@ const poolFields = z.strictObject({
   scale: optional(scale),
   ephemeral: bool.default(true),
   allowPublicRepos: bool.default(false),
-  env: z.record(envName, z.union([z.string(), z.number(), z.boolean()]).transform(String)).default({}),
+  env: z.record(envName, z.union([oneLine(z.string()), z.number(), z.boolean()]).transform(String)).default({}),
   secretEnv: z.record(envName, text).default({}),
   network: optional(networkOverride),
   docker: optional(docker),
@@ -199,7 +212,7 @@ const app = z.strictObject({
 const auth = z.strictObject({ token: optional(secret), tokenFile: optional(text), app: optional(app) });
 
 export const configSchema = z.strictObject({
-  host: section(z.strictObject({ name: optional(name), dataDir: text.default('/var/lib/runner-fleet') })),
+  host: section(z.strictObject({ name: optional(name), dataDir: plainText.default('/var/lib/runner-fleet') })),
   github: section(
     z.strictObject({ url: httpUrl.default('https://github.com'), apiUrl: optional(httpUrl), auth: section(auth) }),
   ),

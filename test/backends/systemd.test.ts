@@ -238,3 +238,23 @@ test('ping fails with BACKEND_UNAVAILABLE where there is no systemd', async (t) 
   const err = await t.throwsAsync(b.ping());
   t.true(isFleetError(err, 'BACKEND_UNAVAILABLE'));
 });
+
+test('proxy credentials reach the runner from the 0600 env file, not from the world-readable unit; a line break injects nothing', async (t) => {
+  const proxy = 'http://deploy:Pr0xyS3cret@proxy.internal:3128';
+  const c = await setup(t, {
+    env: { HTTPS_PROXY: proxy, NOTE: 'a\nExecStartPre=/bin/touch /tmp/injected\rUser=root' },
+    script: 'echo "$HTTPS_PROXY" > out; printf %s "$NOTE" | od -An -c | tr -s " " >> out; exec sleep 300',
+  });
+  if (!c) return;
+  await c.backend.create(c.spec);
+  const out = await waitFor('out', async () => {
+    const r = await c.sd.exec(['cat', path.join(c.spec.root, 'out')]);
+    return r.code === 0 && r.stdout.split('\n').length > 2 ? r.stdout : undefined;
+  });
+  t.true(out.startsWith(`${proxy}\n`), out);
+  t.regex(out, /\\n E x e c/, 'the value arrived whole, line break included');
+  t.false((await c.sd.sh(`cat /etc/systemd/system/${c.unit}`)).includes('Pr0xyS3cret'));
+  t.false((await c.sd.sh(`systemctl show ${c.unit}`)).includes('Pr0xyS3cret'));
+  t.is((await c.sd.sh(`systemctl show -p ExecStartPre --value ${c.unit}`)).trim(), '');
+  t.not((await c.sd.exec(['test', '-e', '/tmp/injected'])).code, 0);
+});

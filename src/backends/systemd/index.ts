@@ -7,7 +7,7 @@ import type { Backend, BackendRef, ObservedRunner, RunnerExit, RunnerSpec } from
 import { localFiles, localRunner, type CommandRunner, type HostFiles } from './exec.js';
 import { mainGone, SHOW_PROPS, toObserved } from './state.js';
 import { Systemctl, type UnitProps } from './systemctl.js';
-import { parseUnitKeys, renderEnvFile, renderUnit, runAsUser, UNIT_PREFIX, unitName, type UnitPaths } from './unit.js';
+import { envFileFor, parseUnitKeys, renderUnit, runAsUser, UNIT_PREFIX, unitName, type UnitPaths } from './unit.js';
 import { createWatcher } from './watch.js';
 
 export type { CommandRunner, CommandResult, HostFiles } from './exec.js';
@@ -139,7 +139,7 @@ export function createSystemdBackend(opts: SystemdBackendOptions): Backend {
       const linkedIntoCache = ['-type', 'f', '-links', '+1'];
       await must(['find', spec.root, '-not', '(', ...linkedIntoCache, ')', '-exec', 'chown', '-h', '--', owner, '{}', '+'], `chown ${spec.root}`, signal);
       const paths = pathsFor(spec.name);
-      await files.write(paths.envFile, renderEnvFile(spec.secretEnv), 0o600);
+      await files.write(paths.envFile, envFileFor(spec), 0o600);
       await writeNetworkFiles(spec, paths);
       const text = renderUnit(spec, paths, { home, stopTimeoutSec: opts.stopTimeoutSec ?? 30 });
       await files.write(unitFile(spec.name), text, 0o644);
