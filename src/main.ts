@@ -16,6 +16,7 @@ import { Reconciler } from './reconcile/reconciler.js';
 import { backoffMs } from './reconcile/exits.js';
 import type { ReconcileMetrics } from './reconcile/kit.js';
 import { openStore } from './store/index.js';
+import { checkDataDirSafe } from './store/files.js';
 import { sweepTemps } from './runner/tmp.js';
 import type { Store } from './store/types.js';
 import { installTools, verifyInstalledTools } from './tools/install.js';
@@ -57,6 +58,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const { logger } = opts;
   const clock = opts.clock ?? systemClock;
   const arch = hostArch();
+  // Before anything is written or chmodded: never take over /etc, a symlink or another user's dir.
+  checkDataDirSafe(config.host.dataDir);
   const store = openStore(config.host.dataDir, { clock });
   // What a crash left half-written (runner extraction, tool install) is never used; it goes now.
   const swept = sweepTemps(config.host.dataDir);

@@ -1,11 +1,52 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { FleetError } from '../errors.js';
 
 export const DB_FILE = 'state.db';
 const SIDE_FILES = ['-wal', '-shm', '-journal'];
 
-/** Creates dataDir 0700 if missing. An existing directory is not ours to re-mode. */
+/**
+ * Directories no data dir may be: the daemon chmods its data dir (0700/0711) and writes into it,
+ * which would lock every other user out of /etc or /home. Their subdirectories are fine.
+ */
+const SYSTEM_DIRS = new Set([
+  '/', '/bin', '/boot', '/dev', '/etc', '/home', '/lib', '/lib32', '/lib64', '/media', '/mnt', '/opt', '/proc',
+  '/root', '/run', '/sbin', '/srv', '/sys', '/tmp', '/usr', '/usr/bin', '/usr/lib', '/usr/local', '/usr/sbin',
+  '/usr/share', '/var', '/var/cache', '/var/lib', '/var/log', '/var/run', '/var/tmp',
+]);
+
+/**
+ * Refuses a data dir the daemon must not take over (DATA_DIR_UNSAFE): a system directory, a
+ * symlink (whose target it would chmod), something that is not a directory, or a directory
+ * owned by another user. A missing one is fine: the daemon creates it.
+ */
+export function checkDataDirSafe(dataDir: string): void {
+  const abs = path.resolve(dataDir);
+  const refuse = (why: string) => unsafe(dataDir, why);
+  refuseSystemDir(dataDir);
+  const st = fs.lstatSync(abs, { throwIfNoEntry: false });
+  if (!st) return;
+  if (st.isSymbolicLink()) refuse('is a symlink');
+  if (!st.isDirectory()) refuse('is not a directory');
+  if (SYSTEM_DIRS.has(fs.realpathSync(abs))) refuse('resolves to a system directory');
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) refuse(`is owned by uid ${st.uid}, not by the daemon's user (uid ${uid})`);
+}
+
+function unsafe(dataDir: string, why: string): never {
+  throw new FleetError('DATA_DIR_UNSAFE', `host.dataDir ${dataDir}: ${why}; point it at a directory of its own (e.g. /var/lib/runner-fleet)`);
+}
+
+function refuseSystemDir(dataDir: string): void {
+  if (SYSTEM_DIRS.has(path.resolve(dataDir))) unsafe(dataDir, 'is a system directory');
+}
+
+/**
+ * Creates dataDir 0700 if missing. An existing directory is not ours to re-mode. (Every writer
+ * refuses a system directory; the daemon checks the rest once at start, before its chmod.)
+ */
 export function ensureDataDir(dataDir: string): void {
+  refuseSystemDir(dataDir);
   if (fs.existsSync(dataDir)) return;
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   fs.chmodSync(dataDir, 0o700); // mkdir's mode is filtered by umask; be exact

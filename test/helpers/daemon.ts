@@ -71,11 +71,11 @@ ${p.extra ?? ''}`;
 export async function startTestDaemon(
   emu: Emulator,
   pools: string,
-  opts: { extra?: string; logger?: Logger; daemon?: Partial<DaemonOptions>; dir?: string; host?: string } = {},
+  opts: { extra?: string; logger?: Logger; daemon?: Partial<DaemonOptions>; dir?: string; host?: string; dataDir?: string } = {},
 ): Promise<DaemonFixture> {
   const dir = opts.dir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'rf-daemon-')));
   const configPath = path.join(dir, 'config.yaml');
-  await fs.writeFile(configPath, emulatorConfigYaml(emu, path.join(dir, 'data'), pools, opts.extra, opts.host));
+  await fs.writeFile(configPath, emulatorConfigYaml(emu, opts.dataDir ?? path.join(dir, 'data'), pools, opts.extra, opts.host));
   const config = await loadConfig(configPath, {});
   const daemon = await startDaemon({ config, logger: opts.logger ?? silentLogger(), githubListIntervalMs: 1000, ...opts.daemon });
   let stopped = false;
