@@ -30,11 +30,14 @@ if command -v docker >/dev/null 2>&1 && engine_up; then
   exit 0
 fi
 
-if ! command -v dockerd >/dev/null 2>&1; then
-  log "installing docker.io"
+# Either half may be missing: a docker client alone (e.g. in /usr/local/bin, talking to a remote
+# engine) is not an engine, and dockerd without a client cannot be asked whether it is up.
+# iproute2: test/helpers/dockerd.ts gives private test engines their own bridge.
+if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1 || ! command -v ip >/dev/null 2>&1; then
+  log "installing docker.io (dockerd: $(command -v dockerd || echo missing), docker: $(command -v docker || echo missing))"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends docker.io iptables >/dev/null
+  apt-get install -y -qq --no-install-recommends docker.io iptables iproute2 >/dev/null
 fi
 
 # Only start a daemon when the default one is not running (its pid file names a live process):
