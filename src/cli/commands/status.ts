@@ -54,6 +54,7 @@ export function renderStatus(r: StatusReport, source: Source, baseUrl: string, n
   out.push(...table(['POOL', 'BACKEND', 'SCOPE', 'DESIRED', 'ACTUAL', 'HEALTHY'], r.pools.map((p) => [
     p.name, p.backend, p.scope, String(p.desired), String(p.actual), p.healthy ? 'yes' : `no${p.error ? `: ${p.error}` : ''}`,
   ])));
+  for (const p of r.pools) if (p.hint) out.push(`  ${p.name}: ${p.errorCode ?? 'error'}: check: ${p.hint}`);
   for (const p of r.pools) out.push(...renderRunners(p, now));
   if (r.tokens.length) {
     out.push('', 'tokens:');
@@ -61,7 +62,7 @@ export function renderStatus(r: StatusReport, source: Source, baseUrl: string, n
   }
   if (r.tools.length) {
     out.push('', 'tools:');
-    for (const t of r.tools) out.push(`  ${t.name} ${t.version}: ${t.installed ? `installed (sha256 ${(t.sha256 ?? '').slice(0, 12)}…)` : 'NOT installed'}`);
+    for (const t of r.tools) out.push(`  ${t.name} ${t.version}: ${t.installed ? `installed (sha256 ${(t.sha256 ?? '').slice(0, 12)}…)` : `NOT installed${t.error ? ` (${t.error})` : ''}`}`);
   }
   if (r.networkChecks.length) {
     out.push('', 'network checks:');
