@@ -1,7 +1,7 @@
 import type { FleetConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { startDaemon, type Daemon } from '../main.js';
+import { startDaemon, type Daemon } from './start.js';
 import { createNotifier } from '../systemd-notify.js';
 
 /**
