@@ -142,7 +142,7 @@ export class Executor {
     this.deps.store.runners.insert({
       name, pool: cfg.name, backend: cfg.backend, state: 'pending_create', ephemeral: cfg.ephemeral, version,
       githubId: null, labels, busy: false, ranJob: false, jobName: null, createdAt: now, startedAt: null,
-      attempts: 0, nextRetryAt: null, lastExitCode: null, lastError: null, reason: null,
+      lastExitCode: null, lastError: null, reason: null,
     });
     try {
       this.deps.store.runners.update(name, { state: 'creating' });
@@ -282,7 +282,7 @@ export class Executor {
     this.deps.store.runners.insert({
       name, pool, backend, state: 'idle', ephemeral: cfg?.ephemeral ?? true, version: null, githubId: null,
       labels: cfg ? runnerLabels(cfg, this.deps.arch) : [], busy: false, ranJob: false, jobName: null,
-      createdAt: now, startedAt: now, attempts: 0, nextRetryAt: null, lastExitCode: null, lastError: null, reason: 'adopted',
+      createdAt: now, startedAt: now, lastExitCode: null, lastError: null, reason: 'adopted',
     });
     this.deps.logger.info({ runner: name, pool, backend }, 'adopted running runner');
   }
