@@ -2,7 +2,7 @@ import type { FleetConfig, Scope } from '../config/types.js';
 import { describeError } from '../errors.js';
 import type { RunnerService } from '../github/types.js';
 import type { Logger } from '../log.js';
-import { ensureConfiguredRunner } from '../runner/download.js';
+import { ensureConfiguredRunner, RunnerCache } from '../runner/download.js';
 import type { Store } from '../store/types.js';
 
 /**
@@ -13,6 +13,7 @@ import type { Store } from '../store/types.js';
 export class RunnerVersions {
   current: string | null = null;
   private inflight: Promise<string | null> | null = null;
+  private readonly cache = new RunnerCache();
 
   constructor(
     private readonly deps: {
@@ -37,7 +38,7 @@ export class RunnerVersions {
     if (!scope) return this.current;
     try {
       const cached = await ensureConfiguredRunner({
-        cfg, service: this.deps.github, scope, fetch: this.deps.fetch, store: this.deps.store, logger: this.deps.logger,
+        cfg, service: this.deps.github, scope, fetch: this.deps.fetch, store: this.deps.store, logger: this.deps.logger, cache: this.cache,
       });
       if (cached.version !== this.current) {
         const previous = this.current;
