@@ -106,7 +106,7 @@ export interface CachedRunner {
 }
 
 /**
- * One verified download per version per host (docs/runner-facts.md, "Downloads"): single flight
+ * One verified download per version per host (docs/runner-facts.md §6.7, §6.10): single flight
  * within its owner (the daemon's RunnerVersions keeps one), a lock file across processes, hash
  * while streaming, extract to a temp dir, rename into place.
  */
