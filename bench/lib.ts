@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config/load.js';
 import { createLogger, silentLogger } from '../src/log.js';
-import { startDaemon, type Daemon, type DaemonOptions } from '../src/main.js';
+import { startDaemon, type Daemon, type DaemonOptions } from '../src/daemon/start.js';
 import type { Emulator, RequestCount } from '../test/emulator/types.js';
 import { emulatorConfigYaml } from '../test/helpers/daemon.js';
 

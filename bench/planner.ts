@@ -40,7 +40,7 @@ export function syntheticObservation(runners: number): Observation {
         name: rn, pool: name, backend: 'process', state: busy && i % 2 === 0 ? 'busy' : 'idle', ephemeral: true,
         version: i % 10 === 0 ? '2.329.0' : '2.330.0', githubId: id, labels: ['self-hosted', 'linux', 'x64'],
         busy: busy && i % 2 === 0, ranJob: busy, jobName: null, createdAt: NOW - 600_000, startedAt: NOW - 590_000,
-        updatedAt: NOW - 60_000, attempts: 0, nextRetryAt: null, lastExitCode: null, lastError: null, reason: null,
+        updatedAt: NOW - 60_000, lastExitCode: null, lastError: null, reason: null,
       });
       observed.push({ name: rn, pool: name, backend: 'process', state: exited ? 'exited' : 'running', ...(exited ? { exitCode: 0 } : {}), startedAt: NOW - 590_000, ref: String(1000 + id) });
       if (busy) hooks.set(rn, { state: 'busy', at: NOW - 10_000 });

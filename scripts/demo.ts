@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../src/config/load.js';
 import { createLogger } from '../src/log.js';
-import { startDaemon, type Daemon } from '../src/main.js';
+import { startDaemon, type Daemon } from '../src/daemon/start.js';
 import { startEmulator } from '../test/emulator/index.js';
 import type { Emulator } from '../test/emulator/types.js';
 import { emulatorConfigYaml } from '../test/helpers/daemon.js';

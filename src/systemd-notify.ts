@@ -46,11 +46,3 @@ export function createNotifier(opts: { env?: NodeJS.ProcessEnv; run?: NotifyRunn
     },
   };
 }
-
-let shared: Notifier | undefined;
-
-/** Fire-and-forget notification through one process-wide, ordered notifier. */
-export function notifySystemd(...assignments: string[]): Promise<boolean> {
-  shared ??= createNotifier();
-  return shared.notify(...assignments);
-}

@@ -41,7 +41,7 @@ export interface RunnerStatus {
   version: string | null;
 }
 
-/** The slice of a workflow_job delivery the daemon acts on (runner-facts.md §4). */
+/** The slice of a workflow_job delivery the daemon acts on (docs/runner-facts.md §4). */
 export interface WorkflowJobEvent {
   action: 'queued' | 'waiting' | 'in_progress' | 'completed' | string;
   deliveryId: string;

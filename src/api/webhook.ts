@@ -1,4 +1,5 @@
 import { verify } from '@octokit/webhooks-methods';
+import type { Clock } from '../clock.js';
 import type { WorkflowJobEvent } from './types.js';
 
 /** Constant-time check of X-Hub-Signature-256 (sha256=<hex HMAC of the raw body>). */
@@ -48,5 +49,19 @@ export function parseWorkflowJob(body: Buffer, deliveryId: string): WorkflowJobE
     },
     repository: { fullName: str(repo.full_name) ?? '', private: repo.private === true },
     ...(org ? { org } : {}),
+  };
+}
+
+/** Webhook replays start nothing: delivery ids are remembered for a day (bounded). */
+export function deliveryLog(clock: Clock): (id: string) => boolean {
+  const seen = new Map<string, number>();
+  return (id) => {
+    const now = clock.now();
+    if (seen.has(id)) return true;
+    seen.set(id, now);
+    if (seen.size > 50_000) {
+      for (const [k, at] of seen) if (now - at > 86_400_000 || seen.size > 50_000) seen.delete(k);
+    }
+    return false;
   };
 }

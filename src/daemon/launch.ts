@@ -10,7 +10,7 @@ import { prepareRunnerDir, readJobState, removeRunnerDir, runnerRoot } from '../
 import type { InstalledTool } from '../tools/types.js';
 
 /**
- * Builds runner dirs and specs from the config: the clean environment (CONTRACT §6), the
+ * Builds runner dirs and specs from the config: the clean environment (docs/contract.md §6), the
  * verified cache linked in, hooks for the local busy truth, and secrets kept apart.
  */
 export function createLaunchKit(deps: {

@@ -1,17 +1,23 @@
 import type { FleetConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { startDaemon, type Daemon } from '../main.js';
-import { createNotifier } from '../systemd-notify.js';
+import { startDaemon, type Daemon } from './start.js';
+import { createNotifier, type Notifier } from '../systemd-notify.js';
 
 /**
  * `runner-fleet daemon`: foreground, signals per the contract. SIGTERM/SIGINT stop as
  * shutdown.mode says (a second signal forces `keep`); SIGHUP reloads, and a bad new config
  * is logged while the old one keeps running.
  */
-export async function runDaemon(opts: { config: FleetConfig; reload: () => Promise<FleetConfig>; logger: Logger }): Promise<number> {
+export async function runDaemon(opts: {
+  config: FleetConfig;
+  reload: () => Promise<FleetConfig>;
+  logger: Logger;
+  /** sd_notify sender; default: systemd-notify when $NOTIFY_SOCKET is set. */
+  notifier?: Notifier;
+}): Promise<number> {
   const { config, logger } = opts;
-  const sd = createNotifier({ onError: (err) => logger.warn({ err: describeError(err) }, 'sd_notify failed') });
+  const sd = opts.notifier ?? createNotifier({ onError: (err) => logger.warn({ err: describeError(err) }, 'sd_notify failed') });
   const notifySystemd = (msg: string) => void sd.notify(msg);
   let daemon: Daemon;
   try {

@@ -4,7 +4,7 @@ import { describeError, FleetError } from '../errors.js';
 import { backoffMs } from '../reconcile/exits.js';
 import type { RunnerService } from '../github/types.js';
 import type { Logger } from '../log.js';
-import { ensureConfiguredRunner } from '../runner/download.js';
+import { ensureConfiguredRunner, RunnerCache } from '../runner/download.js';
 import type { Store } from '../store/types.js';
 
 /**
@@ -19,6 +19,7 @@ export class RunnerVersions {
   private failures = 0;
   private inflight: Promise<string | null> | null = null;
   private readonly stopper = new AbortController();
+  private readonly cache = new RunnerCache();
 
   constructor(
     private readonly deps: {
@@ -48,7 +49,7 @@ export class RunnerVersions {
     if (!scope) return this.current;
     try {
       const cached = await ensureConfiguredRunner({
-        cfg, service: this.deps.github, scope, fetch: this.deps.fetch, store: this.deps.store, logger: this.deps.logger,
+        cfg, service: this.deps.github, scope, fetch: this.deps.fetch, store: this.deps.store, logger: this.deps.logger, cache: this.cache,
       });
       if (cached.version !== this.current) {
         const previous = this.current;

@@ -16,7 +16,7 @@ function distinctScopes(pools: PoolConfig[]): Scope[] {
   return [...seen.values()];
 }
 
-/** What the credential needs per scope (runner-facts §3 auth table). */
+/** What the credential needs per scope (docs/runner-facts.md §3). */
 export function permissionHint(auth: GitHubAuth['kind'], scope: Scope): string {
   if (auth === 'app') {
     if (scope.kind === 'repo') return `the GitHub App needs Repository permission "Administration: write" and must be installed on ${scope.owner}/${scope.repo}`;
@@ -102,7 +102,7 @@ function currentVersion(ctx: DoctorContext): string | null {
 }
 
 /**
- * GitHub stops queueing jobs to a runner not updated within 30 days of a release (PEERS #8).
+ * GitHub stops queueing jobs to a runner not updated within 30 days of a release (docs/runner-facts.md §5).
  * The downloads API gives no release date, so the first time this host saw a version stands in.
  */
 export const checkRunnerVersion: Check = async (ctx) => {

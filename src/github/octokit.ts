@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Octokit } from '@octokit/rest';
 import { throttling } from '@octokit/plugin-throttling';
 import { retry } from '@octokit/plugin-retry';
@@ -37,8 +38,6 @@ interface HttpAnswer {
 }
 type RequestFn = (options: HookOptions) => Promise<HttpAnswer>;
 type AccountingHook = (request: RequestFn, options: HookOptions) => Promise<HttpAnswer>;
-
-let instances = 0;
 
 /**
  * Plugin order matters: the accounting hook is registered first, so it sits innermost (just
@@ -90,7 +89,8 @@ export function buildOctokit(deps: OctokitDeps): { octokit: Octokit; stats: Requ
     log: octokitLog(deps.logger),
     ...authOptions(deps),
     throttle: {
-      id: `runner-fleet-${++instances}`,
+      // Bottleneck groups limiters by id: each client gets its own, with no counter shared between them.
+      id: `runner-fleet-${randomUUID()}`,
       // Waiting happens in the gate on the injected clock, so the plugin itself retries at once.
       retryAfterBaseValue: 0,
       write: spacedWrites(deps.writeIntervalMs, deps.writeBurst) as never,

@@ -26,7 +26,7 @@ export interface DownloadOptions {
 }
 
 /**
- * Streams url into dest and hashes in the same pass (PEERS #10: verify while streaming,
+ * Streams url into dest and hashes in the same pass (docs/runner-facts.md §6.10: verify while streaming,
  * refuse on mismatch). The file is created 0600 and never left behind on failure.
  */
 export async function downloadVerified(opts: DownloadOptions): Promise<{ sha256: string; bytes: number }> {

@@ -22,7 +22,7 @@ export interface Http {
 
 /**
  * The daemon's own HTTP: proxy + internal CA for GitHub API calls and downloads
- * (PEERS #9: "unknown authority" and proxies are what enterprise networks hit first).
+ * (docs/runner-facts.md §6.9: "unknown authority" and proxies are what enterprise networks hit first).
  */
 export function createHttp(opts: HttpOptions): Http {
   const caFile = opts.caFile ?? opts.network.caFile;

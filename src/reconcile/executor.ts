@@ -1,16 +1,51 @@
-import type { RunnerExit } from '../backends/types.js';
+import type { Backend, BackendKind, RunnerExit } from '../backends/types.js';
+import type { Clock } from '../clock.js';
 import { newRunnerName, runnerLabels, scopeUrl } from '../config/names.js';
-import type { PoolConfig } from '../config/types.js';
+import type { FleetConfig, PoolConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
-import type { RunnerRow } from '../store/types.js';
+import type { RunnerService, Token } from '../github/types.js';
+import type { Logger } from '../log.js';
+import type { RunnerRow, Store } from '../store/types.js';
 import { classifyExit, startFailure } from './exits.js';
 import type { JobQueue } from './jobs.js';
-import type { Registration } from './kit.js';
+import type { LaunchKit, ReconcileMetrics, Registration } from './kit.js';
 import type { PoolRuntime } from './pools.js';
-import type { ReconcilerDeps } from './reconciler.js';
 import type { Action } from './types.js';
 
 const GRACE_MS = 30_000;
+
+/** What the executor may touch of a pool: its config and ids, and outcomes to report. */
+export type PoolHandle = Pick<PoolRuntime, 'cfg' | 'groupId' | 'pattern' | 'mayCreate' | 'recordFailure' | 'recordSuccess'>;
+
+/**
+ * Everything the executor needs, and nothing of the reconciler's: it reads pools through
+ * `pool()` (the reconciler keeps ownership) and signals changes through `retrigger()`.
+ */
+export interface ExecutorDeps {
+  /** The current config (host name, GitHub URL); the reconciler swaps it on reload. */
+  config(): Pick<FleetConfig, 'host' | 'github'>;
+  pool(name: string): PoolHandle | undefined;
+  jobs: Pick<JobQueue, 'oldestFor'>;
+  /** Something changed that the next pass should see now rather than next tick. */
+  retrigger(): void;
+  store: Store;
+  github: RunnerService;
+  tokens: { get(scope: PoolConfig['scope'], kind: 'registration' | 'remove'): Promise<Token> };
+  backends: Partial<Record<BackendKind, Backend>>;
+  kit: LaunchKit;
+  clock: Clock;
+  logger: Logger;
+  arch: string;
+  metrics?: ReconcileMetrics;
+  /** A runner exited 7: look for a newer runner version now. */
+  onVersionDeprecated?: () => void;
+}
+
+/** What one pass hands the executor along with its actions. */
+export interface Pass {
+  /** Runner version new runners get. */
+  targetVersion: string | null;
+}
 
 /**
  * Carries out planned actions. Intent is written to the store before acting; each runner has
@@ -23,18 +58,13 @@ export class Executor {
   private seq = 0;
   private readonly endedAt = new Map<string, number>();
 
-  constructor(
-    private readonly deps: ReconcilerDeps,
-    private readonly pools: Map<string, PoolRuntime>,
-    private readonly jobs: JobQueue,
-    private readonly ctx: { retrigger(): void; targetVersion(): string | null },
-  ) {}
+  constructor(private readonly deps: ExecutorDeps) {}
 
-  apply(actions: Action[]): void {
+  apply(actions: Action[], pass: Pass): void {
     for (const a of actions) {
-      if (a.kind === 'create') this.track(this.create(a.pool));
+      if (a.kind === 'create') this.track(this.create(a.pool, pass.targetVersion));
       else if (a.kind === 'mark') this.mark(a.name, a.state);
-      else this.track(this.run(a));
+      else this.track(this.run(a, pass));
     }
   }
 
@@ -70,7 +100,7 @@ export class Executor {
     const row = this.deps.store.runners.get(e.name);
     if (!row || row.state === 'gone') return;
     this.deps.store.runners.update(e.name, { lastExitCode: e.exitCode });
-    this.ctx.retrigger();
+    this.deps.retrigger();
   }
 
   private track(p: Promise<void>): void {
@@ -79,12 +109,12 @@ export class Executor {
     void q.finally(() => this.pending.delete(q));
   }
 
-  private async run(a: Exclude<Action, { kind: 'create' | 'mark' }>): Promise<void> {
+  private async run(a: Exclude<Action, { kind: 'create' | 'mark' }>, pass: Pass): Promise<void> {
     if (this.inflight.has(a.name)) return;
     this.inflight.add(a.name);
     try {
       if (a.kind === 'retire') await this.retire(a.name, a.reason);
-      else if (a.kind === 'reap') await this.reap(a.name, a.exitCode, a.reason);
+      else if (a.kind === 'reap') await this.reap(a.name, a.exitCode, a.reason, pass.targetVersion);
       else if (a.kind === 'adopt') this.adopt(a.name, a.pool, a.backend);
       else if (a.kind === 'orphan') await this.removeResource(a.name, a.backend, 'orphan');
       else if (a.kind === 'ghost') await this.ghost(a.pool, a.githubId, a.name);
@@ -95,29 +125,28 @@ export class Executor {
 
   private mark(name: string, state: 'idle' | 'busy'): void {
     const row = this.deps.store.runners.update(name, { state, busy: state === 'busy', ...(state === 'busy' ? { ranJob: true } : {}) });
-    if (state === 'busy') this.pools.get(row.pool)?.recordSuccess();
+    if (state === 'busy') this.deps.pool(row.pool)?.recordSuccess();
   }
 
-  private async create(poolName: string): Promise<void> {
-    const pool = this.pools.get(poolName);
-    const version = this.ctx.targetVersion();
+  private async create(poolName: string, version: string | null): Promise<void> {
+    const pool = this.deps.pool(poolName);
     // Re-checked here: a reap applied just before in the same batch may have put the pool in backoff.
-    if (!pool || !version || pool.draining || this.deps.clock.now() < pool.notBefore) return;
+    if (!pool || !version || !pool.mayCreate(this.deps.clock.now())) return;
     const cfg = pool.cfg;
-    const { host } = this.deps.config;
+    const { host } = this.deps.config();
     const name = newRunnerName(host.name, cfg.name);
     const labels = runnerLabels(cfg, this.deps.arch);
     const now = this.deps.clock.now();
-    const queuedSince = this.jobs.oldestFor(cfg.name);
+    const queuedSince = this.deps.jobs.oldestFor(cfg.name);
     this.inflight.add(name);
     this.deps.store.runners.insert({
       name, pool: cfg.name, backend: cfg.backend, state: 'pending_create', ephemeral: cfg.ephemeral, version,
       githubId: null, labels, busy: false, ranJob: false, jobName: null, createdAt: now, startedAt: null,
-      attempts: 0, nextRetryAt: null, lastExitCode: null, lastError: null, reason: null,
+      lastExitCode: null, lastError: null, reason: null,
     });
     try {
       this.deps.store.runners.update(name, { state: 'creating' });
-      const reg = await this.register(cfg, name, labels);
+      const reg = await this.register(pool, name, labels);
       const spec = await this.deps.kit.spec(cfg, name, version, reg);
       await this.backend(cfg.backend).create(spec);
       this.deps.store.runners.update(name, { state: 'idle', startedAt: this.deps.clock.now() });
@@ -136,15 +165,17 @@ export class Executor {
     }
   }
 
-  private async register(cfg: PoolConfig, name: string, labels: string[]): Promise<Registration> {
+  private async register(pool: PoolHandle, name: string, labels: string[]): Promise<Registration> {
+    const { cfg, groupId } = pool;
     if (cfg.ephemeral) {
-      const groupId = this.pools.get(cfg.name)!.groupId!;
+      // A pool only plans creates once ready, which is when its group id is known.
+      if (groupId === null) throw new Error(`pool ${cfg.name} has no runner group yet`);
       const jit = await this.deps.github.jitConfig(cfg.scope, { name, labels, runnerGroupId: groupId });
       this.deps.store.runners.update(name, { githubId: jit.runnerId });
       return { kind: 'jit', encoded: jit.encoded };
     }
     const token = await this.deps.tokens.get(cfg.scope, 'registration');
-    return { kind: 'token', token: token.token, url: scopeUrl(this.deps.config.github.url, cfg.scope), labels, runnerGroup: cfg.runnerGroup };
+    return { kind: 'token', token: token.token, url: scopeUrl(this.deps.config().github.url, cfg.scope), labels, runnerGroup: cfg.runnerGroup };
   }
 
   /**
@@ -156,7 +187,7 @@ export class Executor {
     if (!row || row.state === 'gone') return;
     this.deps.store.runners.update(name, { state: 'pending_delete', reason });
     if (this.deps.kit.readHook(name)?.state === 'busy') return this.keepBusy(name, 'job hook says busy');
-    const pool = this.pools.get(row.pool);
+    const pool = this.deps.pool(row.pool);
     if (pool) {
       const id = this.knownId(row) ?? (await this.lookupId(pool.cfg, name));
       if (id !== null) {
@@ -170,7 +201,7 @@ export class Executor {
     this.deps.store.runners.update(name, { state: 'gone' });
     this.deps.store.events.append({ kind: 'runner.retired', runner: name, pool: row.pool, data: { reason } });
     this.deps.logger.info({ runner: name, pool: row.pool, reason }, 'runner retired');
-    this.ctx.retrigger();
+    this.deps.retrigger();
   }
 
   private keepBusy(name: string, why: string): void {
@@ -197,19 +228,19 @@ export class Executor {
     return found?.id ?? null;
   }
 
-  private async reap(name: string, exitCode: number | null, reason: string): Promise<void> {
+  private async reap(name: string, exitCode: number | null, reason: string, targetVersion: string | null): Promise<void> {
     const row = this.deps.store.runners.get(name);
     if (!row || row.state === 'gone') return;
     const hook = this.deps.kit.readHook(name);
     const ranJob = row.ranJob || hook !== undefined;
     const meaning = classifyExit(exitCode, row.ephemeral, ranJob);
-    const pool = this.pools.get(row.pool);
+    const pool = this.deps.pool(row.pool);
     this.deps.metrics?.runnerRestart?.(row.pool, exitCode);
     if (meaning.versionDeprecated) {
       this.deps.onVersionDeprecated?.();
     }
     // Deprecated with nothing newer known yet: restarting on the same version would loop, so back off.
-    const stuck = meaning.versionDeprecated && row.version !== null && row.version === this.ctx.targetVersion();
+    const stuck = meaning.versionDeprecated && row.version !== null && row.version === targetVersion;
     if (pool && reason !== 'interrupted-create') {
       const cannotStart = ranJob ? undefined : startFailure(exitCode, name);
       if (cannotStart) pool.recordFailure(this.deps.clock.now(), cannotStart.error, cannotStart.hint);
@@ -223,12 +254,12 @@ export class Executor {
     this.deps.store.runners.update(name, { state: 'gone' });
     this.deps.store.events.append({ kind: 'runner.exited', runner: name, pool: row.pool, data: { exitCode, meaning: meaning.label, reason } });
     this.deps.logger.info({ runner: name, pool: row.pool, exitCode, meaning: meaning.label }, 'runner ended');
-    this.ctx.retrigger();
+    this.deps.retrigger();
   }
 
   /** Registration (if it may remain), backend resource, runner dir. */
   private async cleanup(row: RunnerRow, deregister: boolean): Promise<void> {
-    const pool = this.pools.get(row.pool);
+    const pool = this.deps.pool(row.pool);
     const id = deregister ? this.knownId(row) : null;
     if (pool && id !== null) {
       try {
@@ -248,19 +279,19 @@ export class Executor {
   }
 
   private adopt(name: string, pool: string, backend: RunnerRow['backend']): void {
-    const cfg = this.pools.get(pool)?.cfg;
+    const cfg = this.deps.pool(pool)?.cfg;
     const now = this.deps.clock.now();
     this.deps.store.runners.insert({
       name, pool, backend, state: 'idle', ephemeral: cfg?.ephemeral ?? true, version: null, githubId: null,
       labels: cfg ? runnerLabels(cfg, this.deps.arch) : [], busy: false, ranJob: false, jobName: null,
-      createdAt: now, startedAt: now, attempts: 0, nextRetryAt: null, lastExitCode: null, lastError: null, reason: 'adopted',
+      createdAt: now, startedAt: now, lastExitCode: null, lastError: null, reason: 'adopted',
     });
     this.deps.logger.info({ runner: name, pool, backend }, 'adopted running runner');
   }
 
   /** Re-check a ghost with GET before deleting it: the list may be minutes old. */
   private async ghost(poolName: string, id: number, name: string): Promise<void> {
-    const pool = this.pools.get(poolName);
+    const pool = this.deps.pool(poolName);
     if (!pool) return;
     const g = await this.deps.github.getRunner(pool.cfg.scope, id);
     if (!g || g.name !== name || g.status !== 'offline' || g.busy || !pool.pattern.test(g.name)) return;

@@ -1,7 +1,7 @@
 import { FleetError } from '../errors.js';
 
 /**
- * What a runner's exit means (runner-facts.md §1, supervising bin/Runner.Listener directly).
+ * What a runner's exit means (docs/runner-facts.md §1, supervising bin/Runner.Listener directly).
  * `failure` feeds the pool's crash-loop backoff; `lookup` means the registration may be gone
  * or stale, so it is deleted (or confirmed gone) before the runner is replaced.
  */

@@ -9,8 +9,8 @@ export type Registration =
 
 /**
  * The runner-side edge the reconciler drives: building a runner directory and spec, cleaning
- * it up, reading the job hook file, and knowing which runner version to use. main.ts builds
- * it from src/runner and src/tools; tests may build a smaller one.
+ * it up, reading the job hook file and the registration id. src/daemon/launch.ts builds it from
+ * src/runner and src/tools; tests may build a smaller one.
  */
 export interface LaunchKit {
   spec(pool: PoolConfig, name: string, version: string, reg: Registration): Promise<RunnerSpec>;

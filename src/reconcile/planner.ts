@@ -29,7 +29,7 @@ export function plan(obs: Observation, inflight: ReadonlySet<string> = new Set()
   for (const o of obs.observed) {
     if (rowNames.has(o.name) || inflight.has(o.name)) continue;
     const pool = obs.pools.find((p) => p.name === o.pool);
-    // Not named like ours (CONTRACT §5): neither adopted nor removed, whatever its labels say.
+    // Not named like ours (docs/contract.md §5): neither adopted nor removed, whatever its labels say.
     if (!(pool?.namePattern ?? runnerNamePattern(obs.host, o.pool)).test(o.name)) continue;
     if (pool && o.state !== 'exited') {
       actions.push({ kind: 'adopt', name: o.name, pool: o.pool, backend: o.backend });

@@ -12,32 +12,71 @@ import type { PoolView } from './types.js';
  * stops the others.
  */
 export class PoolRuntime {
-  groupId: number | null = null;
-  error: string | null = null;
-  errorCode: string | null = null;
   /** What to check, when the error has a likely cause (e.g. a runner that cannot start). */
-  hint: string | null = null;
-  failures = 0;
-  notBefore = 0;
-  draining = false;
+  #hint: string | null = null;
   readonly pattern: RegExp;
-  private initFailures = 0;
-  private initNotBefore = 0;
+  // Written only through the methods below: the reconciler owns this state, the executor reports
+  // outcomes through recordFailure / recordSuccess, status reads the getters.
+  #cfg: PoolConfig;
+  #groupId: number | null = null;
+  #error: string | null = null;
+  #errorCode: string | null = null;
+  #failures = 0;
+  #notBefore = 0;
+  #draining = false;
+  #initFailures = 0;
+  #initNotBefore = 0;
 
-  constructor(
-    public cfg: PoolConfig,
-    host: string,
-  ) {
+  constructor(cfg: PoolConfig, host: string) {
+    this.#cfg = cfg;
     this.pattern = runnerNamePattern(host, cfg.name);
   }
 
+  get cfg(): PoolConfig {
+    return this.#cfg;
+  }
+  get groupId(): number | null {
+    return this.#groupId;
+  }
+  get error(): string | null {
+    return this.#error;
+  }
+  get errorCode(): string | null {
+    return this.#errorCode;
+  }
+  get hint(): string | null {
+    return this.#hint;
+  }
+  get failures(): number {
+    return this.#failures;
+  }
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** A reloaded config for the same pool (same scope and group). A reload is fresh intent: a drained pool runs again. */
+  reconfigure(cfg: PoolConfig): void {
+    this.#cfg = cfg;
+    this.#draining = false;
+  }
+
+  /** Stop starting runners; idle ones retire, busy ones finish. */
+  drain(): void {
+    this.#draining = true;
+  }
+
+  /** May start a runner now (not draining, not backing off). */
+  mayCreate(now: number): boolean {
+    return !this.#draining && now >= this.#notBefore;
+  }
+
   get ready(): boolean {
-    return this.groupId !== null;
+    return this.#groupId !== null;
   }
 
   /** Resolve the runner group and refuse public repositories unless allowed. */
   async init(github: RunnerService, clock: Clock): Promise<void> {
-    if (this.ready || clock.now() < this.initNotBefore) return;
+    if (this.ready || clock.now() < this.#initNotBefore) return;
     try {
       await this.checkPublic(github);
       const group = await github.runnerGroup(this.cfg.scope, this.cfg.runnerGroup);
@@ -47,17 +86,17 @@ export class PoolRuntime {
           `runner group "${group.name}" allows public repositories; set allowPublicRepos: true on pool ${this.cfg.name} to accept that risk`,
         );
       }
-      this.groupId = group.id;
-      this.error = null;
-      this.errorCode = null;
-      this.hint = null;
-      this.initFailures = 0;
+      this.#groupId = group.id;
+      this.#error = null;
+      this.#errorCode = null;
+      this.#hint = null;
+      this.#initFailures = 0;
     } catch (err) {
-      this.initFailures++;
-      this.initNotBefore = clock.now() + backoffMs(this.initFailures);
-      this.error = describeError(err);
-      this.errorCode = err instanceof FleetError ? err.code : 'GITHUB_REQUEST';
-      this.hint = null;
+      this.#initFailures++;
+      this.#initNotBefore = clock.now() + backoffMs(this.#initFailures);
+      this.#error = describeError(err);
+      this.#errorCode = err instanceof FleetError ? err.code : 'GITHUB_REQUEST';
+      this.#hint = null;
       throw err;
     }
   }
@@ -75,22 +114,22 @@ export class PoolRuntime {
   }
 
   recordFailure(now: number, err?: unknown, hint?: string): void {
-    this.failures++;
-    this.notBefore = now + backoffMs(this.failures);
+    this.#failures++;
+    this.#notBefore = now + backoffMs(this.#failures);
     if (err !== undefined) {
-      this.error = describeError(err);
-      this.errorCode = err instanceof FleetError ? err.code : null;
-      this.hint = hint ?? null;
+      this.#error = describeError(err);
+      this.#errorCode = err instanceof FleetError ? err.code : null;
+      this.#hint = hint ?? null;
     }
   }
 
   recordSuccess(): void {
-    this.failures = 0;
-    this.notBefore = 0;
+    this.#failures = 0;
+    this.#notBefore = 0;
     if (this.ready) {
-      this.error = null;
-      this.errorCode = null;
-      this.hint = null;
+      this.#error = null;
+      this.#errorCode = null;
+      this.#hint = null;
     }
   }
 
@@ -102,8 +141,8 @@ export class PoolRuntime {
       ephemeral: c.ephemeral,
       ...(c.size !== undefined ? { size: c.size } : { scale: c.scale }),
       targetVersion,
-      canCreate: this.ready && !this.draining && now >= this.notBefore && targetVersion !== null,
-      draining: this.draining,
+      canCreate: this.ready && this.mayCreate(now) && targetVersion !== null,
+      draining: this.#draining,
       queuedJobs,
       namePattern: this.pattern,
     };

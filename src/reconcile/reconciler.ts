@@ -43,8 +43,9 @@ export interface ReconcilerDeps {
  * Runs are serialised; a trigger during a run schedules exactly one more.
  */
 export class Reconciler {
-  readonly pools = new Map<string, PoolRuntime>();
   readonly jobs: JobQueue;
+  private cfg: FleetConfig;
+  private poolMap = new Map<string, PoolRuntime>();
   private target: string | null = null;
   lastReconcileAt: number | null = null;
   private readonly exec: Executor;
@@ -57,12 +58,24 @@ export class Reconciler {
   private stopped = false;
 
   constructor(private readonly deps: ReconcilerDeps) {
+    this.cfg = deps.config;
     this.jobs = new JobQueue(deps.clock);
-    for (const p of deps.config.pools) this.pools.set(p.name, new PoolRuntime(p, deps.config.host.name));
-    this.exec = new Executor(deps, this.pools, this.jobs, {
+    for (const p of this.cfg.pools) this.poolMap.set(p.name, new PoolRuntime(p, this.cfg.host.name));
+    const { store, github, tokens, backends, kit, clock, logger, arch, metrics, onVersionDeprecated } = deps;
+    this.exec = new Executor({
+      store, github, tokens, backends, kit, clock, logger, arch,
+      ...(metrics ? { metrics } : {}),
+      ...(onVersionDeprecated ? { onVersionDeprecated } : {}),
+      config: () => this.cfg,
+      pool: (name) => this.poolMap.get(name),
+      jobs: this.jobs,
       retrigger: () => void this.trigger(),
-      targetVersion: () => this.targetVersion,
     });
+  }
+
+  /** Each pool's runtime state (read-only outside: status, tests). */
+  get pools(): ReadonlyMap<string, PoolRuntime> {
+    return this.poolMap;
   }
 
   /** Runner version new runners get. */
@@ -71,30 +84,27 @@ export class Reconciler {
   }
 
   /** A new version is a fresh start for pools held back by failures (an exit 7 loop above all). */
-  set targetVersion(v: string | null) {
-    if (this.target !== null && v !== this.target) for (const p of this.pools.values()) p.recordSuccess();
+  setTargetVersion(v: string | null): void {
+    if (this.target !== null && v !== this.target) for (const p of this.poolMap.values()) p.recordSuccess();
     this.target = v;
   }
 
   get config(): FleetConfig {
-    return this.deps.config;
+    return this.cfg;
   }
 
   /** Swap in a reloaded config: new pools start, removed pools' idle runners retire. */
   updateConfig(cfg: FleetConfig): void {
-    this.deps.config = cfg;
+    this.cfg = cfg;
     const next = new Map<string, PoolRuntime>();
     for (const p of cfg.pools) {
-      const cur = this.pools.get(p.name);
+      const cur = this.poolMap.get(p.name);
       if (cur && JSON.stringify(cur.cfg.scope) === JSON.stringify(p.scope) && cur.cfg.runnerGroup === p.runnerGroup) {
-        cur.cfg = p;
-        // A reload is fresh intent: a pool drained by `runner-fleet drain` runs again.
-        cur.draining = false;
+        cur.reconfigure(p);
         next.set(p.name, cur);
       } else next.set(p.name, new PoolRuntime(p, cfg.host.name));
     }
-    this.pools.clear();
-    for (const [k, v] of next) this.pools.set(k, v);
+    this.poolMap = next;
     this.trigger();
   }
 
@@ -106,7 +116,7 @@ export class Reconciler {
     const tick = () => {
       if (this.stopped) return;
       this.trigger();
-      this.timer = setTimeout(tick, this.deps.config.reconcile.intervalMs);
+      this.timer = setTimeout(tick, this.cfg.reconcile.intervalMs);
       this.timer.unref?.();
     };
     tick();
@@ -137,7 +147,7 @@ export class Reconciler {
     const obs = await this.observe();
     const actions = plan(obs, this.exec.unsettledSince(checkpoint));
     if (actions.length) this.deps.logger.debug({ actions }, 'plan');
-    this.exec.apply(actions);
+    this.exec.apply(actions, { targetVersion: this.target });
     this.lastReconcileAt = this.deps.clock.now();
     // History rows are kept a day for status and post-mortems, then dropped.
     this.deps.store.runners.purgeGone(this.lastReconcileAt - 86_400_000);
@@ -152,7 +162,7 @@ export class Reconciler {
 
   private async initPools(): Promise<void> {
     await Promise.all(
-      [...this.pools.values()].map(async (p) => {
+      [...this.poolMap.values()].map(async (p) => {
         try {
           await p.init(this.deps.github, this.deps.clock);
         } catch (err) {
@@ -185,8 +195,8 @@ export class Reconciler {
       if (h?.state === 'busy' && h.runId) this.jobs.claim(r.name, r.pool, h.runId);
     }
     await this.refreshGitHub(now);
-    const pools = [...this.pools.values()].map((p) => p.view(now, this.targetVersion, this.jobs.queuedFor(p.cfg.name)));
-    return { now, host: this.deps.config.host.name, pools, rows, observed, unavailable, github: this.github, hooks };
+    const pools = [...this.poolMap.values()].map((p) => p.view(now, this.targetVersion, this.jobs.queuedFor(p.cfg.name)));
+    return { now, host: this.cfg.host.name, pools, rows, observed, unavailable, github: this.github, hooks };
   }
 
   /** GitHub lags and costs rate limit: read it rarely, conditionally, and never block a run on it. */
@@ -196,7 +206,7 @@ export class Reconciler {
     this.githubListedAt = now;
     const next = new Map<string, GitHubRunner[]>();
     const byScope = new Map<string, GitHubRunner[] | null>();
-    for (const p of this.pools.values()) {
+    for (const p of this.poolMap.values()) {
       if (!p.ready) continue;
       const key = JSON.stringify(p.cfg.scope);
       if (!byScope.has(key)) {
@@ -237,7 +247,7 @@ export class Reconciler {
   onWorkflowJob(e: WorkflowJobLike): void {
     const { job } = e;
     if (e.action === 'queued') {
-      const pools = [...this.pools.values()].map((p) => p.cfg);
+      const pools = [...this.poolMap.values()].map((p) => p.cfg);
       const pool = poolForJob(pools, job.labels, e.repository.fullName, (p) => runnerLabels(p, this.deps.arch));
       if (pool && this.jobs.add(job.id, pool.name, job.runId)) void this.trigger();
       return;
@@ -259,7 +269,7 @@ export class Reconciler {
 
   /** Stop starting runners in the given pool (or all); idle ones retire, busy ones finish. */
   drain(pool?: string): void {
-    for (const p of this.pools.values()) if (!pool || p.cfg.name === pool) p.draining = true;
+    for (const p of this.poolMap.values()) if (!pool || p.cfg.name === pool) p.drain();
     this.trigger();
   }
 
@@ -282,7 +292,7 @@ export class Reconciler {
       await this.settled();
       if (this.liveCount(pool) === 0) return true;
       if (this.deps.clock.now() >= deadline) return false;
-      await this.deps.clock.sleep(Math.min(1000, this.deps.config.reconcile.intervalMs));
+      await this.deps.clock.sleep(Math.min(1000, this.cfg.reconcile.intervalMs));
     }
   }
 

@@ -105,21 +105,29 @@ export interface CachedRunner {
   downloaded: boolean;
 }
 
-// Single flight within the process, keyed by the final cache path (so data dirs never collide).
-const inflight = new Map<string, Promise<CachedRunner>>();
-
 /**
- * One verified download per version per host (PEERS #7, #10): in-process single flight,
- * a lock file across processes, hash while streaming, extract to a temp dir, rename into place.
+ * One verified download per version per host (docs/runner-facts.md §6.7, §6.10): single flight
+ * within its owner (the daemon's RunnerVersions keeps one), a lock file across processes, hash
+ * while streaming, extract to a temp dir, rename into place.
  */
-export function ensureRunnerCached(opts: EnsureCachedOptions): Promise<CachedRunner> {
-  if (!/^[0-9A-Za-z.+-]+$/.test(opts.version)) throw new FleetError('VERSION_UNKNOWN', `invalid runner version "${opts.version}"`);
-  const final = runnerCacheDir(opts.dataDir, opts.version);
-  const running = inflight.get(final);
-  if (running) return running;
-  const p = doEnsure(opts, final).finally(() => inflight.delete(final));
-  inflight.set(final, p);
-  return p;
+export class RunnerCache {
+  /** Keyed by the final cache path, so data dirs never collide. */
+  readonly #inflight = new Map<string, Promise<CachedRunner>>();
+
+  ensure(opts: EnsureCachedOptions): Promise<CachedRunner> {
+    if (!/^[0-9A-Za-z.+-]+$/.test(opts.version)) throw new FleetError('VERSION_UNKNOWN', `invalid runner version "${opts.version}"`);
+    const final = runnerCacheDir(opts.dataDir, opts.version);
+    const running = this.#inflight.get(final);
+    if (running) return running;
+    const p = doEnsure(opts, final).finally(() => this.#inflight.delete(final));
+    this.#inflight.set(final, p);
+    return p;
+  }
+}
+
+/** A one-off caller (a CLI command): the lock file still keeps processes from racing. */
+export function ensureRunnerCached(opts: EnsureCachedOptions, cache = new RunnerCache()): Promise<CachedRunner> {
+  return cache.ensure(opts);
 }
 
 async function doEnsure(opts: EnsureCachedOptions, final: string): Promise<CachedRunner> {
@@ -201,15 +209,17 @@ export async function ensureConfiguredRunner(opts: {
   store?: Pick<Store, 'versions'>;
   onProgress?: (p: Progress) => void;
   logger?: Logger;
+  cache?: RunnerCache;
 }): Promise<CachedRunner> {
   const { cfg } = opts;
+  const cache = opts.cache ?? new RunnerCache();
   const dataDir = cfg.host.dataDir;
   const pinned = cfg.runner.version;
   if (pinned !== 'latest' && fs.existsSync(runnerCacheDir(dataDir, pinned))) {
-    return ensureRunnerCached({ dataDir, version: pinned, url: '', sha256: cfg.runner.sha256 ?? opts.store?.versions.get(pinned)?.sha256 ?? '', fetch: opts.fetch, ...rest(opts) });
+    return cache.ensure({ dataDir, version: pinned, url: '', sha256: cfg.runner.sha256 ?? opts.store?.versions.get(pinned)?.sha256 ?? '', fetch: opts.fetch, ...rest(opts) });
   }
   const rel = await resolveRunnerRelease(cfg, opts.service, opts.scope);
-  return ensureRunnerCached({
+  return cache.ensure({
     dataDir,
     version: rel.version,
     url: rel.url,

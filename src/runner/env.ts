@@ -34,7 +34,7 @@ export interface BuildEnvOptions {
 }
 
 /**
- * CONTRACT §6: the runner's environment is built from the config alone. process.env is never
+ * docs/contract.md §6: the runner's environment is built from the config alone. process.env is never
  * read here, so the daemon's GitHub token cannot reach a job.
  */
 export function buildRunnerEnv(opts: BuildEnvOptions): RunnerEnv {

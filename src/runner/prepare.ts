@@ -35,7 +35,7 @@ export function runnerRoot(dataDir: string, name: string): string {
 }
 
 /**
- * A runner dir without copying (PEERS #7): symlinks into the verified cache, plus `.env`,
+ * A runner dir without copying (docs/runner-facts.md §6.7): symlinks into the verified cache, plus `.env`,
  * `.path` and the job hooks. Re-running it (e.g. a version roll) re-points the links.
  */
 export function prepareRunnerDir(opts: PrepareOptions): { root: string } {

@@ -19,8 +19,6 @@ interface DbRow {
   created_at: number;
   started_at: number | null;
   updated_at: number;
-  attempts: number;
-  next_retry_at: number | null;
   last_exit_code: number | null;
   last_error: string | null;
   reason: string | null;
@@ -42,8 +40,6 @@ const COLUMNS: [keyof RunnerRow, keyof DbRow][] = [
   ['createdAt', 'created_at'],
   ['startedAt', 'started_at'],
   ['updatedAt', 'updated_at'],
-  ['attempts', 'attempts'],
-  ['nextRetryAt', 'next_retry_at'],
   ['lastExitCode', 'last_exit_code'],
   ['lastError', 'last_error'],
   ['reason', 'reason'],
@@ -66,8 +62,6 @@ function fromDb(r: DbRow): RunnerRow {
     createdAt: r.created_at,
     startedAt: r.started_at,
     updatedAt: r.updated_at,
-    attempts: r.attempts,
-    nextRetryAt: r.next_retry_at,
     lastExitCode: r.last_exit_code,
     lastError: r.last_error,
     reason: r.reason,

@@ -71,6 +71,12 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX events_runner ON events (runner, id);
   CREATE INDEX events_kind ON events (kind, id);
   `,
+  // v3: drop attempts / next_retry_at, never written (a pool's crash-loop backoff lives in memory,
+  // reconcile/pools.ts).
+  `
+  ALTER TABLE runners DROP COLUMN attempts;
+  ALTER TABLE runners DROP COLUMN next_retry_at;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

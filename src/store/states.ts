@@ -20,7 +20,7 @@ const NEXT: Record<RunnerState, readonly RunnerState[]> = {
 
 export const RUNNER_STATES = Object.keys(NEXT) as RunnerState[];
 
-/** Same-state writes are always fine (a patch that only bumps attempts, say). */
+/** Same-state writes are always fine (a patch that only sets lastError, say). */
 export function canTransition(from: RunnerState, to: RunnerState): boolean {
   return from === to || NEXT[from].includes(to);
 }

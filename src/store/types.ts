@@ -33,9 +33,6 @@ export interface RunnerRow {
   createdAt: number;
   startedAt: number | null;
   updatedAt: number;
-  /** Consecutive failed starts; drives exponential backoff. */
-  attempts: number;
-  nextRetryAt: number | null;
   lastExitCode: number | null;
   lastError: string | null;
   /** Why it is being deleted (scale-down, version-roll, drain, exit, orphan...). */
@@ -109,7 +106,7 @@ export interface Store {
     append(e: Omit<StoredEvent, 'id' | 'at'> & { at?: number }): void;
     recent(limit: number, filter?: { runner?: string; kind?: string }): StoredEvent[];
   };
-  /** Small key/value facts (webhook delivery ids seen, last reconcile time...). */
+  /** Small key/value facts that outlive a restart (e.g. when doctor first saw a runner release). */
   meta: {
     get(key: string): string | undefined;
     set(key: string, value: string): void;

@@ -70,7 +70,7 @@ test('status: daemon down → falls back to the state database and says so', asy
   store.runners.insert({
     name: 'build-01-cd-zzz999', pool: 'cd', backend: 'process', state: 'busy', ephemeral: true, version: '2.330.0',
     githubId: 9, labels: ['self-hosted'], busy: true, ranJob: true, jobName: 'deploy', createdAt: 1, startedAt: 2,
-    attempts: 0, nextRetryAt: null, lastExitCode: null, lastError: null, reason: null,
+    lastExitCode: null, lastError: null, reason: null,
   });
   store.close();
   const r = await cli(['status', '--json', '-c', file]);

@@ -40,7 +40,7 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>,
 
 const suffix = () => randomBytes(4).toString('hex');
 
-/** The daemon's own environment must never reach a runner (CONTRACT §6). */
+/** The daemon's own environment must never reach a runner (docs/contract.md §6). */
 const LEAK_VAR = 'RF_CONTRACT_DAEMON_ONLY';
 process.env[LEAK_VAR] = 'leaked';
 

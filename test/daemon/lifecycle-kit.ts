@@ -14,7 +14,7 @@ import type { DaemonFixture } from '../helpers/daemon.js';
 
 export const JOB_LABELS = ['self-hosted', 'linux', 'cd-pipeline'];
 
-/** Registrations this daemon (host h1) owns for `pool`: the whole-name pattern of CONTRACT §5. */
+/** Registrations this daemon (host h1) owns for `pool`: the whole-name pattern of docs/contract.md §5. */
 export function ours(rs: EmulatedRunner[], pool = 'cd', host = 'h1'): EmulatedRunner[] {
   const re = new RegExp(`^${host}-${pool}-[a-z0-9]{6,}$`);
   return rs.filter((r) => re.test(r.name));

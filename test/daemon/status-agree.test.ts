@@ -12,7 +12,7 @@ import { tempDir } from '../helpers/temp.js';
 function row(name: string, pool: string, state: RunnerState, busy = false): Omit<RunnerRow, 'updatedAt'> {
   return {
     name, pool, backend: 'process', state, ephemeral: true, version: '2.330.0', githubId: null, labels: [], busy, ranJob: busy,
-    jobName: null, createdAt: 1, startedAt: 2, attempts: 0, nextRetryAt: null, lastExitCode: null, lastError: null, reason: null,
+    jobName: null, createdAt: 1, startedAt: 2, lastExitCode: null, lastError: null, reason: null,
   };
 }
 

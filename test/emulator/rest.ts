@@ -1,4 +1,4 @@
-/** The documented REST routes (runner-facts.md §3). Auth, rate limits and faults are applied by server.ts. */
+/** The documented REST routes (docs/runner-facts.md §3). Auth, rate limits and faults are applied by server.ts. */
 import { createHash } from 'node:crypto';
 import { error, json, scopeOf, type Ctx, type Handler, type Reply, type Router } from './http.js';
 import type { EmuState, RunnerRec } from './state.js';

@@ -1,6 +1,6 @@
 /**
  * The local GitHub emulator: a real HTTP server on 127.0.0.1 that speaks the REST endpoints
- * in shared/spec/runner-facts.md §3, the runner's internal registration/session protocol used
+ * in docs/runner-facts.md §3, the runner's internal registration/session protocol used
  * by the fake runner, signed workflow_job deliveries, fault injection and request counters.
  *
  * Implementation: test/emulator/server.ts (+ routes). Fake runner: test/emulator/fake-runner/.

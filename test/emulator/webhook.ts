@@ -1,4 +1,4 @@
-/** Signed `workflow_job` deliveries (runner-facts.md §4). */
+/** Signed `workflow_job` deliveries (docs/runner-facts.md §4). */
 import { randomUUID } from 'node:crypto';
 import { sign } from '@octokit/webhooks-methods';
 import type { EmuState, JobRec } from './state.js';

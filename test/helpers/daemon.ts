@@ -4,7 +4,7 @@ import path from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
 import type { FleetConfig } from '../../src/config/types.js';
 import { silentLogger, type Logger } from '../../src/log.js';
-import { startDaemon, type Daemon, type DaemonOptions } from '../../src/main.js';
+import { startDaemon, type Daemon, type DaemonOptions } from '../../src/daemon/start.js';
 import type { Emulator } from '../emulator/types.js';
 
 export interface DaemonFixture {

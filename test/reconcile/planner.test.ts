@@ -26,7 +26,7 @@ function row(name: string, r: Partial<RunnerRow> = {}): RunnerRow {
   return {
     name, pool: 'cd', backend: 'process', state: 'idle', ephemeral: true, version: '2.330.0',
     githubId: 1, labels: [], busy: false, ranJob: false, jobName: null, createdAt: 0, startedAt: 0,
-    updatedAt: 0, attempts: 0, nextRetryAt: null, lastExitCode: null, lastError: null, reason: null,
+    updatedAt: 0, lastExitCode: null, lastError: null, reason: null,
     ...r,
   };
 }

@@ -4,7 +4,7 @@ import test from 'ava';
 import { FleetError } from '../../src/errors.js';
 import { createGitHubClient } from '../../src/github/client.js';
 import { silentLogger } from '../../src/log.js';
-import { ensureRunnerCached, resolveRunnerRelease, runnerCacheDir } from '../../src/runner/download.js';
+import { ensureRunnerCached, resolveRunnerRelease, RunnerCache, runnerCacheDir } from '../../src/runner/download.js';
 import { openStore } from '../../src/store/index.js';
 import { startEmulator } from '../emulator/index.js';
 import { countingFetch, tempDir } from './util.js';
@@ -29,8 +29,9 @@ test('latest resolves from runners/downloads; the download is verified, extracte
   const { fetch, calls } = countingFetch();
   const progress: number[] = [];
   const opts = { dataDir, version: rel.version, url: rel.url, sha256: rel.sha256, fetch, store, onProgress: (p: { received: number }) => progress.push(p.received) };
-  // Two concurrent callers: single flight, one request.
-  const [a, b] = await Promise.all([ensureRunnerCached(opts), ensureRunnerCached(opts)]);
+  // Two concurrent callers of one cache: single flight, one request.
+  const cache = new RunnerCache();
+  const [a, b] = await Promise.all([cache.ensure(opts), cache.ensure(opts)]);
   t.is(calls.length, 1);
   t.true(a.downloaded);
   t.is(a.path, b.path);

@@ -26,8 +26,6 @@ function runner(name: string, over: Partial<RunnerRow> = {}): Omit<RunnerRow, 'u
     jobName: null,
     createdAt: 1000,
     startedAt: null,
-    attempts: 0,
-    nextRetryAt: null,
     lastExitCode: null,
     lastError: null,
     reason: null,
@@ -98,6 +96,11 @@ test('migrates a v1 database and keeps its rows', async (t) => {
   store.events.append({ kind: 'migrated', runner: null, pool: null, data: {} });
   t.is(store.events.recent(1)[0]?.kind, 'migrated');
   t.is(mode(dbPath), 0o600);
+  t.false('attempts' in row!, 'the never-written backoff columns are dropped (v3)');
+  const cols = new BetterSqlite3(dbPath, { readonly: true });
+  t.teardown(() => cols.close());
+  const names = (cols.prepare('PRAGMA table_info(runners)').all() as { name: string }[]).map((c) => c.name);
+  t.false(names.includes('attempts') || names.includes('next_retry_at'));
 });
 
 test('a database from a newer schema is refused and left untouched', async (t) => {
@@ -137,7 +140,7 @@ test('runner rows: insert, get, list filters, update, transitions, purge, remove
   });
   // Not allowed: back to pending_create from busy.
   t.true(isFleetError(t.throws(() => store.runners.update('h-cd-aaaaaa', { state: 'pending_create' })), 'STORE_FAILED'));
-  t.true(isFleetError(t.throws(() => store.runners.update('nope', { attempts: 1 })), 'STORE_FAILED'));
+  t.true(isFleetError(t.throws(() => store.runners.update('nope', { lastError: 'x' })), 'STORE_FAILED'));
 
   t.deepEqual(store.runners.list({ pool: 'cd' }).map((r) => r.name), ['h-cd-aaaaaa']);
   t.deepEqual(store.runners.list({ states: ['pending_create'] }).map((r) => r.name), ['h-big-bbbbbb']);
@@ -159,13 +162,13 @@ test('runner rows: insert, get, list filters, update, transitions, purge, remove
   t.deepEqual(store.runners.list({ includeGone: true }), []);
 });
 
-test('failed rows retry: failed → pending_create, attempts and backoff kept', async (t) => {
+test('failed rows retry: failed → pending_create, last exit and error kept', async (t) => {
   const store = openStore(await tempDir(), { clock: new ManualClock(1) });
   t.teardown(() => store.close());
   store.runners.insert(runner('h-cd-cccccc'));
-  store.runners.update('h-cd-cccccc', { state: 'failed', attempts: 2, nextRetryAt: 500, lastError: 'boom', lastExitCode: 1 });
+  store.runners.update('h-cd-cccccc', { state: 'failed', lastError: 'boom', lastExitCode: 1 });
   const r = store.runners.update('h-cd-cccccc', { state: 'pending_create' });
-  t.like(r, { state: 'pending_create', attempts: 2, nextRetryAt: 500, lastError: 'boom', lastExitCode: 1 });
+  t.like(r, { state: 'pending_create', lastError: 'boom', lastExitCode: 1 });
 });
 
 test('tokens, versions, tools, meta upsert and list', async (t) => {

@@ -3,7 +3,7 @@ import { FleetError } from '../../errors.js';
 import type { RunnerSpec } from '../types.js';
 import { containerName } from './names.js';
 
-/** Ownership labels (CONTRACT §5). A container without them, or for another host, is not ours. */
+/** Ownership labels (docs/contract.md §5). A container without them, or for another host, is not ours. */
 export const LABEL_HOST = 'io.runner-fleet.host';
 export const LABEL_POOL = 'io.runner-fleet.pool';
 export const LABEL_RUNNER = 'io.runner-fleet.runner';

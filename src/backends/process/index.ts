@@ -8,6 +8,8 @@ import { FleetError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { groupAlive, isSameProcess, signalGroup } from './procfs.js';
 import { listPidRecords, pidDir, pidFilePath, readExitFile, readPidRecord, removePidRecord, writePidRecord, type PidRecord } from './pidfile.js';
+import { ExitPoller } from '../exit-poller.js';
+import { perRunnerLock } from '../runner-lock.js';
 import { OutputEcho, tailFile } from './output.js';
 import { startRunner, type Started } from './spawn.js';
 
@@ -40,22 +42,11 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
   const children = new Map<string, { child: ChildProcess; rec: PidRecord; done: Promise<void> }>();
   /** Exits seen, keyed name:pid:startTime, so each is reported once. */
   const exits = new Map<string, ExitInfo>();
-  const listeners = new Set<(e: RunnerExit) => void>();
-  const locks = new Map<string, Promise<unknown>>();
   const echo = opts.echoOutput ? new OutputEcho(log) : undefined;
-  let polling: AbortController | undefined;
 
   const key = (r: PidRecord) => `${r.name}:${r.pid}:${r.startTime}`;
 
-  /** One operation per runner name at a time: create/destroy stay idempotent under races. */
-  function serialized<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const prev = locks.get(name) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => undefined);
-    locks.set(name, tail);
-    void tail.then(() => locks.get(name) === tail && locks.delete(name));
-    return next;
-  }
+  const serialized = perRunnerLock();
 
   function emit(rec: PidRecord, info: ExitInfo): void {
     if (exits.has(key(rec))) return;
@@ -63,13 +54,7 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
     echo?.forget(rec.name);
     const e: RunnerExit = { name: rec.name, exitCode: info.exitCode, signal: info.signal, at: info.at };
     log.info({ runner: rec.name, pid: rec.pid, exitCode: info.exitCode, signal: info.signal }, 'runner process exited');
-    for (const l of listeners) {
-      try {
-        l(e);
-      } catch (err) {
-        log.error({ err }, 'exit listener failed');
-      }
-    }
+    exitPoller.emit(e);
   }
 
   /** The shim's exit file is the truth; without one (SIGKILL) fall back to what we know. */
@@ -187,52 +172,26 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
     }
   }
 
-  function startPolling(): void {
-    if (polling) return;
-    const ac = new AbortController();
-    polling = ac;
-    void (async () => {
-      while (!ac.signal.aborted) {
-        try {
-          await pollOnce();
-        } catch (err) {
-          log.warn({ err }, 'process poll failed');
-        }
-        try {
-          await clock.sleep(pollMs, ac.signal);
-        } catch {
-          return;
-        }
-      }
-    })();
-  }
-
-  function stopPolling(): void {
-    polling?.abort();
-    polling = undefined;
-  }
+  const exitPoller = new ExitPoller({
+    poll: pollOnce,
+    clock,
+    pollMs,
+    onError: (err, where) => (where === 'poll' ? log.warn({ err }, 'process poll failed') : log.error({ err }, 'exit listener failed')),
+  });
 
   return {
     kind: 'process',
     create,
     destroy,
     list,
-    watch(onExit) {
-      listeners.add(onExit);
-      startPolling();
-      return () => {
-        listeners.delete(onExit);
-        if (listeners.size === 0) stopPolling();
-      };
-    },
+    watch: (onExit) => exitPoller.subscribe(onExit),
     async logs(name, o) {
       const rec = await readPidRecord(opts.dataDir, name);
       return rec && rec.host === opts.host ? tailFile(rec.logFile, o.tail) : '';
     },
     async ping() {},
     async close() {
-      stopPolling();
-      listeners.clear();
+      exitPoller.close();
     },
   };
 }

@@ -3,6 +3,7 @@ import { systemClock, type Clock } from '../../clock.js';
 import { isRunnerName } from '../../config/names.js';
 import { FleetError } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { perRunnerLock } from '../runner-lock.js';
 import type { Backend, BackendRef, ObservedRunner, RunnerExit, RunnerSpec } from '../types.js';
 import { localFiles, localRunner, type CommandRunner, type HostFiles } from './exec.js';
 import { mainGone, SHOW_PROPS, toObserved } from './state.js';
@@ -45,16 +46,7 @@ export function createSystemdBackend(opts: SystemdBackendOptions): Backend {
   const log = opts.logger.child({ backend: 'systemd' });
   const sc = new Systemctl(run);
   const homes = new Map<string, string | undefined>();
-  const locks = new Map<string, Promise<unknown>>();
-
-  /** One operation per runner at a time keeps create/destroy idempotent under races. */
-  function serialized<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const prev = locks.get(name) ?? Promise.resolve();
-    const next = prev.catch(() => undefined).then(fn);
-    locks.set(name, next);
-    void next.finally(() => locks.get(name) === next && locks.delete(name)).catch(() => undefined);
-    return next;
-  }
+  const serialized = perRunnerLock();
 
   const pathsFor = (name: string): UnitPaths => ({ envFile: path.join(envDir, `${name}.env`) });
   const unitFile = (name: string) => path.join(unitDir, unitName(name));

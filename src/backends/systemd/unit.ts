@@ -113,7 +113,7 @@ export function runAsUser(spec: RunnerSpec): { user: string; group?: string } {
 
 /**
  * The runner's unit. Modelled on actions.runner.service.template, but ExecStart is the Listener
- * itself (spec.command) so systemd sees its real exit codes (runner-facts §1).
+ * itself (spec.command) so systemd sees its real exit codes (docs/runner-facts.md §1).
  */
 export function renderUnit(spec: RunnerSpec, paths: UnitPaths, opts: UnitOptions): string {
   checkPath(spec.root, 'runner root');

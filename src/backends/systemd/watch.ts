@@ -1,6 +1,7 @@
 import type { Clock } from '../../clock.js';
 import { describeError } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { ExitPoller } from '../exit-poller.js';
 import type { ObservedRunner, RunnerExit } from '../types.js';
 
 /**
@@ -9,11 +10,9 @@ import type { ObservedRunner, RunnerExit } from '../types.js';
  * start time) is reported once per backend instance.
  */
 export function createWatcher(o: { list: () => Promise<ObservedRunner[]>; clock: Clock; pollMs: number; logger: Logger }) {
-  const listeners = new Set<(e: RunnerExit) => void>();
   const seen = new Set<string>();
-  let loop: AbortController | undefined;
 
-  async function tick(): Promise<void> {
+  async function tick(emit: (e: RunnerExit) => void): Promise<void> {
     const runners = await o.list();
     const live = new Set<string>();
     for (const r of runners) {
@@ -22,41 +21,17 @@ export function createWatcher(o: { list: () => Promise<ObservedRunner[]>; clock:
       // exitCode undefined: the unit never ran (written, not started yet): not an exit.
       if (r.state !== 'exited' || r.exitCode === undefined || seen.has(key)) continue;
       seen.add(key);
-      const e: RunnerExit = { name: r.name, exitCode: r.exitCode, at: o.clock.now() };
-      for (const l of listeners) l(e);
+      emit({ name: r.name, exitCode: r.exitCode, at: o.clock.now() });
     }
     // Forget runners that are gone so the set stays small.
     for (const k of seen) if (!live.has(k)) seen.delete(k);
   }
 
-  async function run(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      try {
-        await tick();
-      } catch (err) {
-        o.logger.warn({ err: describeError(err) }, 'systemd watch poll failed');
-      }
-      await o.clock.sleep(o.pollMs, signal).catch(() => undefined);
-    }
-  }
-
-  function close(): void {
-    loop?.abort();
-    loop = undefined;
-  }
-
-  return {
-    close,
-    subscribe(onExit: (e: RunnerExit) => void): () => void {
-      listeners.add(onExit);
-      if (!loop) {
-        loop = new AbortController();
-        void run(loop.signal);
-      }
-      return () => {
-        listeners.delete(onExit);
-        if (listeners.size === 0) close();
-      };
-    },
-  };
+  const poller = new ExitPoller({
+    poll: tick,
+    clock: o.clock,
+    pollMs: o.pollMs,
+    onError: (err, where) => o.logger.warn({ err: describeError(err) }, where === 'poll' ? 'systemd watch poll failed' : 'exit listener failed'),
+  });
+  return { close: () => poller.stop(), subscribe: (onExit: (e: RunnerExit) => void) => poller.subscribe(onExit) };
 }

@@ -30,7 +30,7 @@ async function doctor(ctx: CliContext, json: boolean): Promise<void> {
   try {
     cfg = await ctx.loadConfig();
   } catch (err) {
-    // A configuration error stays exit 2 (CONTRACT §3), but still as a table row with its fix.
+    // A configuration error stays exit 2 (docs/contract.md §3), but still as a table row with its fix.
     if (!isConfigError(err) && !isFleetError(err, 'CONFIG_NOT_FOUND')) throw err;
     const detail = isConfigError(err) ? formatIssues(err.issues).replaceAll('\n', '; ') : describeError(err);
     print(ctx, [fail('config', detail, 'runner-fleet validate shows every problem with its line; see config.example.yaml')], json);

@@ -30,7 +30,7 @@ export function register(program: Command, ctx: CliContext): void {
     });
 }
 
-/** The configured pool that owns `runner` by its whole name (CONTRACT §5), or a usage error. */
+/** The configured pool that owns `runner` by its whole name (docs/contract.md §5), or a usage error. */
 export function poolOf(cfg: FleetConfig, runner: string): PoolConfig {
   const pool = cfg.pools.find((p) => runnerNamePattern(cfg.host.name, p.name).test(runner));
   if (!pool) {

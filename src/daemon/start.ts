@@ -1,31 +1,32 @@
 import fs from 'node:fs';
 import cron from 'node-cron';
-import { createApiServer } from './api/server.js';
-import { createMetrics, type Metrics } from './api/metrics.js';
-import type { Backend, BackendKind } from './backends/types.js';
-import { createBackends } from './backends/index.js';
-import { systemClock, type Clock } from './clock.js';
-import { hostArch } from './config/names.js';
-import type { FleetConfig } from './config/types.js';
-import { FleetError, describeError } from './errors.js';
-import { createGitHubClient } from './github/client.js';
-import { TokenCache } from './github/tokens.js';
-import type { Logger } from './log.js';
-import { createHttp, type Http } from './net/http.js';
-import { Reconciler } from './reconcile/reconciler.js';
-import { backoffMs } from './reconcile/exits.js';
-import type { ReconcileMetrics } from './reconcile/kit.js';
-import { openStore } from './store/index.js';
-import { checkDataDirSafe } from './store/files.js';
-import { sweepTemps } from './runner/tmp.js';
-import type { Store } from './store/types.js';
-import { installTools, verifyInstalledTools } from './tools/install.js';
-import type { InstalledTool } from './tools/types.js';
-import { createLaunchKit, dataDirModeFor } from './daemon/launch.js';
-import { NetworkChecks } from './daemon/netchecks.js';
-import { buildStatus } from './daemon/status.js';
-import { RunnerVersions } from './daemon/versions.js';
-import { VERSION } from './version.js';
+import { createApiServer } from '../api/server.js';
+import { deliveryLog } from '../api/webhook.js';
+import { createMetrics, type Metrics } from '../api/metrics.js';
+import type { Backend, BackendKind } from '../backends/types.js';
+import { createBackends } from '../backends/index.js';
+import { systemClock, type Clock } from '../clock.js';
+import { hostArch } from '../config/names.js';
+import type { FleetConfig } from '../config/types.js';
+import { FleetError, describeError } from '../errors.js';
+import { createGitHubClient } from '../github/client.js';
+import { TokenCache } from '../github/tokens.js';
+import type { Logger } from '../log.js';
+import { createHttp, type Http } from '../net/http.js';
+import { Reconciler } from '../reconcile/reconciler.js';
+import { backoffMs } from '../reconcile/exits.js';
+import type { ReconcileMetrics } from '../reconcile/kit.js';
+import { openStore } from '../store/index.js';
+import { checkDataDirSafe } from '../store/files.js';
+import { sweepTemps } from '../runner/tmp.js';
+import type { Store } from '../store/types.js';
+import { installTools, verifyInstalledTools } from '../tools/install.js';
+import type { InstalledTool } from '../tools/types.js';
+import { createLaunchKit, dataDirModeFor } from './launch.js';
+import { NetworkChecks } from './netchecks.js';
+import { buildStatus } from './status.js';
+import { RunnerVersions } from './versions.js';
+import { VERSION } from '../version.js';
 
 export interface DaemonOptions {
   config: FleetConfig;
@@ -101,7 +102,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const versions = new RunnerVersions({
     config: () => config, github: gh.service, fetch: http.fetch, store, logger, clock,
     onChange: (v) => {
-      reconciler.targetVersion = v;
+      reconciler.setTargetVersion(v);
       void reconciler.trigger();
     },
   });
@@ -209,20 +210,6 @@ interface ToolError {
 
 function persistentScopes(cfg: FleetConfig) {
   return cfg.pools.filter((p) => !p.ephemeral).map((p) => p.scope);
-}
-
-/** Webhook replays start nothing: delivery ids are remembered for a day (bounded). */
-function deliveryLog(clock: Clock): (id: string) => boolean {
-  const seen = new Map<string, number>();
-  return (id) => {
-    const now = clock.now();
-    if (seen.has(id)) return true;
-    seen.set(id, now);
-    if (seen.size > 50_000) {
-      for (const [k, at] of seen) if (now - at > 86_400_000 || seen.size > 50_000) seen.delete(k);
-    }
-    return false;
-  };
 }
 
 /** The reconciler reports events; the Prometheus side decides units and names. */
