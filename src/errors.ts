@@ -24,6 +24,10 @@ export type ErrorCode =
   | 'TOOL_TAMPERED'
   | 'DAEMON_UNREACHABLE'
   | 'NOT_IMPLEMENTED'
+  /** A control route called on TCP without api.token (CONTRACT §7): use the control socket. */
+  | 'API_FORBIDDEN'
+  /** A file in a runner root (job-writable) that is not a small regular file: that runner is replaced. */
+  | 'RUNNER_FILE_REFUSED'
   | 'USAGE';
 
 export class FleetError extends Error {

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { promises as fsp } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { systemClock, type Clock } from '../clock.js';
 import { describeError, isFleetError } from '../errors.js';
@@ -7,11 +8,21 @@ import type { Logger } from '../log.js';
 import { readBody } from './body.js';
 import type { Metrics } from './metrics.js';
 import type { DrainRequest, HealthInfo, StatusReport, WorkflowJobEvent } from './types.js';
+import { listenUnix } from './socket.js';
 import { parseWorkflowJob, verifySignature } from './webhook.js';
 
 export interface ApiDeps {
   listen: { host: string; port: number };
-  /** When set, /api/v1/* requires `Authorization: Bearer <token>`. /healthz and /metrics stay open. */
+  /**
+   * The operator's control socket (CONTRACT §7): every route, no token asked, since only the
+   * daemon's user and root can connect to it (0600). Not served when unset.
+   */
+  socketPath?: string;
+  /**
+   * On TCP, /api/v1/* GETs require `Authorization: Bearer <token>` when set; control routes
+   * (any other method under /api/) require it always and answer 403 without one configured.
+   * /healthz, /metrics and the signed /webhook stay open.
+   */
   token?: string;
   /** When set, POST /webhook is enabled (else 404). */
   webhookSecret?: string;
@@ -42,6 +53,7 @@ export function createApiServer(deps: ApiDeps): ApiServer {
   const log = deps.logger.child({ component: 'api' });
   let startedAt = clock.now();
   let server: Server | undefined;
+  let control: { server: Server; path: string; ino: number } | undefined;
 
   const routes: Record<string, Partial<Record<string, (req: IncomingMessage, res: ServerResponse) => Promise<void>>>> = {
     '/healthz': { GET: async (_req, res) => healthz(res) },
@@ -148,24 +160,35 @@ export function createApiServer(deps: ApiDeps): ApiServer {
     }
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, via: 'tcp' | 'socket'): Promise<void> {
     const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
     const route = routes[pathname];
     if (!route) return json(res, 404, { error: 'not found' });
-    const fn = route[req.method ?? 'GET'];
+    const method = req.method ?? 'GET';
+    const fn = route[method];
     if (!fn) {
       res.setHeader('Allow', Object.keys(route).join(', '));
       return json(res, 405, { error: 'method not allowed' });
     }
-    if (pathname.startsWith('/api/') && deps.token && !bearerOk(req, deps.token)) {
-      res.setHeader('WWW-Authenticate', 'Bearer');
-      return json(res, 401, { error: 'unauthorized' });
+    if (via === 'tcp' && pathname.startsWith('/api/')) {
+      // Fail closed: every state-changing route under /api/, present and future, is a control route.
+      const isControl = method !== 'GET' && method !== 'HEAD';
+      if (isControl && !deps.token) {
+        return json(res, 403, { error: 'control routes are refused on TCP without api.token; use the runner-fleet CLI (control socket) as root or the daemon user', code: 'API_FORBIDDEN' });
+      }
+      if (deps.token && !bearerOk(req, deps.token)) {
+        res.setHeader('WWW-Authenticate', 'Bearer');
+        return json(res, 401, { error: 'unauthorized' });
+      }
     }
     await fn(req, res);
   }
 
-  function onRequest(req: IncomingMessage, res: ServerResponse): void {
-    handle(req, res).catch((err: unknown) => {
+  const onTcp = (req: IncomingMessage, res: ServerResponse) => onRequest(req, res, 'tcp');
+  const onSocket = (req: IncomingMessage, res: ServerResponse) => onRequest(req, res, 'socket');
+
+  function onRequest(req: IncomingMessage, res: ServerResponse, via: 'tcp' | 'socket'): void {
+    handle(req, res, via).catch((err: unknown) => {
       const usage = isFleetError(err, 'USAGE');
       if (!usage) log.error({ err: describeError(err), url: req.url }, 'api request failed');
       if (res.headersSent) return void res.destroy();
@@ -175,9 +198,7 @@ export function createApiServer(deps: ApiDeps): ApiServer {
 
   return {
     async start() {
-      const s = createServer(onRequest);
-      s.headersTimeout = 15_000;
-      s.requestTimeout = 30_000;
+      const s = httpServer(onTcp);
       await new Promise<void>((resolve, reject) => {
         s.once('error', reject);
         s.listen(deps.listen.port, deps.listen.host, () => {
@@ -186,21 +207,51 @@ export function createApiServer(deps: ApiDeps): ApiServer {
         });
       });
       server = s;
+      if (deps.socketPath) {
+        const cs = httpServer(onSocket);
+        try {
+          await listenUnix(cs, deps.socketPath);
+        } catch (err) {
+          await closeServer(cs);
+          await closeServer(s);
+          server = undefined;
+          throw err;
+        }
+        control = { server: cs, path: deps.socketPath, ino: (await fsp.stat(deps.socketPath)).ino };
+      }
       startedAt = clock.now();
       const port = (s.address() as AddressInfo).port;
-      log.info({ host: deps.listen.host, port, webhook: !!deps.webhookSecret, auth: !!deps.token }, 'api listening');
+      log.info({ host: deps.listen.host, port, socket: deps.socketPath, webhook: !!deps.webhookSecret, auth: !!deps.token }, 'api listening');
       return { port };
     },
     async close() {
       const s = server;
+      const c = control;
       server = undefined;
-      if (!s) return;
-      await new Promise<void>((resolve) => {
-        s.close(() => resolve());
-        s.closeAllConnections();
-      });
+      control = undefined;
+      if (c) {
+        await closeServer(c.server);
+        // Only our own socket: never one a later daemon bound in its place.
+        const st = await fsp.lstat(c.path).catch(() => undefined);
+        if (st?.isSocket() && st.ino === c.ino) await fsp.rm(c.path, { force: true });
+      }
+      if (s) await closeServer(s);
     },
   };
+}
+
+function httpServer(onRequest: (req: IncomingMessage, res: ServerResponse) => void): Server {
+  const s = createServer(onRequest);
+  s.headersTimeout = 15_000;
+  s.requestTimeout = 30_000;
+  return s;
+}
+
+function closeServer(s: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    s.close(() => resolve());
+    s.closeAllConnections();
+  });
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

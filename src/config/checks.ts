@@ -1,6 +1,8 @@
+import { isIP } from 'node:net';
 import { backendModules } from '../backends/index.js';
 import { RUNNER_NAME_MAX, SUFFIX_LEN } from './names.js';
 import { formatPath, type Path } from './positions.js';
+import { parseHostPort } from './schema.js';
 
 /**
  * Rules that span fields. They read the raw (interpolated) YAML defensively, so they run even
@@ -66,6 +68,20 @@ function checkRunner(runner: Obj | undefined, report: Report): void {
 function checkApi(api: Obj | undefined, report: Report): void {
   atMostOne(api, 'token', 'tokenFile', ['api'], report);
   atMostOne(api, 'webhookSecret', 'webhookSecretFile', ['api'], report);
+  const listen = typeof api?.listen === 'string' ? parseHostPort(api.listen) : undefined;
+  // Status (pools, runner names, token expiry) would be open to the network (CONTRACT §7).
+  if (listen && !isLoopback(listen.host) && !has(api, 'token') && !has(api, 'tokenFile')) {
+    report(['api', 'listen'], `listens beyond loopback (${listen.host}) without api.token: set api.token (or api.tokenFile), or listen on 127.0.0.1`);
+  }
+}
+
+/** 127.0.0.0/8, ::1 (also IPv4-mapped), localhost. A wildcard (0.0.0.0, ::) is every interface. */
+export function isLoopback(host: string): boolean {
+  const h = host.toLowerCase();
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (isIP(h) === 6) return h === '::1' || /^(0{0,4}:){0,5}:?(0{0,4}:)?ffff:127\./.test(h) || /^(0{1,4}:){7}0{0,3}1$/.test(h);
+  return false;
 }
 
 function checkTools(tools: unknown[], report: Report): void {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import cron from 'node-cron';
 import { createApiServer } from '../api/server.js';
+import { controlSocketPath } from '../api/socket.js';
 import { deliveryLog } from '../api/webhook.js';
 import { createMetrics, type Metrics } from '../api/metrics.js';
 import type { Backend, BackendKind } from '../backends/types.js';
@@ -110,6 +111,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const netChecks = new NetworkChecks(() => config);
   const api = createApiServer({
     listen: config.api.listen,
+    socketPath: controlSocketPath(config.host.dataDir),
     ...(config.api.token ? { token: config.api.token } : {}),
     ...(config.api.webhookSecret ? { webhookSecret: config.api.webhookSecret } : {}),
     logger, metrics, clock,

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { describeError } from '../errors.js';
 import { backendModules } from '../backends/index.js';
+import { checkApiExposure } from './api.js';
 import { checkGitHubCredentials, checkPublicExposure, checkRunnerVersion } from './github.js';
 import { checkConfig, checkDataDir, checkTools } from './local.js';
 import { checkNetworkFromHost } from './network.js';
@@ -8,6 +9,7 @@ import { fail, type Check, type CheckResult, type DoctorContext, type ExecResult
 
 export * from './types.js';
 export { checkConfig, checkDataDir, checkTools } from './local.js';
+export { checkApiExposure } from './api.js';
 export { checkGitHubCredentials, checkPublicExposure, checkRunnerVersion, permissionHint } from './github.js';
 export { checkNetworkFromHost, tcpProbe } from './network.js';
 
@@ -24,6 +26,7 @@ export const ALL_CHECKS: { id: string; run: Check }[] = [
   { id: 'network-host', run: checkNetworkFromHost },
   ...modules.flatMap((m) => (m.doctor.network ? [m.doctor.network] : [])),
   { id: 'exposure', run: checkPublicExposure },
+  { id: 'api', run: checkApiExposure },
 ];
 
 /** Runs every check; one that throws becomes a failed row, never a crashed doctor. */

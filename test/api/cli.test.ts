@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,8 +20,8 @@ async function cli(args: string[]) {
   return { code, stdout, stderr };
 }
 
-async function config(port: number, extra = '') {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'rf-cli-api-'));
+async function config(port: number, extra = '', dir?: string) {
+  dir ??= await mkdtemp(path.join(os.tmpdir(), 'rf-cli-api-'));
   const file = path.join(dir, 'config.yaml');
   await writeFile(file, `host: { name: build-01, dataDir: ${dir}/data }
 github: { auth: { token: x } }
@@ -34,6 +34,13 @@ ${extra}pools:
     backend: process
 `);
   return { file, dataDir: `${dir}/data` };
+}
+
+/** A data dir with the daemon's control socket in it (what the CLI uses for control calls). */
+async function socketDir(): Promise<{ dir: string; socketPath: string }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'rf-cli-api-'));
+  await mkdir(path.join(dir, 'data'), { mode: 0o700 });
+  return { dir, socketPath: path.join(dir, 'data', 'control.sock') };
 }
 
 async function closedPort(): Promise<number> {
@@ -94,7 +101,9 @@ test('status: daemon down and no database → exit 1', async (t) => {
 test('drain: asks the daemon, waits until the pool is empty, exit 0', async (t) => {
   let report: StatusReport = structuredClone(sampleStatus);
   const calls: unknown[] = [];
+  const sd = await socketDir();
   const s = await startApi({
+    socketPath: sd.socketPath,
     status: () => report,
     drain: (req) => {
       calls.push(req);
@@ -102,7 +111,7 @@ test('drain: asks the daemon, waits until the pool is empty, exit 0', async (t) 
     },
   });
   t.teardown(() => s.api.close());
-  const { file } = await config(s.port);
+  const { file } = await config(s.port, '', sd.dir);
   const r = await cli(['drain', '--pool', 'cd', '--timeout', '20', '-c', file]);
   t.is(r.code, 0, r.stderr);
   t.deepEqual(calls, [{ pool: 'cd', timeoutMs: 20_000 }]);
@@ -110,9 +119,10 @@ test('drain: asks the daemon, waits until the pool is empty, exit 0', async (t) 
 });
 
 test('drain: runners still there at the timeout → exit 1; unknown pool → exit 2; daemon down → exit 1', async (t) => {
-  const s = await startApi({ drain: () => undefined });
+  const sd = await socketDir();
+  const s = await startApi({ socketPath: sd.socketPath, drain: () => undefined });
   t.teardown(() => s.api.close());
-  const { file } = await config(s.port);
+  const { file } = await config(s.port, '', sd.dir);
   t.is((await cli(['drain', '--timeout', '0.2', '-c', file])).code, 1);
   t.is((await cli(['drain', '--pool', 'nope', '-c', file])).code, 2);
   const down = await config(await closedPort());
@@ -122,7 +132,9 @@ test('drain: runners still there at the timeout → exit 1; unknown pool → exi
 test('deregister --all: calls the daemon, waits until no runner is left; without --all exit 2; daemon down exit 1', async (t) => {
   let called = 0;
   let report: StatusReport = structuredClone(sampleStatus);
+  const sd = await socketDir();
   const s = await startApi({
+    socketPath: sd.socketPath,
     status: () => report,
     deregisterAll: () => {
       called++;
@@ -131,7 +143,7 @@ test('deregister --all: calls the daemon, waits until no runner is left; without
     },
   });
   t.teardown(() => s.api.close());
-  const { file } = await config(s.port);
+  const { file } = await config(s.port, '', sd.dir);
   t.is((await cli(['deregister', '-c', file])).code, 2);
   const ok = await cli(['deregister', '--all', '--timeout', '20', '-c', file]);
   t.is(ok.code, 0, ok.stderr);

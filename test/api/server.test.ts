@@ -52,9 +52,10 @@ test('bearer token guards /api/v1/* but not /healthz or /metrics', async (t) => 
   t.is((await fetch(`${s.base}/metrics`)).status, 200);
 });
 
-test('drain and deregister-all call their dependencies', async (t) => {
+test('drain and deregister-all call their dependencies (TCP with the bearer token)', async (t) => {
   const calls: unknown[] = [];
   const s = await startApi({
+    token: 'tok',
     drain: (r) => void calls.push(['drain', r]),
     deregisterAll: () => {
       calls.push(['deregister']);
@@ -62,23 +63,25 @@ test('drain and deregister-all call their dependencies', async (t) => {
     },
   });
   t.teardown(() => s.api.close());
-  let res = await fetch(`${s.base}/api/v1/drain`, { method: 'POST', body: JSON.stringify({ pool: 'cd', timeoutSeconds: 5 }) });
+  const auth = { authorization: 'Bearer tok' };
+  let res = await fetch(`${s.base}/api/v1/drain`, { method: 'POST', headers: auth, body: JSON.stringify({ pool: 'cd', timeoutSeconds: 5 }) });
   t.is(res.status, 202);
-  res = await fetch(`${s.base}/api/v1/drain`, { method: 'POST' });
+  res = await fetch(`${s.base}/api/v1/drain`, { method: 'POST', headers: auth });
   t.is(res.status, 202);
-  t.is((await fetch(`${s.base}/api/v1/drain`, { method: 'POST', body: '{"pool": 3}' })).status, 400);
-  t.is((await fetch(`${s.base}/api/v1/drain`, { method: 'POST', body: 'not json' })).status, 400);
-  res = await fetch(`${s.base}/api/v1/deregister-all`, { method: 'POST' });
+  t.is((await fetch(`${s.base}/api/v1/drain`, { method: 'POST', headers: auth, body: '{"pool": 3}' })).status, 400);
+  t.is((await fetch(`${s.base}/api/v1/drain`, { method: 'POST', headers: auth, body: 'not json' })).status, 400);
+  res = await fetch(`${s.base}/api/v1/deregister-all`, { method: 'POST', headers: auth });
   t.is(res.status, 200);
   t.like(await res.json(), { ok: true, removed: 2 });
   t.deepEqual(calls, [['drain', { pool: 'cd', timeoutMs: 5000 }], ['drain', {}], ['deregister']]);
 });
 
 test('drain/deregister without the dependency answer 501', async (t) => {
-  const s = await startApi();
+  const s = await startApi({ token: 'tok' });
   t.teardown(() => s.api.close());
-  t.is((await fetch(`${s.base}/api/v1/drain`, { method: 'POST' })).status, 501);
-  t.is((await fetch(`${s.base}/api/v1/deregister-all`, { method: 'POST' })).status, 501);
+  const auth = { authorization: 'Bearer tok' };
+  t.is((await fetch(`${s.base}/api/v1/drain`, { method: 'POST', headers: auth })).status, 501);
+  t.is((await fetch(`${s.base}/api/v1/deregister-all`, { method: 'POST', headers: auth })).status, 501);
 });
 
 test('webhook: a good signature is accepted (202) and the handler runs once', async (t) => {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { controlSocketPath } from '../../api/socket.js';
 import { createApiClient } from '../../api/client.js';
 import { FleetError, isFleetError } from '../../errors.js';
 import type { CliContext } from '../context.js';
@@ -15,7 +16,7 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (opts: { all?: boolean; json?: boolean; timeout?: string }) => {
       if (!opts.all) throw new FleetError('USAGE', 'deregister needs --all (removing single runners is not supported)');
       const cfg = await ctx.loadConfig();
-      const client = createApiClient({ listen: cfg.api.listen, ...(cfg.api.token ? { token: cfg.api.token } : {}) });
+      const client = createApiClient({ listen: cfg.api.listen, socketPath: controlSocketPath(cfg.host.dataDir), ...(cfg.api.token ? { token: cfg.api.token } : {}) });
       let result: Record<string, unknown>;
       try {
         result = await client.deregisterAll();

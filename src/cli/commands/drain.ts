@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { controlSocketPath } from '../../api/socket.js';
 import { createApiClient, type ApiClient } from '../../api/client.js';
 import type { StatusReport } from '../../api/types.js';
 import { FleetError, isFleetError } from '../../errors.js';
@@ -19,7 +20,7 @@ export function register(program: Command, ctx: CliContext): void {
         throw new FleetError('USAGE', `unknown pool "${opts.pool}" (configured: ${cfg.pools.map((p) => p.name).join(', ') || 'none'})`);
       }
       const timeoutMs = opts.timeout === undefined ? cfg.shutdown.drainTimeoutMs : seconds(opts.timeout) * 1000;
-      const client = createApiClient({ listen: cfg.api.listen, ...(cfg.api.token ? { token: cfg.api.token } : {}) });
+      const client = createApiClient({ listen: cfg.api.listen, socketPath: controlSocketPath(cfg.host.dataDir), ...(cfg.api.token ? { token: cfg.api.token } : {}) });
       await requestDrain(client, opts.pool, timeoutMs);
       ctx.stderr.write(`draining ${opts.pool ? `pool ${opts.pool}` : 'all pools'} (timeout ${Math.round(timeoutMs / 1000)}s)\n`);
       const ok = await waitDrained(client, opts.pool, timeoutMs, (left) => ctx.stderr.write(`waiting for ${left}\n`));

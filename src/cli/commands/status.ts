@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { controlSocketPath } from '../../api/socket.js';
 import { createApiClient } from '../../api/client.js';
 import { statusFromStore } from '../../api/status.js';
 import type { PoolStatus, StatusReport } from '../../api/types.js';
@@ -15,7 +16,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--json', 'print JSON (the API report plus "source": "daemon" | "database")')
     .action(async (opts: { json?: boolean }) => {
       const cfg = await ctx.loadConfig();
-      const client = createApiClient({ listen: cfg.api.listen, ...(cfg.api.token ? { token: cfg.api.token } : {}), timeoutMs: 5000 });
+      const client = createApiClient({ listen: cfg.api.listen, socketPath: controlSocketPath(cfg.host.dataDir), ...(cfg.api.token ? { token: cfg.api.token } : {}), timeoutMs: 5000 });
       let report: StatusReport;
       let source: Source = 'daemon';
       try {
