@@ -6,7 +6,8 @@ import type { FleetConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { LaunchKit, Registration } from '../reconcile/kit.js';
 import { buildRunnerEnv, runnerMounts } from '../runner/env.js';
-import { prepareRunnerDir, readJobState, removeRunnerDir, runnerRoot } from '../runner/prepare.js';
+import { readJobState, readRegistrationId } from '../runner/hooks.js';
+import { prepareRunnerDir, removeRunnerDir, runnerRoot } from '../runner/prepare.js';
 import type { InstalledTool } from '../tools/types.js';
 
 /**
@@ -45,25 +46,12 @@ export function createLaunchKit(deps: {
       return spec;
     },
     async cleanup(name) {
-      removeRunnerDir(dataDir(), name);
+      await removeRunnerDir(dataDir(), name);
     },
-    registrationId(name) {
-      try {
-        // The runner writes .runner as UTF-8 JSON with a BOM.
-        const text = fs.readFileSync(path.join(runnerRoot(dataDir(), name), '.runner'), 'utf8').replace(/^\uFEFF/, '');
-        const id = (JSON.parse(text) as { agentId?: unknown }).agentId;
-        return typeof id === 'number' && Number.isInteger(id) && id > 0 ? id : undefined;
-      } catch {
-        return undefined;
-      }
-    },
-    readHook(name) {
-      try {
-        const s = readJobState(runnerRoot(dataDir(), name));
-        return s ? { state: s.state, at: s.at, ...(s.runId ? { runId: s.runId } : {}) } : undefined;
-      } catch {
-        return undefined;
-      }
+    registrationId: (name) => readRegistrationId(runnerRoot(dataDir(), name)),
+    async readHook(name) {
+      const s = await readJobState(runnerRoot(dataDir(), name));
+      return s ? { state: s.state, at: s.at, ...(s.runId ? { runId: s.runId } : {}) } : undefined;
     },
   };
 }

@@ -10,7 +10,7 @@ import { classifyExit, startFailure } from './exits.js';
 import type { JobQueue } from './jobs.js';
 import type { LaunchKit, ReconcileMetrics, Registration } from './kit.js';
 import type { PoolRuntime } from './pools.js';
-import type { Action } from './types.js';
+import type { Action, JobHookState } from './types.js';
 
 const GRACE_MS = 30_000;
 
@@ -186,10 +186,12 @@ export class Executor {
     const row = this.deps.store.runners.get(name);
     if (!row || row.state === 'gone') return;
     this.deps.store.runners.update(name, { state: 'pending_delete', reason });
-    if (this.deps.kit.readHook(name)?.state === 'busy') return this.keepBusy(name, 'job hook says busy');
+    // A refused (vandalised) hook file says nothing either way: GitHub's 422 below decides.
+    const hook = await this.hook(name);
+    if (hook !== 'refused' && hook?.state === 'busy') return this.keepBusy(name, 'job hook says busy');
     const pool = this.deps.pool(row.pool);
     if (pool) {
-      const id = this.knownId(row) ?? (await this.lookupId(pool.cfg, name));
+      const id = await this.registrationOf(row, pool, true);
       if (id !== null) {
         const res = await this.deps.github.deleteRunner(pool.cfg.scope, id);
         if (res === 'busy') return this.keepBusy(name, 'GitHub answered 422: a job landed');
@@ -210,15 +212,28 @@ export class Executor {
   }
 
   /**
-   * JIT runners get their id at registration; a persistent runner's is in the `.runner` file
-   * config.sh wrote, which saves a runner-list call and lets a crashed one be deregistered at once.
+   * The GitHub id to deregister this runner by. An id in the row came from GitHub itself (the JIT
+   * answer, or a lookup by name). The one in `.runner` is the job's to rewrite (CONTRACT §6), so
+   * it is only a hint: used once GitHub confirms that registration carries this runner's name
+   * (and our ownership pattern); otherwise the runner is looked up by name (when `lookup`).
    */
-  private knownId(row: RunnerRow): number | null {
+  private async registrationOf(row: RunnerRow, pool: PoolHandle, lookup: boolean): Promise<number | null> {
     if (row.githubId !== null) return row.githubId;
-    const id = this.deps.kit.registrationId?.(row.name);
-    if (id === undefined) return null;
-    this.deps.store.runners.update(row.name, { githubId: id });
-    return id;
+    const hinted = await this.deps.kit.registrationId?.(row.name);
+    if (hinted !== undefined) {
+      const g = await this.deps.github.getRunner(pool.cfg.scope, hinted);
+      if (g && g.name === row.name && pool.pattern.test(g.name)) {
+        this.deps.store.runners.update(row.name, { githubId: hinted });
+        return hinted;
+      }
+      this.deps.logger.warn({ runner: row.name, id: hinted, registeredAs: g?.name ?? null }, ".runner names a registration that is not this runner's; not trusted");
+    }
+    return lookup ? this.lookupId(pool.cfg, row.name) : null;
+  }
+
+  /** The job hook state; a file the job made unreadable counts as no answer (the reconciler taints it). */
+  private async hook(name: string): Promise<JobHookState | undefined | 'refused'> {
+    return this.deps.kit.readHook(name).catch(() => 'refused' as const);
   }
 
   private async lookupId(cfg: PoolConfig, name: string): Promise<number | null> {
@@ -231,8 +246,8 @@ export class Executor {
   private async reap(name: string, exitCode: number | null, reason: string, targetVersion: string | null): Promise<void> {
     const row = this.deps.store.runners.get(name);
     if (!row || row.state === 'gone') return;
-    const hook = this.deps.kit.readHook(name);
-    const ranJob = row.ranJob || hook !== undefined;
+    // A hook file present (or vandalised) means a job ran.
+    const ranJob = row.ranJob || (await this.hook(name)) !== undefined;
     const meaning = classifyExit(exitCode, row.ephemeral, ranJob);
     const pool = this.deps.pool(row.pool);
     this.deps.metrics?.runnerRestart?.(row.pool, exitCode);
@@ -260,10 +275,11 @@ export class Executor {
   /** Registration (if it may remain), backend resource, runner dir. */
   private async cleanup(row: RunnerRow, deregister: boolean): Promise<void> {
     const pool = this.deps.pool(row.pool);
-    const id = deregister ? this.knownId(row) : null;
-    if (pool && id !== null) {
+    if (pool && deregister) {
       try {
-        await this.deps.github.deleteRunner(pool.cfg.scope, id);
+        // No list call here: a registration not found at once is left to the ghost cleanup.
+        const id = await this.registrationOf(row, pool, false);
+        if (id !== null) await this.deps.github.deleteRunner(pool.cfg.scope, id);
       } catch (err) {
         this.deps.logger.warn({ runner: row.name, err: describeError(err) }, 'deregistration failed; ghost cleanup will retry');
       }

@@ -15,9 +15,13 @@ export type Registration =
 export interface LaunchKit {
   spec(pool: PoolConfig, name: string, version: string, reg: Registration): Promise<RunnerSpec>;
   cleanup(name: string): Promise<void>;
-  readHook(name: string): JobHookState | undefined;
-  /** The registration id the runner wrote into its own `.runner` (agentId), if any. */
-  registrationId?(name: string): number | undefined;
+  /**
+   * What the runner's job hooks last said. The file is the job's to write: a vandalised one
+   * (FIFO, link, huge, garbage) rejects with FleetError RUNNER_FILE_REFUSED.
+   */
+  readHook(name: string): Promise<JobHookState | undefined>;
+  /** The registration id in the runner's own `.runner` (agentId): job-writable, a hint only. */
+  registrationId?(name: string): Promise<number | undefined>;
 }
 
 /** Per-event hooks for metrics; every method optional so tests can pass {}. */

@@ -71,6 +71,11 @@ function planRow(
         const exitCode = o?.exitCode ?? row.lastExitCode ?? null;
         return { kind: 'reap', name: row.name, pool: row.pool, exitCode, reason: o ? 'exited' : 'vanished' };
       }
+      // Its hooks can no longer be believed, so neither can its busy state: GitHub decides (the
+      // executor deregisters first and keeps it on 422), and the runner is not reused.
+      if (obs.tainted?.has(row.name)) {
+        return githubBusy(row, obs) ? null : { kind: 'retire', name: row.name, pool: row.pool, reason: 'runner-file-refused' };
+      }
       if (!poolNames.has(row.pool)) {
         return isBusy(row, obs) ? null : { kind: 'retire', name: row.name, pool: row.pool, reason: 'pool-removed' };
       }

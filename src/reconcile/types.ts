@@ -41,6 +41,8 @@ export interface Observation {
   github: Map<string, GitHubRunner[]> | null;
   /** Job hook state by runner name (the local busy truth). */
   hooks: Map<string, JobHookState>;
+  /** Runners a job vandalised a file of (a FIFO, link or garbage where the hooks write): replaced. */
+  tainted?: ReadonlySet<string>;
 }
 
 export type Action =

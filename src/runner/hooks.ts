@@ -1,5 +1,6 @@
-import fs from 'node:fs';
 import path from 'node:path';
+import { FleetError } from '../errors.js';
+import { readRootFile } from './root-file.js';
 
 export type JobState = { state: 'busy' | 'idle'; at: number; job: string; runId?: number };
 
@@ -31,22 +32,44 @@ export function hookPaths(root: string): { started: string; completed: string; j
   };
 }
 
-/** What the hooks last said; null when no job ever started (or the file is unreadable). */
-export function readJobState(root: string): JobState | null {
-  let raw: string;
+/**
+ * What the hooks last said; null when no job ever started. The file is the job's to write
+ * (CONTRACT §6): read without blocking or following links, and anything but the small JSON the
+ * hooks write (a FIFO, a link, a huge file, garbage) is FleetError RUNNER_FILE_REFUSED.
+ */
+export async function readJobState(root: string): Promise<JobState | null> {
+  const raw = await readRootFile(root, path.join('.rf', 'job'));
+  if (raw === undefined) return null;
+  let v: Partial<JobState>;
   try {
-    raw = fs.readFileSync(hookPaths(root).jobFile, 'utf8');
+    v = JSON.parse(raw) as Partial<JobState>;
   } catch {
-    return null;
+    // A torn write cannot happen (mv): only a hand, or a job, made it so.
+    throw new FleetError('RUNNER_FILE_REFUSED', `${hookPaths(root).jobFile} is not the JSON the job hooks write`);
+  }
+  if ((v?.state === 'busy' || v?.state === 'idle') && typeof v.at === 'number') {
+    const runId = typeof v.runId === 'number' && v.runId > 0 ? { runId: v.runId } : {};
+    return { state: v.state, at: v.at, job: typeof v.job === 'string' ? v.job : '', ...runId };
+  }
+  throw new FleetError('RUNNER_FILE_REFUSED', `${hookPaths(root).jobFile} is not the JSON the job hooks write`);
+}
+
+/**
+ * The registration id the runner wrote into `.runner` (config.sh; UTF-8 JSON with a BOM).
+ * Job-writable like every file in the root: a hint for which registration to look at, never
+ * proof of which one is ours (the caller checks the name with GitHub before deleting).
+ */
+export async function readRegistrationId(root: string): Promise<number | undefined> {
+  let raw: string | undefined;
+  try {
+    raw = await readRootFile(root, '.runner');
+  } catch {
+    return undefined; // vandalised: the registration is found by name instead
   }
   try {
-    const v = JSON.parse(raw) as Partial<JobState>;
-    if ((v.state === 'busy' || v.state === 'idle') && typeof v.at === 'number') {
-      const runId = typeof v.runId === 'number' && v.runId > 0 ? { runId: v.runId } : {};
-      return { state: v.state, at: v.at, job: typeof v.job === 'string' ? v.job : '', ...runId };
-    }
+    const id = (JSON.parse(raw?.replace(/^\uFEFF/, '') ?? 'null') as { agentId?: unknown } | null)?.agentId;
+    return typeof id === 'number' && Number.isInteger(id) && id > 0 ? id : undefined;
   } catch {
-    // fall through: a torn write cannot happen (mv), but a hand-edited file can
+    return undefined;
   }
-  return null;
 }

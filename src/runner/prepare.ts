@@ -156,9 +156,12 @@ function chownTree(root: string, uid: number, gid: number): void {
   }
 }
 
-/** Removes a runner dir; the cache it links to is untouched (rm never follows symlinks). */
-export function removeRunnerDir(dataDir: string, name: string): void {
-  fs.rmSync(runnerRoot(dataDir, name), { recursive: true, force: true });
+/**
+ * Removes a runner dir; rm never follows symlinks, so neither the cache it links to nor anything
+ * a job linked to (`_work -> /etc`) is touched. Asynchronous: a job can leave millions of files.
+ */
+export async function removeRunnerDir(dataDir: string, name: string): Promise<void> {
+  await fs.promises.rm(runnerRoot(dataDir, name), { recursive: true, force: true, maxRetries: 2 });
 }
 
 /** Disk cost of a runner dir as the filesystem counts it (blocks), without following links. */

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createApiClient } from '../../src/api/client.js';
 import { startEmulator } from '../emulator/index.js';
 import { poolYaml, startTestDaemon, until } from '../helpers/daemon.js';
 import { alive, liveRows, online, ours, stopAndKillRunners } from './lifecycle-kit.js';
@@ -63,9 +64,9 @@ test('foreign registrations, another host\'s pid files and processes, and unowne
   const mine = online(emu).map((r) => r.name);
   t.deepEqual(liveRows(fx, 'cd').map((r) => r.name).sort(), [...mine].sort(), 'nothing foreign adopted into the pool');
 
-  // `runner-fleet deregister --all` through the daemon's API.
-  const res = await fetch(`http://127.0.0.1:${fx.daemon.apiPort}/api/v1/deregister-all`, { method: 'POST' });
-  t.true(res.status >= 200 && res.status < 300);
+  // `runner-fleet deregister --all` through the daemon's control socket.
+  const client = createApiClient({ listen: { host: '127.0.0.1', port: fx.daemon.apiPort }, socketPath: path.join(fx.config.host.dataDir, 'control.sock') });
+  t.like(await client.deregisterAll(), { ok: true });
   await until(() => fx.daemon.reconciler.liveCount() === 0, 30_000, 'every runner of ours gone');
   await fx.daemon.reconciler.settled();
   t.is(ours(emu.runners()).length, 0, 'our registrations removed');

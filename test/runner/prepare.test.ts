@@ -51,7 +51,7 @@ test('prepare links the cache, writes .env/.path/hooks, and removal leaves the c
   t.true(sameInode(path.join(root, 'bin', 'Runner.Listener'), path.join(cache2, 'bin', 'Runner.Listener')));
   t.is(fs.readlinkSync(path.join(root, 'externals')), path.join(cache2, 'externals'));
 
-  removeRunnerDir(dataDir, 'h-cd-abc123');
+  await removeRunnerDir(dataDir, 'h-cd-abc123');
   t.false(fs.existsSync(root));
   t.true(fs.existsSync(path.join(cache, 'bin', 'Runner.Listener')));
 });
@@ -60,22 +60,22 @@ test('the job hooks atomically write the job state file the daemon reads', async
   const dataDir = await tempDir(t);
   fakeCache(dataDir, '2.330.0');
   const { root } = prepareRunnerDir({ dataDir, name: 'h-cd-hook01', version: '2.330.0', env: {}, pathDirs: ['/bin'] });
-  t.is(readJobState(root), null);
+  t.is(await readJobState(root), null);
   const env = { PATH: '/usr/bin:/bin', GITHUB_JOB: 'deploy "prod"', GITHUB_RUN_ID: '9876543210' };
   // The runner runs hooks as `bash -e <script>`.
   execFileSync('bash', ['-e', path.join(root, '.rf/hooks/job-started.sh')], { env });
-  const busy = readJobState(root);
+  const busy = await readJobState(root);
   t.is(busy?.state, 'busy');
   t.is(busy?.job, 'deploy "prod"');
   t.is(busy?.runId, 9876543210, 'the run the job belongs to (matches the webhook run_id)');
   t.true(typeof busy?.at === 'number' && Math.abs(busy.at - Date.now()) < 60_000);
   execFileSync('bash', ['-e', path.join(root, '.rf/hooks/job-completed.sh')], { env });
-  t.is(readJobState(root)?.state, 'idle');
+  t.is((await readJobState(root))?.state, 'idle');
   t.deepEqual(fs.readdirSync(path.join(root, '.rf')).sort(), ['hooks', 'job']);
   // A missing or odd run id is left out, never a file the daemon cannot parse.
   for (const run of ['', '0123', '12a', '-1']) {
     execFileSync('bash', ['-e', path.join(root, '.rf/hooks/job-started.sh')], { env: { ...env, GITHUB_RUN_ID: run } });
-    const s = readJobState(root);
+    const s = await readJobState(root);
     t.is(s?.state, 'busy', `GITHUB_RUN_ID=${run}`);
     t.is(s?.runId, undefined);
   }

@@ -59,7 +59,7 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
 
   /** The shim's exit file is the truth; without one (SIGKILL) fall back to what we know. */
   async function exitInfo(rec: PidRecord, fallback?: { code: number | null; signal: NodeJS.Signals | null }): Promise<ExitInfo> {
-    const fromFile = await readExitFile(rec.exitFile).catch(() => undefined);
+    const fromFile = await readExitFile(rec.exitFile, rec.root).catch(() => undefined);
     if (fromFile) return { ...fromFile, at: clock.now() };
     return { exitCode: fallback?.signal ? null : (fallback?.code ?? null), signal: fallback?.signal ?? null, at: clock.now() };
   }

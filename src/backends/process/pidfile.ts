@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { readRootFile } from '../../runner/root-file.js';
 
 /** What we remember about a started runner, so a later daemon can adopt it safely. */
 export interface PidRecord {
@@ -57,17 +58,25 @@ export async function listPidRecords(dataDir: string): Promise<PidRecord[]> {
   return out;
 }
 
-export async function removePidRecord(dataDir: string, rec: Pick<PidRecord, 'name' | 'exitFile'>): Promise<void> {
+export async function removePidRecord(dataDir: string, rec: Pick<PidRecord, 'name' | 'exitFile'> & { root?: string }): Promise<void> {
   await fs.rm(pidFilePath(dataDir, rec.name), { force: true });
-  await fs.rm(rec.exitFile, { force: true });
+  // One in the runner root goes with the root; removing it by path would follow a `.rf` the job
+  // turned into a link out of the root (CONTRACT §6).
+  if (!rec.root || !within(rec.root, rec.exitFile)) await fs.rm(rec.exitFile, { force: true });
+}
+
+function within(dir: string, file: string): boolean {
+  const rel = path.relative(dir, file);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }
 
 /**
  * The shim writes `<code>\n`. A code above 128 is how a shell reports "killed by signal
  * code-128"; the Listener's own codes are 0..7, so the ambiguity does not bite in practice.
  */
-export async function readExitFile(file: string): Promise<{ exitCode: number | null; signal: string | null } | undefined> {
-  const raw = await readOrUndefined(file);
+export async function readExitFile(file: string, root?: string): Promise<{ exitCode: number | null; signal: string | null } | undefined> {
+  // In the runner root (runners of another user) it is the job's to write: read it like one.
+  const raw = root && within(root, file) ? await readRootFile(root, path.relative(root, file), 64) : await readOrUndefined(file);
   if (raw === undefined) return undefined;
   const code = Number.parseInt(raw.trim(), 10);
   if (!Number.isInteger(code)) return undefined;
