@@ -11,7 +11,8 @@ import { execFile } from 'node:child_process';
  * daemon says it means (config loaded, store open, API listening), STOPPING=1/RELOADING=1 show
  * in `systemctl status`, and nothing has to know the API address or token.
  *
- * Outside systemd (no NOTIFY_SOCKET) every call is a no-op. Messages are sent in order.
+ * Outside systemd (no NOTIFY_SOCKET) every call is a no-op. Messages are sent in order. No
+ * process-wide instance: the daemon builds one and passes it on (the watchdog uses it too).
  */
 export type NotifyRunner = (file: string, args: string[], env: NodeJS.ProcessEnv) => Promise<void>;
 

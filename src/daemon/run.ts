@@ -2,7 +2,12 @@ import type { FleetConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { startDaemon, type Daemon } from './start.js';
+import { systemClock } from '../clock.js';
 import { createNotifier, type Notifier } from '../systemd-notify.js';
+import { startWatchdog } from './watchdog.js';
+
+/** Longest legitimate reconcile pass: one waiting out a GitHub rate limit (15 min), and a margin. */
+const STALL_MS = 20 * 60_000;
 
 /**
  * `runner-fleet daemon`: foreground, signals per the contract. SIGTERM/SIGINT stop as
@@ -27,8 +32,17 @@ export async function runDaemon(opts: {
     return 1;
   }
   notifySystemd('READY=1');
+  const watchdog = startWatchdog({
+    env: process.env, notify: (m) => sd.notify(m), clock: systemClock, logger,
+    lastPass: () => daemon.reconciler.lastReconcileAt,
+    stallMs: Math.max(STALL_MS, 3 * config.reconcile.intervalMs),
+  });
 
-  return new Promise<number>((resolve) => {
+  return new Promise<number>((done) => {
+    const resolve = (code: number) => {
+      watchdog?.stop();
+      done(code);
+    };
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) {
