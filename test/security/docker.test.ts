@@ -12,12 +12,9 @@ import { startEmulator } from '../emulator/index.js';
 import { startTestDaemon, until, type DaemonFixture } from '../helpers/daemon.js';
 import { TEST_IMAGE, requireDocker } from '../helpers/engines.js';
 import { onlineCount, ours, removeHostContainers, uniqueHost } from '../daemon/docker-kit.js';
+import { healthProbes, hostileScript } from './kit.js';
 
 const docker = new Dockerode();
-
-/** The image has node, not curl: one HTTP call, printing `label=<status> <seconds>`. */
-const http = (label: string, method: string, url: string) =>
-  `node -e 'const t=Date.now();fetch(process.argv[1],{method:process.argv[2],body:process.argv[2]==="POST"?"{}":undefined,signal:AbortSignal.timeout(5000)}).then(r=>console.log("${label}="+r.status+" "+(Date.now()-t)/1000),()=>console.log("${label}=000 5"))' ${url} ${method}`;
 
 test('docker (root job, network host): control calls refused, .runner not trusted, a FIFO hook file neither stalls the daemon nor keeps the runner', async (t) => {
   if (!(await requireDocker(t))) return;
@@ -44,20 +41,12 @@ test('docker (root job, network host): control calls refused, .runner not truste
   await until(() => onlineCount(host, emu.runners()) === 1, 120_000, 'docker runner online');
   const [first] = ours(host, emu.runners());
   const base = `http://127.0.0.1:${fx.daemon.apiPort}`;
-  const script = [
-    'id -u',
-    http('drain', 'POST', `${base}/api/v1/drain`),
-    http('deregister', 'POST', `${base}/api/v1/deregister-all`),
-    `sed -i -E 's/"agentId"[[:space:]]*:[[:space:]]*[0-9]+/"agentId": ${foreign.id}/' ../.runner`,
-    'rm -f ../.rf/job; mkfifo ../.rf/job',
-    ...Array.from({ length: 6 }, () => `${http('healthz', 'GET', `${base}/healthz`)}; sleep 0.5`),
-    'if [ -p ../.rf/job ]; then timeout 1 sh -c \'echo "{}" > ../.rf/job\' || true; fi',
-  ].join('\n');
+  const script = hostileScript(base, foreign.id);
   const job = await emu.waitForJob(emu.queueJob({ labels: ['self-hosted', 'linux', 'cd-pipeline'], script }), 120_000);
-  t.regex(job.output, /^0$/m, 'the job ran as root in its container');
+  t.regex(job.output, /^root$/m, 'the job ran as root in its container');
   t.regex(job.output, /drain=403/);
   t.regex(job.output, /deregister=403/);
-  const probes = [...job.output.matchAll(/healthz=(\d+) ([\d.]+)/g)].map((m) => ({ status: Number(m[1]), seconds: Number(m[2]) }));
+  const probes = healthProbes(job.output);
   t.is(probes.length, 6, job.output);
   t.true(probes.every((p) => p.status === 200 && p.seconds < 2), job.output);
   t.log(`slowest /healthz while vandalised: ${Math.max(...probes.map((p) => p.seconds)) * 1000} ms`);

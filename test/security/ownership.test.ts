@@ -11,10 +11,7 @@ import path from 'node:path';
 import { startEmulator } from '../emulator/index.js';
 import { poolYaml, startTestDaemon, until } from '../helpers/daemon.js';
 import { JOB_LABELS, liveRows, online, pidRecords, stopAndKillRunners } from '../daemon/lifecycle-kit.js';
-
-/** The job's step: point its runner's `.runner` at another registration (cwd is {root}/_work). */
-const rewriteAgentId = (id: number) =>
-  `sed -i -E 's/"agentId"[[:space:]]*:[[:space:]]*[0-9]+/"agentId": ${id}/' ../.runner && grep -o '"agentId": *[0-9]*' ../.runner`;
+import { rewriteAgentId } from './kit.js';
 
 test("a job that rewrites .runner's agentId to a sibling's id: retiring its runner deletes its own registration, never the sibling's", async (t) => {
   const emu = await startEmulator();

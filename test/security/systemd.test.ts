@@ -1,0 +1,63 @@
+/**
+ * Hostile-job suite on the systemd backend (issue 10 items 3, 4, 5): a job running as the pool's
+ * user in its runner unit on a real systemd (PID 1 in a container, host network, the data dir
+ * mounted at the same path). It tries to drain and deregister the fleet over the host loopback,
+ * rewrites `.runner` to a foreign registration's id and turns its hook file into a FIFO.
+ */
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import test from 'ava';
+import { createSystemdBackend } from '../../src/backends/systemd/index.js';
+import { silentLogger } from '../../src/log.js';
+import { startEmulator } from '../emulator/index.js';
+import { startTestDaemon, until } from '../helpers/daemon.js';
+import { requireSystemdHost } from '../helpers/systemd-host.js';
+import { healthProbes, hostileScript } from './kit.js';
+
+// Mounted into the container at the same path; traversable by the job user.
+const SHARED = mkdtempSync(path.join('/tmp', 'rf-sec-sd-'));
+chmodSync(SHARED, 0o755);
+test.after.always(() => rmSync(SHARED, { recursive: true, force: true }));
+
+test('systemd (job as the pool user): control calls refused, .runner not trusted, a FIFO hook file neither stalls the daemon nor keeps the runner', async (t) => {
+  t.timeout(5 * 60_000);
+  const sd = await requireSystemdHost(t, { mounts: [SHARED] });
+  if (!sd) return;
+  await sd.sh('id runner >/dev/null 2>&1 || useradd --create-home --shell /bin/bash runner');
+  const emu = await startEmulator();
+  t.teardown(() => emu.close());
+  const foreign = emu.addForeignRunner('org:acme', 'someone-else', { status: 'online' });
+
+  const host = 'ssd1';
+  const dir = path.join(SHARED, host);
+  mkdirSync(dir, { mode: 0o755 });
+  const systemd = createSystemdBackend({ host, logger: silentLogger(), run: sd.run, files: sd.files, pollMs: 500, stopPollMs: 100 });
+  const pool = `  - name: cd
+    scope: { org: acme }
+    labels: [cd-pipeline]
+    backend: systemd
+    size: 1
+    ephemeral: false
+    systemd: { user: runner }
+`;
+  const fx = await startTestDaemon(emu, pool, { host, dir, daemon: { backends: { systemd } } });
+  t.teardown(() => fx.stop('drain'));
+  const mine = () => emu.runners().filter((r) => r.name.startsWith(`${host}-cd-`) && r.status === 'online');
+  const [first] = await until(() => (mine().length === 1 ? mine() : null), 120_000, 'systemd runner online');
+
+  const script = hostileScript(`http://127.0.0.1:${fx.daemon.apiPort}`, foreign.id);
+  const job = await emu.waitForJob(emu.queueJob({ labels: ['self-hosted', 'cd-pipeline'], script }), 120_000);
+  t.regex(job.output, /^runner$/m, 'the job ran as the pool user');
+  t.regex(job.output, /drain=403/);
+  t.regex(job.output, /deregister=403/);
+  const probes = healthProbes(job.output);
+  t.is(probes.length, 6, job.output);
+  t.true(probes.every((p) => p.status === 200 && p.seconds < 2), job.output);
+  t.log(`slowest /healthz while vandalised: ${Math.max(...probes.map((p) => p.seconds)) * 1000} ms`);
+
+  await until(() => mine().length === 1 && mine()[0]!.name !== first!.name, 120_000, 'replacement runner');
+  t.false(emu.runners().some((r) => r.id === first!.id), "the vandalised runner's own registration is gone");
+  t.true(emu.runners().some((r) => r.id === foreign.id), 'the foreign registration its .runner named survives');
+  t.false([...fx.daemon.reconciler.pools.values()].some((p) => p.draining));
+  t.is(fx.daemon.store.runners.get(first!.name)?.reason, 'runner-file-refused');
+});
