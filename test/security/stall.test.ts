@@ -8,7 +8,10 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { OutputEcho, tailFile } from '../../src/backends/process/output.js';
+import { createLogger } from '../../src/log.js';
 import { readJobState } from '../../src/runner/hooks.js';
+import { Writable } from 'node:stream';
 import { startEmulator } from '../emulator/index.js';
 import { poolYaml, startTestDaemon, until } from '../helpers/daemon.js';
 import { JOB_LABELS, online, stopAndKillRunners } from '../daemon/lifecycle-kit.js';
@@ -52,6 +55,31 @@ test('a job file that is a FIFO, a link, a device, huge, a directory or garbage 
   t.is(await readJobState(ok), null);
   await fs.writeFile(path.join(ok, '.rf', 'job'), '{"state":"busy","at":5,"job":"j","runId":7}\n');
   t.deepEqual(await readJobState(ok), { state: 'busy', at: 5, job: 'j', runId: 7 });
+});
+
+test("a process runner's log replaced by a link to a secret or by a FIFO: the daemon echoes nothing and does not block", async (t) => {
+  const dir = await root(t);
+  const secret = path.join(dir, 'secret');
+  await fs.writeFile(secret, 'root-only-secret\n'.repeat(10), { mode: 0o600 });
+  const lines: string[] = [];
+  const sink = new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) });
+  const echo = new OutputEcho(createLogger({ level: 'debug', destination: sink }));
+  const log = path.join(dir, 'rf-process.log');
+  await fs.writeFile(log, 'first\n');
+  await echo.follow('r1', log);
+  await fs.rm(log);
+  await fs.symlink(secret, log);
+  await echo.pump('r1', log);
+  t.is(await tailFile(log, 10), '');
+  await fs.rm(log);
+  execFileSync('mkfifo', [log]);
+  await echo.pump('r1', log);
+  t.is(await tailFile(log, 10), '');
+  t.false(lines.join('').includes('root-only-secret'));
+  await fs.rm(log);
+  await fs.writeFile(log, 'first\nsecond line\n');
+  await echo.pump('r1', log);
+  t.true(lines.join('').includes('second line'), 'a regular log is still echoed');
 });
 
 /**

@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { constants as fsc, promises as fs } from 'node:fs';
 import type { Logger } from '../../log.js';
 
 const MAX_LINES_PER_TICK = 20;
@@ -26,21 +26,23 @@ export class OutputEcho {
   async pump(name: string, file: string): Promise<void> {
     const from = this.offsets.get(name);
     if (from === undefined) return;
-    const end = await size(file);
-    if (end <= from) {
-      if (end < from) this.offsets.set(name, end); // truncated
-      return;
-    }
-    const len = Math.min(end - from, MAX_BYTES_PER_TICK);
-    const buf = Buffer.alloc(len);
-    const fh = await fs.open(file, 'r');
+    const fh = await openLog(file);
+    if (!fh) return;
+    const buf = Buffer.alloc(MAX_BYTES_PER_TICK);
+    let len = 0;
     try {
-      await fh.read(buf, 0, len, from);
+      const end = (await fh.stat()).size;
+      if (end <= from) {
+        if (end < from) this.offsets.set(name, end); // truncated
+        return;
+      }
+      len = (await fh.read(buf, 0, Math.min(end - from, MAX_BYTES_PER_TICK), from)).bytesRead;
     } finally {
       await fh.close();
     }
+    if (len === 0) return;
     // Only whole lines; a partial last line waits for the next tick (unless the buffer is full).
-    const text = buf.toString('utf8');
+    const text = buf.subarray(0, len).toString('utf8');
     const cut = len === MAX_BYTES_PER_TICK ? text.length : text.lastIndexOf('\n') + 1;
     if (cut <= 0) return;
     this.offsets.set(name, from + Buffer.byteLength(text.slice(0, cut)));
@@ -55,22 +57,35 @@ export class OutputEcho {
 }
 
 async function size(file: string): Promise<number> {
+  const fh = await openLog(file);
+  if (!fh) return 0;
   try {
-    return (await fs.stat(file)).size;
-  } catch {
-    return 0;
+    return (await fh.stat()).size;
+  } finally {
+    await fh.close();
   }
+}
+
+/**
+ * The log lives in the runner root, the job's to replace (CONTRACT §6): a link (to /etc/shadow,
+ * /dev/zero) is not followed, a FIFO does not block, and only a regular file is read.
+ */
+async function openLog(file: string): Promise<fs.FileHandle | undefined> {
+  let fh: fs.FileHandle;
+  try {
+    fh = await fs.open(file, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK | fsc.O_NOCTTY);
+  } catch {
+    return undefined;
+  }
+  if ((await fh.stat().catch(() => undefined))?.isFile()) return fh;
+  await fh.close();
+  return undefined;
 }
 
 /** Last `tail` lines of a file, reading at most 1 MiB from its end. */
 export async function tailFile(file: string, tail: number): Promise<string> {
-  let fh: fs.FileHandle;
-  try {
-    fh = await fs.open(file, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
-    throw err;
-  }
+  const fh = await openLog(file);
+  if (!fh) return '';
   try {
     const { size: total } = await fh.stat();
     const len = Math.min(total, 1024 * 1024);
