@@ -196,3 +196,16 @@ test('exit codes: ephemeral 0 after a job needs no GitHub call; 1/2/5 are failur
 test('backoff is exponential and capped', (t) => {
   t.deepEqual([0, 1, 2, 3, 20].map((n) => backoffMs(n)), [0, 5_000, 10_000, 20_000, 300_000]);
 });
+
+test('a tainted runner (a job vandalised its files) is retired even when its row says busy, unless GitHub shows it busy; never while inflight', (t) => {
+  const rows = [row('h1-cd-aaaaaa', { state: 'busy', busy: true }), row('h1-cd-bbbbbb'), row('h1-cd-cccccc', { state: 'busy' })];
+  const observed = rows.map((r) => running(r.name));
+  const gh: GitHubRunner[] = [{ id: 3, name: 'h1-cd-cccccc', os: 'linux', status: 'online', busy: true, labels: [] }];
+  const tainted = new Set(['h1-cd-aaaaaa', 'h1-cd-cccccc']);
+  const o = obs({ pools: [pool({ size: 3 })], rows, observed, tainted, github: new Map([['cd', gh]]) });
+  t.deepEqual(plan(o).filter((a) => a.kind === 'retire'), [{ kind: 'retire', name: 'h1-cd-aaaaaa', pool: 'cd', reason: 'runner-file-refused' }]);
+  t.deepEqual(plan(o, new Set(['h1-cd-aaaaaa'])).filter((a) => a.kind === 'retire'), []);
+  // The hook the job left says idle: irrelevant, the runner is not reused.
+  const hooks = new Map([['h1-cd-aaaaaa', { state: 'idle' as const, at: NOW }]]);
+  t.true(plan({ ...o, hooks }).some((a) => a.kind === 'retire' && a.name === 'h1-cd-aaaaaa'));
+});
