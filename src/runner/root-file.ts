@@ -30,37 +30,59 @@ export async function readRootFile(root: string, rel: string, max = ROOT_FILE_MA
 
 const REPLACED = Symbol('replaced');
 
-async function readOnce(root: string, rel: string, max: number): Promise<string | undefined | typeof REPLACED> {
-  const file = path.join(root, rel);
-  let fh: fs.FileHandle;
+/**
+ * The same rules for a file with no root to check against (pid files: job-writable only when
+ * jobs run as the daemon's user, and then still never allowed to block it).
+ */
+export async function readSmallFile(file: string, max = ROOT_FILE_MAX): Promise<string | undefined> {
+  const fh = await openNoFollow(file);
+  if (!fh) return undefined;
   try {
-    fh = await fs.open(file, FLAGS);
+    return await readCapped(fh, file, max);
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+}
+
+async function openNoFollow(file: string): Promise<fs.FileHandle | undefined> {
+  try {
+    return await fs.open(file, FLAGS);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
     throw refused(file, code === 'ELOOP' ? 'is a symbolic link' : `cannot be opened (${code ?? 'error'})`, err);
   }
+}
+
+async function readOnce(root: string, rel: string, max: number): Promise<string | undefined | typeof REPLACED> {
+  const file = path.join(root, rel);
+  const fh = await openNoFollow(file);
+  if (!fh) return undefined;
   try {
     const real = await fs.readlink(`/proc/self/fd/${fh.fd}`).catch(() => null);
     const expected = path.join(await fs.realpath(root), rel);
     if (real === `${expected} (deleted)`) return REPLACED;
     if (real !== expected) throw refused(file, `resolves to ${real ?? 'an unknown place'}, outside its runner root`);
-    const st = await fh.stat();
-    if (!st.isFile()) throw refused(file, 'is not a regular file');
-    if (st.size > max) throw refused(file, `is ${st.size} bytes (at most ${max} accepted)`);
-    // The size may grow after fstat: never read more than the cap.
-    const buf = Buffer.alloc(max + 1);
-    let n = 0;
-    while (n < buf.length) {
-      const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
-      if (bytesRead === 0) break;
-      n += bytesRead;
-    }
-    if (n > max) throw refused(file, `grew beyond ${max} bytes while read`);
-    return buf.subarray(0, n).toString('utf8');
+    return await readCapped(fh, file, max);
   } finally {
     await fh.close().catch(() => undefined);
   }
+}
+
+async function readCapped(fh: fs.FileHandle, file: string, max: number): Promise<string> {
+  const st = await fh.stat();
+  if (!st.isFile()) throw refused(file, 'is not a regular file');
+  if (st.size > max) throw refused(file, `is ${st.size} bytes (at most ${max} accepted)`);
+  // The size may grow after fstat: never read more than the cap.
+  const buf = Buffer.alloc(max + 1);
+  let n = 0;
+  while (n < buf.length) {
+    const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
+    if (bytesRead === 0) break;
+    n += bytesRead;
+  }
+  if (n > max) throw refused(file, `grew beyond ${max} bytes while read`);
+  return buf.subarray(0, n).toString('utf8');
 }
 
 function refused(file: string, why: string, cause?: unknown): FleetError {

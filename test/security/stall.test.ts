@@ -9,6 +9,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { OutputEcho, tailFile } from '../../src/backends/process/output.js';
+import { listPidRecords, readExitFile } from '../../src/backends/process/pidfile.js';
 import { createLogger } from '../../src/log.js';
 import { readJobState } from '../../src/runner/hooks.js';
 import { Writable } from 'node:stream';
@@ -55,6 +56,21 @@ test('a job file that is a FIFO, a link, a device, huge, a directory or garbage 
   t.is(await readJobState(ok), null);
   await fs.writeFile(path.join(ok, '.rf', 'job'), '{"state":"busy","at":5,"job":"j","runId":7}\n');
   t.deepEqual(await readJobState(ok), { state: 'busy', at: 5, job: 'j', runId: 7 });
+});
+
+test('pid and exit files that are a FIFO or a link to /dev/zero read as absent, at once', async (t) => {
+  const dataDir = await root(t);
+  const dir = path.join(dataDir, 'process');
+  await fs.mkdir(dir);
+  execFileSync('mkfifo', [path.join(dir, 'h1-cd-fifo0001.json')]);
+  await fs.symlink('/dev/zero', path.join(dir, 'h1-cd-zero0001.json'));
+  await fs.symlink('/dev/zero', path.join(dir, 'h1-cd-zero0001.exit'));
+  t.deepEqual(await listPidRecords(dataDir), []);
+  t.is(await readExitFile(path.join(dir, 'h1-cd-zero0001.exit')), undefined);
+  // In a runner root (a runner of another user writes it there): a link out is not followed.
+  const runner = await root(t);
+  await fs.symlink('/dev/zero', path.join(runner, '.rf', 'process-exit'));
+  t.is(await readExitFile(path.join(runner, '.rf', 'process-exit'), runner).catch(() => undefined), undefined);
 });
 
 test("a process runner's log replaced by a link to a secret or by a FIFO: the daemon echoes nothing and does not block", async (t) => {

@@ -1,7 +1,8 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { readRootFile } from '../../runner/root-file.js';
+import { isFleetError } from '../../errors.js';
+import { readRootFile, readSmallFile } from '../../runner/root-file.js';
 
 /** What we remember about a started runner, so a later daemon can adopt it safely. */
 export interface PidRecord {
@@ -89,11 +90,16 @@ function signalName(n: number): string {
   return hit ? hit[0] : `SIG${n}`;
 }
 
+/**
+ * Pid and exit files are tiny; a job running as the daemon's user could still put a FIFO or a
+ * link to /dev/zero in their place: never followed, never blocking, capped (a bad one reads as
+ * absent: nothing we may signal).
+ */
 async function readOrUndefined(file: string): Promise<string | undefined> {
   try {
-    return await fs.readFile(file, 'utf8');
+    return await readSmallFile(file, 64 * 1024);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (isFleetError(err, 'RUNNER_FILE_REFUSED')) return undefined;
     throw err;
   }
 }
