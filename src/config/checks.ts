@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { backendModules } from '../backends/index.js';
 import { RUNNER_NAME_MAX, SUFFIX_LEN } from './names.js';
+import { isSystemDir } from '../store/files.js';
 import { formatPath, type Path } from './positions.js';
 import { parseHostPort } from './schema.js';
 
@@ -23,6 +24,7 @@ export function crossChecks(raw: unknown, hostName: string, report: Report): voi
   if (!root) return;
   checkAuth(obj(obj(root.github)?.auth), report);
   checkRunner(obj(root.runner), report);
+  checkDataDir(obj(root.host), report);
   checkApi(obj(root.api), report);
   checkTools(arr(root.tools), report);
   const pools = arr(root.pools);
@@ -62,6 +64,14 @@ function checkRunner(runner: Obj | undefined, report: Report): void {
   }
   if (has(runner, 'sha256') && (version === undefined || version === 'latest')) {
     report(['runner', 'sha256'], 'a fixed sha256 needs a pinned runner.version, not "latest"', 'key');
+  }
+}
+
+function checkDataDir(host: Obj | undefined, report: Report): void {
+  const dir = host?.dataDir;
+  // Relative paths resolve against the config file later; only an absolute one can be judged here.
+  if (typeof dir === 'string' && dir.startsWith('/') && isSystemDir(dir)) {
+    report(['host', 'dataDir'], `${dir} is a system directory; the daemon would take it over (DATA_DIR_UNSAFE): use a directory of its own, e.g. /var/lib/runner-fleet`);
   }
 }
 

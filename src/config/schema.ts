@@ -121,7 +121,8 @@ const networkOverride = z.strictObject({
 
 const tool = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, { error: 'use lowercase letters, digits, ".", "_" and "-"' }),
-  version: text,
+  // It names a directory on PATH (tools/{name}/{version}/{arch}): the same rule as the installer.
+  version: z.string().regex(/^[A-Za-z0-9._+-]+$/, { error: 'use letters, digits, ".", "_", "+" and "-"' }),
   url: httpUrl,
   sha256: optional(sha256),
   checksumUrl: optional(httpUrl),

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { PoolConfig } from '../config/types.js';
 import { runnerNamePattern } from '../config/names.js';
-import { describeError, FleetError } from '../errors.js';
+import { describeError, diskFullError, FleetError } from '../errors.js';
 import type { RunnerService } from '../github/types.js';
 import { backoffMs } from './exits.js';
 import type { PoolView } from './types.js';
@@ -117,8 +117,10 @@ export class PoolRuntime {
     this.#failures++;
     this.#notBefore = now + backoffMs(this.#failures);
     if (err !== undefined) {
-      this.#error = describeError(err);
-      this.#errorCode = err instanceof FleetError ? err.code : null;
+      // A bare ENOSPC (writing a runner dir, a unit file) still names the cause.
+      const full = err instanceof FleetError ? undefined : diskFullError(err, 'writing');
+      this.#error = describeError(full ?? err);
+      this.#errorCode = err instanceof FleetError ? err.code : (full?.code ?? null);
       this.#hint = hint ?? null;
     }
   }

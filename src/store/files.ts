@@ -37,8 +37,13 @@ function unsafe(dataDir: string, why: string): never {
   throw new FleetError('DATA_DIR_UNSAFE', `host.dataDir ${dataDir}: ${why}; point it at a directory of its own (e.g. /var/lib/runner-fleet)`);
 }
 
+/** /etc, /var/lib, / ...: never a data dir (config validation and every writer check it). */
+export function isSystemDir(dir: string): boolean {
+  return SYSTEM_DIRS.has(path.resolve(dir));
+}
+
 function refuseSystemDir(dataDir: string): void {
-  if (SYSTEM_DIRS.has(path.resolve(dataDir))) unsafe(dataDir, 'is a system directory');
+  if (isSystemDir(dataDir)) unsafe(dataDir, 'is a system directory');
 }
 
 /**

@@ -19,6 +19,8 @@ const cases: Array<{ title: string; text: string; path: string; line: number; co
   { title: 'proxy with a carriage return', text: MINIMAL + String.raw`network: { proxy: { https: "http://proxy:3128\rUser=root" } }` + '\n', path: 'network.proxy.https', line: 8 },
   { title: 'noProxy with a newline', text: MINIMAL + `network: { proxy: { noProxy: "a${INJECT}" } }\n`, path: 'network.proxy.noProxy', line: 8 },
   { title: 'pool caFile with a newline', text: MINIMAL + `    network: { caFile: "/etc/ca.pem${INJECT}" }\n`, path: 'pools[0].network.caFile', line: 8 },
+  { title: 'tool version with a newline', text: MINIMAL + `tools:\n  - { name: yq, version: "v4${INJECT}", url: "https://x/yq", sha256: ${'b'.repeat(64)} }\n`, path: 'tools[0].version', line: 9 },
+  { title: 'dataDir is a system directory', text: MINIMAL + 'host: { dataDir: /etc }\n', path: 'host.dataDir', line: 8 },
   { title: 'dataDir with a newline', text: MINIMAL + `host: { dataDir: "/var/lib/rf${INJECT}" }\n`, path: 'host.dataDir', line: 8 },
 ];
 

@@ -71,10 +71,14 @@ tools:
   t.teardown(() => fx?.stop('keep'));
   fx = await startTestDaemon(emu, poolYaml({ name: 'cd', size: 1 }), { extra, dir: disk.dir });
 
+  let last: unknown;
   const full = await until(async () => {
     const s = await httpStatus(fx!);
+    last = { pools: s.pools, tools: s.tools };
     return s.pools[0]?.errorCode === 'DISK_FULL' && s.tools.some((x) => x.errorCode === 'DISK_FULL') ? s : undefined;
-  }, 30_000, 'DISK_FULL in status');
+  }, 60_000, 'DISK_FULL in status').catch((err: Error) => {
+    throw new Error(`${err.message}; last status ${JSON.stringify(last)}`);
+  });
   t.false(full.pools[0]!.healthy);
   t.is(full.pools[0]!.actual, 0);
   t.false(fs.existsSync(path.join(fx.config.host.dataDir, 'cache', 'runner', '2.330.0')), 'no truncated runner in the cache');
