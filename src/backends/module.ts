@@ -42,6 +42,12 @@ export interface BackendModule<K extends BackendKind = BackendKind> {
   specParts(pool: PoolOf<K>): SpecParts;
   /** uid/gid that must own the runner root, when the runner runs as another known user. */
   runnerOwner(pool: PoolOf<K>): { uid: number; gid: number } | undefined;
+  /**
+   * How the shared runner files reach a runner root: `links` (hard links to read-only files the
+   * daemon's user owns; host backends) or `mounts` (bound read-only over empty mount points;
+   * containers, where a root job could write through any hard link).
+   */
+  readonly sharedRunnerFiles: 'links' | 'mounts';
   /** Runs as someone other than root/the daemon: the data dir must be traversable. */
   runsAsOtherUser(pool: PoolOf<K>): boolean;
   /** The name of the engine object (container, unit...) that runs a runner. */

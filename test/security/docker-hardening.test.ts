@@ -84,7 +84,7 @@ test('a root job in a Docker runner: capabilities dropped, no new privileges, th
   t.is((await readFile(path.join(root, 'mknod'), 'utf8')).trim(), 'mknod-refused');
   t.false(info.HostConfig.Privileged);
   t.deepEqual(info.HostConfig.CapDrop, ['ALL']);
-  t.true((info.HostConfig.SecurityOpt ?? []).some((o) => /^no-new-privileges(:true)?$/.test(o)));
+  t.true((info.HostConfig.SecurityOpt ?? []).some((o: string) => /^no-new-privileges(:true)?$/.test(o)));
   t.false(JSON.stringify(info.Mounts).includes('docker.sock'));
 });
 

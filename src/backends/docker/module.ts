@@ -31,6 +31,7 @@ export const dockerModule: BackendModule<'docker'> = {
     const u = pool.docker.user;
     return u && /^\d+(:\d+)?$/.test(u) ? idsFor(u) : undefined;
   },
+  sharedRunnerFiles: 'mounts',
   runsAsOtherUser(pool) {
     // Without docker.user the container runs as the image's USER (the official image: runner,
     // uid 1001), learnt at create time: the data dir must be traversable unless root is explicit.

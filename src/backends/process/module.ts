@@ -13,6 +13,7 @@ export const processModule: BackendModule<'process'> = {
   },
   specParts: () => ({}),
   runnerOwner: () => undefined,
+  sharedRunnerFiles: 'links',
   runsAsOtherUser: () => false,
   // The pid file names the process; the runner's name is its only handle.
   resourceName: (runnerName) => runnerName,

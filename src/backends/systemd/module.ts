@@ -28,6 +28,7 @@ export const systemdModule: BackendModule<'systemd'> = {
       return undefined;
     }
   },
+  sharedRunnerFiles: 'links',
   runsAsOtherUser(pool) {
     return this.runnerOwner(pool) !== undefined || !isRootUser(pool.systemd.user);
   },
