@@ -2,6 +2,7 @@ import type Dockerode from 'dockerode';
 import { FleetError } from '../../errors.js';
 import type { DockerPoolConfig } from '../../config/types.js';
 import type { RunnerSpec } from '../types.js';
+import { LOAD_SECRETS, SECRET_FILE, renderSecretFile } from '../secret-file.js';
 import { containerName } from './names.js';
 
 /** Ownership labels (docs/contract.md §5). A container without them, or for another host, is not ours. */
@@ -72,22 +73,12 @@ function binds(spec: RunnerSpec): Dockerode.MountSettings[] {
  * a 0600 file in the runner's own root instead, which the start wrapper loads and deletes before
  * it execs the runner, so the file is gone before any job runs. Never argv, labels or logs.
  */
-export const SECRET_FILE = '.rf/secret.env';
 export const START_ARGV0 = 'rf-start';
-export const START_SCRIPT =
-  'f=$1; shift; if [ -f "$f" ]; then set -a; . "$f" || exit 1; set +a; rm -f "$f" || exit 1; fi; exec "$@"';
+export const START_SCRIPT = `s=$1; shift; ${LOAD_SECRETS}`;
 
 export const secretFile = (spec: Pick<RunnerSpec, 'root'>) => `${spec.root}/${SECRET_FILE}`;
 
-/** sh syntax, one single-quoted assignment per line (values may hold newlines). */
-export function renderSecretFile(secretEnv: Record<string, string>): string {
-  return Object.entries(secretEnv)
-    .map(([k, v]) => {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new FleetError('BACKEND_FAILED', `invalid environment variable name ${JSON.stringify(k)}`);
-      return `${k}='${v.replace(/'/g, `'\\''`)}'\n`;
-    })
-    .join('');
-}
+export { renderSecretFile };
 
 function envList(spec: RunnerSpec): string[] {
   return Object.entries(spec.env).map(([k, v]) => `${k}=${v}`);
