@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { BackendKind, BackendSettings, FleetConfig, PoolOf } from '../config/types.js';
-import type { Check, DoctorContext } from '../doctor/types.js';
+import type { Check, CheckResult, DoctorContext } from '../doctor/types.js';
 import type { Logger } from '../log.js';
 import type { DockerPlan } from './docker/plan.js';
 import type { ProcessPlan } from './process/plan.js';
@@ -66,6 +66,11 @@ export interface BackendModule<K extends BackendKind = BackendKind> {
     engine?: Check;
     /** Endpoint checks run the way this backend's runners reach them. */
     network?: { id: string; run: Check };
+    /**
+     * What a job of this pool can reach beyond its own runner (README "Security model"), as
+     * rows named `name`; none when there is nothing to call out.
+     */
+    isolation?(pool: PoolOf<K>, ctx: DoctorContext, name: string): CheckResult[];
   };
   /** The daemon's own service unit needs the systemd drop-in (it manages units). */
   readonly needsSystemdDropIn: boolean;

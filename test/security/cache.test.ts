@@ -4,8 +4,6 @@
  * cache and tools must be byte-identical afterwards. Tampering from outside the job boundary is
  * caught by the manifest (RUNNER_TAMPERED) and repaired by a fresh download.
  */
-import { execFileSync } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
@@ -22,36 +20,9 @@ import { requireDocker } from '../helpers/engines.js';
 import { waitFor } from '../backends/contract.js';
 import { dockerPoolYaml, onlineCount, ours, removeHostContainers, toolsYaml, uniqueHost } from '../daemon/docker-kit.js';
 import { countingFetch, tempDir } from '../runner/util.js';
+import { ATTACK, ensureJobUser, JOB_USER, snapshot } from './isolation-kit.js';
 
 const docker = new Dockerode();
-export const JOB_USER = 'rf-sec-job';
-
-/** Every entry under dir (not following links): kind, mode, owner and content hash. */
-export function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const rel of (fs.readdirSync(dir, { recursive: true }) as string[]).sort()) {
-    const p = path.join(dir, rel);
-    const st = fs.lstatSync(p);
-    const body = st.isFile() ? crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex') : st.isSymbolicLink() ? fs.readlinkSync(p) : '';
-    out[rel] = `${st.mode.toString(8)} ${st.uid}:${st.gid} ${body}`;
-  }
-  return out;
-}
-
-/** What a hostile job runs against its runner root $R and the data dir $D. Any success prints ATTACK-OK. */
-export const ATTACK = `
-try() { if sh -c "$1" >/dev/null 2>&1; then echo "ATTACK-OK: $1"; else echo "refused: $1"; fi; }
-OWN="$R/bin/Runner.Listener $R/config.sh $R/run.sh $R/env.sh $R/externals/node20/bin/node"
-for f in $OWN $(find "$D/cache" "$D/tools" -type f 2>/dev/null); do
-  try "echo pwned >> '$f'"
-  try "chmod 0777 '$f'"
-done
-for d in $(find "$D"/cache/runner/*/ "$D/tools" -type d 2>/dev/null); do try "touch '$d/planted'"; done
-# Replacing entries of its own root may work (the root is the job's); the cache must not follow.
-for f in $OWN; do (printf pwned > "$f.new" && mv -f "$f.new" "$f") 2>/dev/null || true; done
-echo pwned > "$R/bin/planted.so" 2>/dev/null || true
-echo attacks-done
-`;
 
 test('tampering with a cached runner from outside: RUNNER_TAMPERED, quarantined, downloaded again', async (t) => {
   const emu = await startEmulator({ runnerVersions: ['2.330.0'] });
@@ -92,16 +63,6 @@ test('tampering with a cached runner from outside: RUNNER_TAMPERED, quarantined,
   t.is(calls.length, 3);
   t.is(first.path, cache);
 });
-
-function ensureJobUser(): { uid: number; gid: number } {
-  try {
-    execFileSync('id', ['-u', JOB_USER], { stdio: 'ignore' });
-  } catch {
-    execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/bin/sh', JOB_USER], { stdio: 'ignore' });
-  }
-  const id = (flag: string) => Number(execFileSync('id', [flag, JOB_USER], { encoding: 'utf8' }).trim());
-  return { uid: id('-u'), gid: id('-g') };
-}
 
 test('a process runner job as its own user cannot change the runner cache or the tools through its root', async (t) => {
   if (process.getuid?.() !== 0) return void t.fail('needs root (useradd, switching users)');

@@ -1,4 +1,5 @@
 import type { BackendModule } from '../module.js';
+import { dockerIsolation } from './isolation.js';
 import { idsFor } from '../process/user.js';
 import { checkDocker, checkNetworkFromContainers, prepareDoctor } from './doctor.js';
 import { containerName } from './names.js';
@@ -44,6 +45,7 @@ export const dockerModule: BackendModule<'docker'> = {
   planRows: dockerPlanRows,
   hostNetwork: false,
   doctor: {
+    isolation: dockerIsolation,
     prepare: prepareDoctor,
     engine: checkDocker,
     network: { id: 'network-containers', run: checkNetworkFromContainers },
