@@ -63,18 +63,18 @@ function addedBytes(root: string, cacheInodes: Set<string>): number {
   return total;
 }
 
-function runnerLike(n: number) {
+function runnerLike(n: number, shared: 'links' | 'mounts' = 'links') {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-bench-prepare-'));
   try {
     const cache = runnerLikeCache(dataDir);
     const cacheInodes = inodes(runnerCacheDir(dataDir, VERSION));
     const env = { RUNNER_TOOL_CACHE: path.join(dataDir, 'tools'), HTTPS_PROXY: 'http://proxy:3128', NO_PROXY: '.internal' };
     const pathDirs = [path.join(dataDir, 'tools', 'argocd', 'v2.13.3', 'x64'), '/usr/local/bin', '/usr/bin', '/bin'];
-    prepareRunnerDir({ dataDir, name: 'warmup', version: VERSION, env, pathDirs });
+    prepareRunnerDir({ dataDir, name: 'warmup', version: VERSION, env, pathDirs, shared });
     const samples: number[] = [];
     for (let i = 0; i < n; i++) {
       const t = performance.now();
-      prepareRunnerDir({ dataDir, name: `h1-cd-${i.toString(36).padStart(8, '0')}`, version: VERSION, env, pathDirs });
+      prepareRunnerDir({ dataDir, name: `h1-cd-${i.toString(36).padStart(8, '0')}`, version: VERSION, env, pathDirs, shared });
       samples.push(performance.now() - t);
     }
     let bytes = 0;
@@ -117,6 +117,20 @@ export async function prepareBench(opts: { runners: number; targetMs: number; ta
     res.detail!.runnerLike = r;
   } catch (err) {
     res.notes.push(`runner-like prepare failed: ${errText(err)}`);
+  }
+  try {
+    // Docker: empty mount points, the cache entries bound read-only over them by the engine.
+    const m = runnerLike(opts.runners, 'mounts');
+    res.figures.push(
+      {
+        key: 'prepare.docker_mounts.ms_per_runner', label: 'prepare: Docker runner dir (mount points), runner-like cache', value: round(m.msPerRunner, 2), unit: 'ms', target: opts.targetMs,
+        note: `${opts.runners} runners; no links, one read-only mount per top-level cache entry; p95 ${round(m.p95Ms, 2)} ms`,
+      },
+      { key: 'prepare.docker_mounts.bytes_per_runner', label: 'prepare: disk added per Docker runner', value: Math.round(m.bytesPerRunner), unit: 'bytes', target: opts.targetBytes },
+    );
+    res.detail!.dockerMounts = m;
+  } catch (err) {
+    res.notes.push(`Docker-layout prepare failed: ${errText(err)}`);
   }
   res.seconds = (Date.now() - t0) / 1000;
   return res;

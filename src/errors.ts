@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'IMAGE_MISSING'
   | 'TOOL_INSTALL'
   | 'TOOL_TAMPERED'
+  | 'RUNNER_TAMPERED'
   | 'DAEMON_UNREACHABLE'
   | 'NOT_IMPLEMENTED'
   /** A control route called on TCP without api.token (CONTRACT §7): use the control socket. */

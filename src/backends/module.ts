@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { BackendKind, BackendSettings, FleetConfig, PoolOf } from '../config/types.js';
-import type { Check, DoctorContext } from '../doctor/types.js';
+import type { Check, CheckResult, DoctorContext } from '../doctor/types.js';
 import type { Logger } from '../log.js';
 import type { DockerPlan } from './docker/plan.js';
 import type { ProcessPlan } from './process/plan.js';
@@ -42,6 +42,12 @@ export interface BackendModule<K extends BackendKind = BackendKind> {
   specParts(pool: PoolOf<K>): SpecParts;
   /** uid/gid that must own the runner root, when the runner runs as another known user. */
   runnerOwner(pool: PoolOf<K>): { uid: number; gid: number } | undefined;
+  /**
+   * How the shared runner files reach a runner root: `links` (hard links to read-only files the
+   * daemon's user owns; host backends) or `mounts` (bound read-only over empty mount points;
+   * containers, where a root job could write through any hard link).
+   */
+  readonly sharedRunnerFiles: 'links' | 'mounts';
   /** Runs as someone other than root/the daemon: the data dir must be traversable. */
   runsAsOtherUser(pool: PoolOf<K>): boolean;
   /** The name of the engine object (container, unit...) that runs a runner. */
@@ -60,6 +66,11 @@ export interface BackendModule<K extends BackendKind = BackendKind> {
     engine?: Check;
     /** Endpoint checks run the way this backend's runners reach them. */
     network?: { id: string; run: Check };
+    /**
+     * What a job of this pool can reach beyond its own runner (README "Security model"), as
+     * rows named `name`; none when there is nothing to call out.
+     */
+    isolation?(pool: PoolOf<K>, ctx: DoctorContext, name: string): CheckResult[];
   };
   /** The daemon's own service unit needs the systemd drop-in (it manages units). */
   readonly needsSystemdDropIn: boolean;

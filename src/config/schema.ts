@@ -151,6 +151,9 @@ const docker = z.strictObject({
 
 const systemd = z.strictObject({ user: unixName, group: optional(unixName) }).transform(stripUndefined);
 
+/** process pools: run the runner and its jobs as this user (the daemon must be root to switch). */
+const processUser = z.strictObject({ user: text, group: optional(text) });
+
 const scale = z.strictObject({
   minIdle: int.refine((n) => n >= 0, { error: 'must be 0 or more' }).default(0),
   max: int.refine((n) => n >= 1, { error: 'must be 1 or more' }),
@@ -178,6 +181,7 @@ const poolFields = z.strictObject({
   network: optional(networkOverride),
   docker: optional(docker),
   systemd: optional(systemd),
+  process: optional(processUser),
 });
 
 /** Marks an issue crossChecks() already reports with its own words and position. */
@@ -188,9 +192,9 @@ export const CROSS_CHECKED = 'cross-checked';
  * asserts that a section is there. Mismatches were reported by crossChecks().
  */
 const pool = poolFields.transform((p, ctx) => {
-  const { size, scale, backend, docker, systemd, ...common } = p;
+  const { size, scale, backend, docker, systemd, process, ...common } = p;
   const sizing: Sizing | undefined = size !== undefined && !scale ? { size } : scale && size === undefined ? { scale } : undefined;
-  const sections = { docker, systemd };
+  const sections = { docker, systemd, process: process ? stripUndefined(process) : undefined };
   const settings = backendModules.get(backend)?.settings(sections[backend as keyof typeof sections]);
   if (!sizing || !settings) {
     ctx.issues.push({ code: 'custom', message: CROSS_CHECKED, input: p, params: { crossChecked: true } });

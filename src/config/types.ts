@@ -54,8 +54,11 @@ export interface SystemdPoolConfig {
   group?: string;
 }
 
-/** Settings of a process pool; none yet (the runner runs as the daemon's user). */
-export type ProcessPoolConfig = Record<string, never>;
+/** Settings of a process pool: the user its runners and jobs run as (else the daemon's own). */
+export interface ProcessPoolConfig {
+  user: string;
+  group?: string;
+}
 
 export interface ScaleConfig {
   minIdle: number;

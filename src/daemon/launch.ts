@@ -29,8 +29,9 @@ export function createLaunchKit(deps: {
       const built = buildRunnerEnv({ cfg, pool, tools: deps.tools(), root, secretValues, logger: deps.logger });
       const backend = moduleOf(pool.backend);
       const owner = backend.runnerOwner(pool);
-      prepareRunnerDir({
+      const prepared = prepareRunnerDir({
         dataDir: cfg.host.dataDir, name, version, env: built.env, pathDirs: built.pathDirs,
+        shared: backend.sharedRunnerFiles,
         ...(owner ? { uid: owner.uid, gid: owner.gid } : {}),
       });
       const command = reg.kind === 'jit' ? [path.join(root, 'bin', 'Runner.Listener'), 'run'] : writeStartScript(root, name, reg);
@@ -38,7 +39,7 @@ export function createLaunchKit(deps: {
       const spec: RunnerSpec = {
         name, pool: pool.name, host: cfg.host.name, root, command,
         env: built.env, secretEnv: built.secretEnv,
-        mounts: runnerMounts(cfg, pool, version),
+        mounts: [...runnerMounts(cfg, pool, version), ...prepared.mounts],
         ephemeral: pool.ephemeral,
         network: { dns: pool.network.dns, extraHosts: pool.network.extraHosts, ...(networkMode ? { mode: networkMode } : {}) },
         ...parts,

@@ -5,6 +5,7 @@ import { checkApiExposure } from './api.js';
 import { checkGitHubCredentials, checkPublicExposure, checkRunnerVersion } from './github.js';
 import { checkConfig, checkDataDir, checkTools } from './local.js';
 import { checkNetworkFromHost } from './network.js';
+import { checkJobIsolation } from './isolation.js';
 import { fail, type Check, type CheckResult, type DoctorContext, type ExecResult } from './types.js';
 
 export * from './types.js';
@@ -12,6 +13,7 @@ export { checkConfig, checkDataDir, checkTools } from './local.js';
 export { checkApiExposure } from './api.js';
 export { checkGitHubCredentials, checkPublicExposure, checkRunnerVersion, permissionHint } from './github.js';
 export { checkNetworkFromHost, tcpProbe } from './network.js';
+export { checkJobIsolation } from './isolation.js';
 
 const modules = [...backendModules.values()];
 
@@ -27,6 +29,7 @@ export const ALL_CHECKS: { id: string; run: Check }[] = [
   ...modules.flatMap((m) => (m.doctor.network ? [m.doctor.network] : [])),
   { id: 'exposure', run: checkPublicExposure },
   { id: 'api', run: checkApiExposure },
+  { id: 'isolation', run: checkJobIsolation },
 ];
 
 /** Runs every check; one that throws becomes a failed row, never a crashed doctor. */

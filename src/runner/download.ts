@@ -11,6 +11,7 @@ import type { Store } from '../store/types.js';
 import { expandTemplate, hostArch, type RunnerArch } from './arch.js';
 import { withFileLock } from './lock.js';
 import { tmpName } from './tmp.js';
+import { checkCacheDir, manifestPath, sealCacheDir } from './manifest.js';
 
 export interface RunnerRelease {
   version: string;
@@ -131,20 +132,20 @@ export function ensureRunnerCached(opts: EnsureCachedOptions, cache = new Runner
 }
 
 async function doEnsure(opts: EnsureCachedOptions, final: string): Promise<CachedRunner> {
-  const hit = cachedHit(opts, final);
+  const hit = await cachedHit(opts, final);
   if (hit) return hit;
   const cacheRoot = path.dirname(final);
   ensureDataDir(opts.dataDir);
   await fs.promises.mkdir(cacheRoot, { recursive: true, mode: 0o755 });
   return withFileLock(path.join(cacheRoot, `.${opts.version}.lock`), async () => {
-    const again = cachedHit(opts, final); // another process finished while we waited
+    const again = await cachedHit(opts, final); // another process finished while we waited
     if (again) return again;
     return downloadAndExtract(opts, final);
   });
 }
 
-function cachedHit(opts: EnsureCachedOptions, final: string): CachedRunner | null {
-  if (!fs.existsSync(final)) return null;
+async function cachedHit(opts: EnsureCachedOptions, final: string): Promise<CachedRunner | null> {
+  if ((await verifyCachedRunner(opts, final)) !== 'ok') return null;
   const row = opts.store?.versions.get(opts.version);
   const sha256 = row?.sha256 ?? opts.sha256.toLowerCase();
   if (!row) opts.store?.versions.put({ version: opts.version, sha256, path: final, fetchedAt: (opts.now ?? Date.now)() });
@@ -166,13 +167,16 @@ async function downloadAndExtract(opts: EnsureCachedOptions, final: string): Pro
     });
     await fs.promises.mkdir(tmpDir, { mode: 0o755 });
     await extractRunner(tarball, tmpDir);
-    await fs.promises.chmod(tmpDir, 0o755);
+    // Read-only for everyone and hashed file by file before any runner can see it.
+    await sealCacheDir(tmpDir, opts.version);
+    await fs.promises.rename(manifestPath(tmpDir), manifestPath(final));
     await fs.promises.rename(tmpDir, final);
     opts.store?.versions.put({ version: opts.version, sha256: opts.sha256.toLowerCase(), path: final, fetchedAt: (opts.now ?? Date.now)() });
     opts.logger?.info({ version: opts.version, bytes }, 'runner verified and cached');
     return { version: opts.version, path: final, sha256: opts.sha256.toLowerCase(), downloaded: true };
   } catch (err) {
     await fs.promises.rm(tmpDir, { recursive: true, force: true });
+    await fs.promises.rm(manifestPath(tmpDir), { force: true });
     const full = diskFullError(err, `runner ${opts.version}`);
     if (full) throw full;
     if (err instanceof FleetError) throw err;
@@ -215,7 +219,8 @@ export async function ensureConfiguredRunner(opts: {
   const cache = opts.cache ?? new RunnerCache();
   const dataDir = cfg.host.dataDir;
   const pinned = cfg.runner.version;
-  if (pinned !== 'latest' && fs.existsSync(runnerCacheDir(dataDir, pinned))) {
+  const cachedPin = pinned !== 'latest' && (await verifyCachedRunner({ dataDir, version: pinned, ...rest(opts) }, runnerCacheDir(dataDir, pinned))) === 'ok';
+  if (cachedPin) {
     return cache.ensure({ dataDir, version: pinned, url: '', sha256: cfg.runner.sha256 ?? opts.store?.versions.get(pinned)?.sha256 ?? '', fetch: opts.fetch, ...rest(opts) });
   }
   const rel = await resolveRunnerRelease(cfg, opts.service, opts.scope);
@@ -236,4 +241,29 @@ function rest(opts: { store?: Pick<Store, 'versions'>; onProgress?: (p: Progress
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     ...(opts.logger ? { logger: opts.logger } : {}),
   };
+}
+
+/**
+ * Before a cached version is used (again): it must still match the manifest written when it was
+ * verified. A mismatch (or no manifest) is RUNNER_TAMPERED: the version is moved aside to
+ * cache/runner/.quarantine/ (kept for inspection; runners already running keep their files) and
+ * the caller downloads it again.
+ */
+export async function verifyCachedRunner(
+  opts: { dataDir: string; version: string; store?: Pick<Store, 'versions'>; logger?: Logger; now?: () => number },
+  final = runnerCacheDir(opts.dataDir, opts.version),
+): Promise<'ok' | 'missing' | 'quarantined'> {
+  if (!fs.existsSync(final)) return 'missing';
+  const check = await checkCacheDir(final);
+  if (check.ok) return 'ok';
+  const stamp = (opts.now ?? Date.now)();
+  const dest = path.join(path.dirname(final), '.quarantine', `${opts.version}-${stamp}`);
+  await fs.promises.mkdir(path.dirname(dest), { recursive: true, mode: 0o700 });
+  await fs.promises.rename(final, dest);
+  await fs.promises.rename(manifestPath(final), manifestPath(dest)).catch(() => undefined);
+  const err = new FleetError('RUNNER_TAMPERED', `runner ${opts.version} in the cache no longer matches its manifest (${check.reason}); quarantined in ${dest}, downloading it again`);
+  const events = (opts.store as { events?: Store['events'] } | undefined)?.events;
+  events?.append({ kind: 'RUNNER_TAMPERED', runner: null, pool: null, data: { version: opts.version, reason: check.reason, quarantine: dest } });
+  opts.logger?.error({ event: 'RUNNER_TAMPERED', code: err.code, version: opts.version, reason: check.reason, quarantine: dest }, err.message);
+  return 'quarantined';
 }

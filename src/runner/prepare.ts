@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Mount } from '../backends/types.js';
 import { isRunnerName } from '../config/names.js';
 import { FleetError } from '../errors.js';
 import { runnerCacheDir } from './download.js';
@@ -27,6 +28,20 @@ export interface PrepareOptions {
   /** systemd pools: the runner user owns its root. */
   uid?: number;
   gid?: number;
+  /**
+   * How the shared runner files reach the root. `links` (host backends): hard links to the
+   * read-only cache files, which the daemon's user owns, so a job running as another user can
+   * neither write nor chmod them. `mounts` (containers, where a root job could write through any
+   * hard link): empty mount points only, and the cache entries come back as `mounts` to bind
+   * read-only over them.
+   */
+  shared?: 'links' | 'mounts';
+}
+
+export interface PreparedRunner {
+  root: string;
+  /** `shared: 'mounts'`: cache entries to bind read-only over their mount points in the root. */
+  mounts: Mount[];
 }
 
 export function runnerRoot(dataDir: string, name: string): string {
@@ -38,13 +53,13 @@ export function runnerRoot(dataDir: string, name: string): string {
  * A runner dir without copying (docs/runner-facts.md §6.7): symlinks into the verified cache, plus `.env`,
  * `.path` and the job hooks. Re-running it (e.g. a version roll) re-points the links.
  */
-export function prepareRunnerDir(opts: PrepareOptions): { root: string } {
+export function prepareRunnerDir(opts: PrepareOptions): PreparedRunner {
   const cache = runnerCacheDir(opts.dataDir, opts.version);
   if (!fs.existsSync(cache)) throw new FleetError('RUNNER_PREPARE', `runner ${opts.version} is not in the cache (${cache})`);
   const root = runnerRoot(opts.dataDir, opts.name);
   fs.mkdirSync(path.dirname(root), { recursive: true, mode: 0o711 });
   fs.mkdirSync(root, { recursive: true, mode: 0o700 });
-  linkCache(cache, root);
+  const mounts = opts.shared === 'mounts' ? mountPoints(cache, root) : (linkCache(cache, root), []);
   const env = { ...opts.env };
   if (opts.hooks !== false) {
     const h = writeHooks(root);
@@ -54,7 +69,7 @@ export function prepareRunnerDir(opts: PrepareOptions): { root: string } {
   writeAtomic(path.join(root, '.env'), formatEnvFile(env), 0o600);
   writeAtomic(path.join(root, '.path'), `${opts.pathDirs.join(':')}\n`, 0o600);
   if (opts.uid !== undefined) chownTree(root, opts.uid, opts.gid ?? opts.uid);
-  return { root };
+  return { root, mounts };
 }
 
 /**
@@ -65,8 +80,10 @@ export function prepareRunnerDir(opts: PrepareOptions): { root: string } {
  */
 const SYMLINKED = new Set(['externals']);
 
+const sharedEntries = (cache: string) => new Set(fs.readdirSync(cache).filter((e) => !RUNNER_WRITES.has(e)));
+
 function linkCache(cache: string, root: string): void {
-  const wanted = new Set(fs.readdirSync(cache).filter((e) => !RUNNER_WRITES.has(e)));
+  const wanted = sharedEntries(cache);
   for (const entry of fs.readdirSync(root)) {
     const p = path.join(root, entry);
     if (wanted.has(entry) || RUNNER_WRITES.has(entry)) continue;
@@ -79,6 +96,44 @@ function linkCache(cache: string, root: string): void {
     if (SYMLINKED.has(entry)) symlinkAtomic(target, link);
     else hardlinkTree(target, link);
   }
+}
+
+/**
+ * Containers: each shared cache entry gets an empty mount point of its kind in the root (never a
+ * link: root in a container can write through a hard link, and the runner realpaths its own
+ * executable, so a symlink would make the cache its root). Whatever stands there is replaced.
+ */
+function mountPoints(cache: string, root: string): Mount[] {
+  const mounts: Mount[] = [];
+  for (const entry of fs.readdirSync(root)) {
+    const p = path.join(root, entry);
+    // Links an earlier layout left behind.
+    if (fs.lstatSync(p).isSymbolicLink() && isCacheLink(p)) fs.rmSync(p, { force: true });
+  }
+  for (const entry of sharedEntries(cache)) {
+    const source = path.join(cache, entry);
+    const target = path.join(root, entry);
+    const st = fs.lstatSync(source);
+    const cur = fs.lstatSync(target, { throwIfNoEntry: false });
+    if (st.isSymbolicLink()) {
+      if (!cur?.isSymbolicLink() || fs.readlinkSync(target) !== fs.readlinkSync(source)) {
+        fs.rmSync(target, { recursive: true, force: true });
+        fs.symlinkSync(fs.readlinkSync(source), target);
+      }
+      continue;
+    }
+    if (st.isDirectory()) {
+      if (!cur?.isDirectory() || fs.readdirSync(target).length > 0) {
+        fs.rmSync(target, { recursive: true, force: true });
+        fs.mkdirSync(target, { mode: 0o755 });
+      }
+    } else if (!cur?.isFile() || cur.nlink > 1 || cur.size > 0) {
+      fs.rmSync(target, { recursive: true, force: true });
+      fs.writeFileSync(target, '', { mode: 0o444 });
+    }
+    mounts.push({ source, target, readOnly: true });
+  }
+  return mounts;
 }
 
 function symlinkAtomic(target: string, link: string): void {
@@ -145,14 +200,19 @@ function writeAtomic(file: string, content: string, mode: number): void {
   fs.renameSync(tmp, file);
 }
 
-/** Hard links share the cache's inode: chowning them would chown the cache, so they are skipped (0755 is enough). */
-function chownTree(root: string, uid: number, gid: number): void {
-  fs.lchownSync(root, uid, gid);
-  for (const e of fs.readdirSync(root, { recursive: true }) as string[]) {
-    const p = path.join(root, e);
-    const st = fs.lstatSync(p);
-    if (st.isFile() && st.nlink > 1) continue;
-    fs.lchownSync(p, uid, gid);
+/**
+ * Hard links share the cache's inode: chowning them would chown the cache, so they are skipped
+ * (0755 is enough). Never descends through a symlink (`externals` points into the cache):
+ * readdir's recursive mode walks into linked directories, which once handed the cache's
+ * externals/ to the runner user.
+ */
+function chownTree(dir: string, uid: number, gid: number): void {
+  fs.lchownSync(dir, uid, gid);
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) chownTree(p, uid, gid);
+    else if (e.isSymbolicLink()) fs.lchownSync(p, uid, gid);
+    else if (fs.lstatSync(p).nlink === 1) fs.lchownSync(p, uid, gid);
   }
 }
 

@@ -87,7 +87,13 @@ test.serial('docker pool: online through the engine, inspectable, runs a job cle
     t.false(info.HostConfig.Privileged);
     t.true(['no', ''].includes(info.HostConfig.RestartPolicy?.Name ?? ''));
     t.false(info.Mounts.some((m) => /docker\.sock/.test(`${m.Source} ${m.Destination}`)), 'no docker socket');
-    t.true(info.Mounts.every((m) => m.Source === m.Destination), 'same-path mounts');
+    // Same-path mounts, except the shared runner files, bound read-only over the runner root's mount points.
+    const root = `${fx.config.host.dataDir}/runners/${runner}/`;
+    const cache = `${fx.config.host.dataDir}/cache/runner/`;
+    for (const m of info.Mounts) {
+      if (m.Destination.startsWith(root)) t.true(m.Source.startsWith(cache) && m.RW === false, `${m.Destination} is a read-only cache mount`);
+      else t.is(m.Source, m.Destination, 'same-path mount');
+    }
     for (const ro of [sec.caFile, `${fx.config.host.dataDir}/tools`]) {
       t.is(info.Mounts.find((m) => m.Destination === ro)?.RW, false, `${ro} mounted read-only`);
     }

@@ -69,7 +69,7 @@ test('systemd pool: tools install, verify and are on the PATH of a job running a
   t.not(write.code, 0, 'runner cannot modify an installed tool');
   // Nor the verified runner cache its own runner dir hard-links to (bin/, config.sh...).
   const cacheRoot = path.join(dataDir, 'cache', 'runner');
-  for (const v of readdirSync(cacheRoot).filter((d) => !d.startsWith('.'))) {
+  for (const v of readdirSync(cacheRoot).filter((d) => /^\d+\.\d+\.\d+$/.test(d))) {
     for (const f of ['bin/Runner.Listener', 'config.sh', 'run.sh']) t.is(statSync(path.join(cacheRoot, v, f)).uid, 0, `${v}/${f}`);
   }
 });

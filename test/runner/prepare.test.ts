@@ -56,6 +56,27 @@ test('prepare links the cache, writes .env/.path/hooks, and removal leaves the c
   t.true(fs.existsSync(path.join(cache, 'bin', 'Runner.Listener')));
 });
 
+test('containers get mount points and read-only mounts instead of links: nothing in the root shares an inode with the cache', async (t) => {
+  const dataDir = await tempDir(t);
+  const cache = fakeCache(dataDir, '2.330.0');
+  const name = 'h-cd-mount01';
+  // An older layout (hard links, externals symlink) is replaced on the next prepare.
+  prepareRunnerDir({ dataDir, name, version: '2.330.0', env: {}, pathDirs: ['/bin'] });
+  const { root, mounts } = prepareRunnerDir({ dataDir, name, version: '2.330.0', env: {}, pathDirs: ['/bin'], shared: 'mounts' });
+  const cacheInodes = new Set((fs.readdirSync(cache, { recursive: true }) as string[]).map((e) => fs.statSync(path.join(cache, e)).ino));
+  for (const e of fs.readdirSync(root, { recursive: true }) as string[]) {
+    const st = fs.lstatSync(path.join(root, e));
+    t.false(st.isSymbolicLink(), e);
+    t.false(cacheInodes.has(st.ino), `${e} shares an inode with the cache`);
+  }
+  t.deepEqual(fs.readdirSync(path.join(root, 'bin')), [], 'bin/ is an empty mount point');
+  t.is(fs.statSync(path.join(root, 'config.sh')).size, 0);
+  t.deepEqual(
+    mounts.map((m) => [path.relative(cache, m.source), path.relative(root, m.target), m.readOnly]).sort(),
+    ['bin', 'config.sh', 'env.sh', 'externals', 'run.sh'].map((e) => [e, e, true]),
+  );
+});
+
 test('the job hooks atomically write the job state file the daemon reads', async (t) => {
   const dataDir = await tempDir(t);
   fakeCache(dataDir, '2.330.0');

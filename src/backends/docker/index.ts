@@ -1,3 +1,5 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import Dockerode from 'dockerode';
 import { systemClock, type Clock } from '../../clock.js';
 import { FleetError, describeError } from '../../errors.js';
@@ -7,7 +9,7 @@ import { watchExits } from './events.js';
 import { chownRunnerRoot, imageUserResolver } from './image-user.js';
 import { imageEnsurer, type PullProgress } from './images.js';
 import { demuxLogs } from './logs.js';
-import { LABEL_HOST, LABEL_POOL, LABEL_RUNNER, containerName, createOptions, dockerSettings, isOwned } from './spec.js';
+import { LABEL_HOST, LABEL_POOL, LABEL_RUNNER, containerName, createOptions, dockerSettings, isOwned, renderSecretFile, secretFile } from './spec.js';
 import { exitFromCode, observedState } from './state.js';
 
 export { parseMemory, containerName, LABEL_HOST, LABEL_POOL, LABEL_RUNNER, LABEL_BACKEND } from './spec.js';
@@ -37,6 +39,28 @@ function engineError(what: string, err: unknown): FleetError {
   const reason = (err as { json?: { message?: string } }).json?.message ?? (err as Error).message;
   // No status code means no answer at all: socket missing, refused, engine restarting.
   return new FleetError(code === undefined ? 'BACKEND_UNAVAILABLE' : 'BACKEND_FAILED', `docker: ${what}: ${reason}`, { cause: err });
+}
+
+/**
+ * The secrets for the start wrapper: 0600, owned like the runner root (the container user reads
+ * it there and deletes it before the runner starts). Written fresh on every create.
+ */
+async function writeSecretFile(spec: RunnerSpec): Promise<void> {
+  const file = secretFile(spec);
+  const st = await fs.stat(spec.root);
+  const dir = path.dirname(file);
+  // The root is the job's: a link planted in place of .rf must not carry the file elsewhere.
+  const cur = await fs.lstat(dir).catch(() => undefined);
+  if (cur && !cur.isDirectory()) await fs.rm(dir, { force: true });
+  if (!cur?.isDirectory()) {
+    await fs.mkdir(dir, { mode: 0o700 });
+    await fs.chown(dir, st.uid, st.gid);
+  }
+  const tmp = `${file}.tmp`;
+  await fs.rm(tmp, { force: true });
+  await fs.writeFile(tmp, renderSecretFile(spec.secretEnv), { mode: 0o600, flag: 'wx' });
+  await fs.chown(tmp, st.uid, st.gid);
+  await fs.rename(tmp, file);
 }
 
 export function createDockerBackend(opts: DockerBackendOptions): Backend {
@@ -96,6 +120,7 @@ export function createDockerBackend(opts: DockerBackendOptions): Backend {
     const { image, pull } = dockerSettings(spec);
     await ensureImage(image, pull ?? 'missing', signal);
     await prepareRootFor(spec);
+    await writeSecretFile(spec);
     let id: string;
     try {
       id = (await docker.createContainer({ ...options, abortSignal: signal })).id;

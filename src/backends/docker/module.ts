@@ -1,4 +1,5 @@
 import type { BackendModule } from '../module.js';
+import { dockerIsolation } from './isolation.js';
 import { idsFor } from '../process/user.js';
 import { checkDocker, checkNetworkFromContainers, prepareDoctor } from './doctor.js';
 import { containerName } from './names.js';
@@ -31,6 +32,7 @@ export const dockerModule: BackendModule<'docker'> = {
     const u = pool.docker.user;
     return u && /^\d+(:\d+)?$/.test(u) ? idsFor(u) : undefined;
   },
+  sharedRunnerFiles: 'mounts',
   runsAsOtherUser(pool) {
     // Without docker.user the container runs as the image's USER (the official image: runner,
     // uid 1001), learnt at create time: the data dir must be traversable unless root is explicit.
@@ -43,6 +45,7 @@ export const dockerModule: BackendModule<'docker'> = {
   planRows: dockerPlanRows,
   hostNetwork: false,
   doctor: {
+    isolation: dockerIsolation,
     prepare: prepareDoctor,
     engine: checkDocker,
     network: { id: 'network-containers', run: checkNetworkFromContainers },

@@ -1,6 +1,8 @@
 import type Dockerode from 'dockerode';
 import { FleetError } from '../../errors.js';
+import type { DockerPoolConfig } from '../../config/types.js';
 import type { RunnerSpec } from '../types.js';
+import { LOAD_SECRETS, SECRET_FILE, renderSecretFile } from '../secret-file.js';
 import { containerName } from './names.js';
 
 /** Ownership labels (docs/contract.md §5). A container without them, or for another host, is not ours. */
@@ -65,19 +67,36 @@ function binds(spec: RunnerSpec): Dockerode.MountSettings[] {
 }
 
 /**
- * Secrets go into the container's environment, like env. Trade-off, chosen on purpose:
- * Docker keeps Env in the container config (`docker inspect`, config.v2.json, root-only on the
- * host). Anyone who can read that can also `docker exec` into the container and read the
- * runner's /proc/1/environ, so a 0600 file mounted read-only would not narrow who can see the
- * secret; it would add a wrapper shell the image may not have, plus a file left on the host.
- * The exposure is also short: the runner deletes ACTIONS_RUNNER_INPUT_* from its own
- * environment on start (jobs never see it), a JIT config is single-use and a registration token
- * lives one hour. Containers are removed on destroy, taking the config with them.
- * Secrets never reach argv, labels or logs.
+ * Secrets (JIT config, registration token, secretEnv values) never enter the container's config:
+ * Env there is PID 1's environment for the container's whole life, readable from /proc/1/environ
+ * by a job of the same user, and a registration token is good for the whole scope. They travel in
+ * a 0600 file in the runner's own root instead, which the start wrapper loads and deletes before
+ * it execs the runner, so the file is gone before any job runs. Never argv, labels or logs.
  */
+export const START_ARGV0 = 'rf-start';
+export const START_SCRIPT = `s=$1; shift; ${LOAD_SECRETS}`;
+
+export const secretFile = (spec: Pick<RunnerSpec, 'root'>) => `${spec.root}/${SECRET_FILE}`;
+
+export { renderSecretFile };
+
 function envList(spec: RunnerSpec): string[] {
-  const all = { ...spec.env, ...spec.secretEnv };
-  return Object.entries(all).map(([k, v]) => `${k}=${v}`);
+  return Object.entries(spec.env).map(([k, v]) => `${k}=${v}`);
+}
+
+/**
+ * What a job keeps of Docker's default capability set: file ownership and permission work in its
+ * workspace (CHOWN, DAC_OVERRIDE, FOWNER, FSETID), switching users as root does (SETUID, SETGID:
+ * apt drops to _apt, su, gosu), signalling its own processes across users (KILL) and test servers
+ * on low ports (NET_BIND_SERVICE). Dropped: NET_RAW (spoofing on a host network), MKNOD, SETFCAP,
+ * SETPCAP, SYS_CHROOT, AUDIT_WRITE. With no-new-privileges nothing setuid (sudo) raises them.
+ */
+export const JOB_CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'SETUID', 'SETGID', 'KILL', 'NET_BIND_SERVICE'];
+
+/** Privileged pools asked for all of it (docker-in-docker); everything else runs reduced. */
+function powers(d: DockerPoolConfig): Partial<Dockerode.HostConfig> {
+  if (d.privileged) return { Privileged: true };
+  return { Privileged: false, CapDrop: ['ALL'], CapAdd: JOB_CAPABILITIES, SecurityOpt: ['no-new-privileges:true'] };
 }
 
 /** The pool's docker section; the docker module always puts it in the spec. */
@@ -94,7 +113,7 @@ export function createOptions(spec: RunnerSpec, host: string): Dockerode.Contain
   return {
     name: containerName(spec.name),
     Image: d.image,
-    Cmd: cmd,
+    Cmd: ['/bin/sh', '-c', START_SCRIPT, START_ARGV0, secretFile(spec), ...cmd],
     // The image's own entrypoint (e.g. a shell wrapper) must not swallow our argv.
     Entrypoint: [],
     WorkingDir: workingDir,
@@ -115,7 +134,7 @@ export function createOptions(spec: RunnerSpec, host: string): Dockerode.Contain
       // Never restarted by Docker: an exit is the reconciler's to see (a restarted ephemeral
       // runner would replay a spent JIT config, a persistent one an expired token).
       RestartPolicy: { Name: 'no' },
-      Privileged: d.privileged === true,
+      ...powers(d),
       Mounts: binds(spec),
       ...(net ? { NetworkMode: net } : {}),
       ...(spec.network.dns.length ? { Dns: spec.network.dns } : {}),

@@ -1,7 +1,9 @@
 import type { BackendModule } from '../module.js';
+import { processIsolation } from './isolation.js';
 import { processPlan, processPlanRows } from './plan.js';
+import { processPoolIds } from './user.js';
 
-/** Runners as child processes of the daemon, as the daemon's user. */
+/** Runners as child processes of the daemon: as `process.user`, else as the daemon's user. */
 export const processModule: BackendModule<'process'> = {
   kind: 'process',
   settings: (process) => ({ backend: 'process', ...(process ? { process } : {}) }),
@@ -11,15 +13,21 @@ export const processModule: BackendModule<'process'> = {
     const { createProcessBackend } = await import('./index.js');
     return createProcessBackend({ host: cfg.host.name, dataDir: cfg.host.dataDir, logger, ...(clock ? { clock } : {}) });
   },
-  specParts: () => ({}),
-  runnerOwner: () => undefined,
-  runsAsOtherUser: () => false,
+  specParts(pool) {
+    if (!pool.process) return {};
+    const ids = processPoolIds(pool.process, pool.name);
+    return { user: `${ids.uid}:${ids.gid}` };
+  },
+  // Throws CONFIG_INVALID when the daemon cannot switch users: the pool fails, the others run.
+  runnerOwner: (pool) => (pool.process ? processPoolIds(pool.process, pool.name) : undefined),
+  sharedRunnerFiles: 'links',
+  runsAsOtherUser: (pool) => pool.process !== undefined,
   // The pid file names the process; the runner's name is its only handle.
   resourceName: (runnerName) => runnerName,
 
   plan: processPlan,
   planRows: processPlanRows,
   hostNetwork: true,
-  doctor: {},
+  doctor: { isolation: processIsolation },
   needsSystemdDropIn: false,
 };

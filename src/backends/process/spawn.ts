@@ -6,6 +6,7 @@ import { FleetError } from '../../errors.js';
 import { readProc } from './procfs.js';
 import type { PidRecord } from './pidfile.js';
 import { idsFor, type UnixIds } from './user.js';
+import { LOAD_SECRETS, SECRET_FILE, renderSecretFile } from '../secret-file.js';
 
 /**
  * The supervisor shim: a POSIX sh that runs the runner as its child and writes the child's
@@ -18,9 +19,15 @@ import { idsFor, type UnixIds } from './user.js';
  * decides what to do; a trap with a handler (unlike `trap ''`) is reset to default in the
  * child at exec, so the Listener sees the signals normally. Only SIGKILL takes out the shim
  * (then no exit file: the code is unknown, reported as null). ~1 MB of RSS per runner.
+ *
+ * Secrets (JIT config, registration token, secretEnv) never enter the shim's environment, which
+ * lives as long as the runner and which its job (same user) could read from /proc: they wait in
+ * a 0600 file in the runner's root that only the forked child loads and deletes before it execs
+ * the runner. Once the runner runs, the file is gone.
  */
 export const SHIM_SCRIPT =
-  'trap : INT TERM HUP; f=$1; shift; "$@"; c=$?; ' +
+  'trap : INT TERM HUP; f=$1; s=$2; shift 2; ' +
+  `( ${LOAD_SECRETS} ); c=$?; ` +
   'printf "%s\\n" "$c" > "$f.tmp" && mv -f "$f.tmp" "$f"; exit $c';
 export const SHIM_ARGV0 = 'rf-shim';
 const SH = '/bin/sh';
@@ -49,14 +56,16 @@ export async function startRunner(spec: RunnerSpec, paths: SpawnPaths, now: numb
   await ensureDir(path.dirname(exitFile), ids);
   await fs.rm(exitFile, { force: true });
 
-  const argv = [SH, '-c', SHIM_SCRIPT, SHIM_ARGV0, exitFile, ...spec.command];
+  const secrets = path.join(spec.root, SECRET_FILE);
+  await writeSecretFile(secrets, spec.secretEnv, ids);
+  const argv = [SH, '-c', SHIM_SCRIPT, SHIM_ARGV0, exitFile, secrets, ...spec.command];
   const fd = openSync(logFile, 'a', 0o640);
   let child: ChildProcess;
   try {
     child = spawn(SH, argv.slice(1), {
       cwd: spec.root,
       // Only what the config built: nothing of the daemon's own environment (its token above all).
-      env: { ...spec.env, ...spec.secretEnv },
+      env: { ...spec.env },
       detached: true,
       stdio: ['ignore', fd, fd],
       ...(ids ? { uid: ids.uid, gid: ids.gid } : {}),
@@ -103,6 +112,16 @@ async function checkRunnable(spec: RunnerSpec): Promise<void> {
 async function ensureDir(dir: string, ids: UnixIds | undefined): Promise<void> {
   const created = await fs.mkdir(dir, { recursive: true });
   if (created && ids) await fs.chown(dir, ids.uid, ids.gid);
+}
+
+/** sh syntax, single-quoted; written fresh (never through a link a job left in its root). */
+async function writeSecretFile(file: string, secretEnv: Record<string, string>, ids: UnixIds | undefined): Promise<void> {
+  await ensureDir(path.dirname(file), ids);
+  const tmp = `${file}.tmp`;
+  await fs.rm(tmp, { force: true });
+  await fs.writeFile(tmp, renderSecretFile(secretEnv), { mode: 0o600, flag: 'wx' });
+  if (ids) await fs.chown(tmp, ids.uid, ids.gid);
+  await fs.rename(tmp, file);
 }
 
 function spawnError(child: ChildProcess, name: string): Promise<FleetError> {

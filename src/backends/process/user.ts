@@ -43,3 +43,33 @@ export function idsFor(user: string | undefined): UnixIds | undefined {
   const ids = resolveUser(user);
   return ids.uid === 0 && ids.gid === 0 ? undefined : ids;
 }
+
+/** A group name or gid via /etc/group. */
+export function resolveGroup(group: string, groupFile = '/etc/group'): number {
+  if (/^\d+$/.test(group)) return Number(group);
+  let text = '';
+  try {
+    text = readFileSync(groupFile, 'utf8');
+  } catch {
+    /* reported below */
+  }
+  for (const line of text.split('\n')) {
+    const f = line.split(':');
+    if (f.length >= 3 && f[0] === group) return Number(f[2]);
+  }
+  throw new FleetError('BACKEND_FAILED', `unknown group "${group}" (not in ${groupFile})`);
+}
+
+/**
+ * `pools[].process`: the ids its runners and jobs run as. Only a root daemon can switch users;
+ * anything else would quietly run jobs as the daemon's own user, so it is a config error.
+ */
+export function processPoolIds(p: { user: string; group?: string }, pool: string): UnixIds {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
+    throw new FleetError('CONFIG_INVALID', `pool ${pool}: process.user needs the daemon to run as root (it switches to ${p.user} for each runner)`);
+  }
+  const ids = resolveUser(p.user);
+  const gid = p.group !== undefined ? resolveGroup(p.group) : ids.gid;
+  if (ids.uid === 0) throw new FleetError('CONFIG_INVALID', `pool ${pool}: process.user must not be root (leave it out to run jobs as the daemon's user)`);
+  return { uid: ids.uid, gid };
+}

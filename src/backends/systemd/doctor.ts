@@ -1,4 +1,5 @@
-import { fail, ok, warn, type Check } from '../../doctor/types.js';
+import type { PoolOf } from '../../config/types.js';
+import { fail, ok, warn, type Check, type CheckResult, type DoctorContext } from '../../doctor/types.js';
 import { poolsOf } from '../pools.js';
 
 export const checkSystemd: Check = async (ctx) => {
@@ -16,3 +17,12 @@ export const checkSystemd: Check = async (ctx) => {
   }
   return [fail('systemd', `${version}, system state "${state || 'unknown'}"`, 'the manager is not reachable: is this a container without systemd, or is the D-Bus socket missing?')];
 };
+
+/** Doctor: runners of one systemd pool share its user, so they share what that user can read. */
+export function systemdIsolation(pool: PoolOf<'systemd'>, _ctx: DoctorContext, name: string): CheckResult[] {
+  const u = pool.systemd.user;
+  if (u === 'root' || u === '0') return [warn(name, 'jobs run as root on this host', 'run runners as an unprivileged systemd.user')];
+  const many = pool.scale ? pool.scale.max > 1 : pool.size > 1;
+  if (!many) return [ok(name, `jobs run as ${u} (NoNewPrivileges, no capabilities, read-only system)`)];
+  return [warn(name, `runners of this pool share ${u}: a job can read its siblings' roots (.credentials_rsaparams) and process environments`, 'give pools that must not trust each other different users')];
+}

@@ -1,6 +1,6 @@
 import type { BackendModule } from '../module.js';
 import { idsFor } from '../process/user.js';
-import { checkSystemd } from './doctor.js';
+import { checkSystemd, systemdIsolation } from './doctor.js';
 import { unitName } from './names.js';
 import { systemdPlan, systemdPlanRows } from './plan.js';
 
@@ -28,6 +28,7 @@ export const systemdModule: BackendModule<'systemd'> = {
       return undefined;
     }
   },
+  sharedRunnerFiles: 'links',
   runsAsOtherUser(pool) {
     return this.runnerOwner(pool) !== undefined || !isRootUser(pool.systemd.user);
   },
@@ -36,6 +37,6 @@ export const systemdModule: BackendModule<'systemd'> = {
   plan: systemdPlan,
   planRows: systemdPlanRows,
   hostNetwork: true,
-  doctor: { engine: checkSystemd },
+  doctor: { engine: checkSystemd, isolation: systemdIsolation },
   needsSystemdDropIn: true,
 };

@@ -1,0 +1,27 @@
+import os from 'node:os';
+import path from 'node:path';
+import type { PoolOf } from '../../config/types.js';
+import { fail, ok, warn, type CheckResult, type DoctorContext } from '../../doctor/types.js';
+import { DB_FILE } from '../../store/files.js';
+
+/** Doctor: who a process pool's jobs run as, and what that user can reach. */
+export function processIsolation(pool: PoolOf<'process'>, ctx: DoctorContext, name: string): CheckResult[] {
+  if (pool.process) {
+    if (process.getuid?.() !== 0) {
+      return [fail(name, `process.user ${pool.process.user} needs the daemon to run as root; the pool cannot start`, 'run the daemon as root (the shipped unit does), or drop process.user')];
+    }
+    return [ok(name, `jobs run as ${pool.process.user}; runners of this pool share that user`)];
+  }
+  const creds = process.env.CREDENTIALS_DIRECTORY ? `, ${process.env.CREDENTIALS_DIRECTORY}` : '';
+  return [warn(name,
+    `jobs run as the daemon's user (${daemonUser()}): they can read ${path.join(ctx.cfg.host.dataDir, DB_FILE)}, ${ctx.cfg.source}${creds} and the daemon's secret files, write the runner cache and tools, and stop the daemon`,
+    'set process.user (the daemon must run as root), or use a docker or systemd pool for untrusted repositories')];
+}
+
+function daemonUser(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return `uid ${process.getuid?.() ?? '?'}`;
+  }
+}
