@@ -12,7 +12,7 @@ import { startEmulator } from '../emulator/index.js';
 import { startTestDaemon } from '../helpers/daemon.js';
 import { requireSystemdHost } from '../helpers/systemd-host.js';
 import { serveTools } from '../daemon/tools-kit.js';
-import { ATTACK, snapshot } from './kit.js';
+import { ATTACK, snapshot } from './isolation-kit.js';
 
 const SHARED = mkdtempSync(path.join('/tmp', 'rf-sec-sd-'));
 chmodSync(SHARED, 0o755);
