@@ -10,6 +10,7 @@ import { classifyExit, startFailure } from './exits.js';
 import type { JobQueue } from './jobs.js';
 import type { LaunchKit, ReconcileMetrics, Registration } from './kit.js';
 import type { PoolRuntime } from './pools.js';
+import { registrationOf } from './registration.js';
 import type { Action, JobHookState } from './types.js';
 
 const GRACE_MS = 30_000;
@@ -191,7 +192,7 @@ export class Executor {
     if (hook !== 'refused' && hook?.state === 'busy') return this.keepBusy(name, 'job hook says busy');
     const pool = this.deps.pool(row.pool);
     if (pool) {
-      const id = await this.registrationOf(row, pool, true);
+      const id = await registrationOf(this.deps, row, pool, true);
       if (id !== null) {
         const res = await this.deps.github.deleteRunner(pool.cfg.scope, id);
         if (res === 'busy') return this.keepBusy(name, 'GitHub answered 422: a job landed');
@@ -211,36 +212,9 @@ export class Executor {
     this.deps.logger.info({ runner: name, why }, 'stop cancelled: runner is busy');
   }
 
-  /**
-   * The GitHub id to deregister this runner by. An id in the row came from GitHub itself (the JIT
-   * answer, or a lookup by name). The one in `.runner` is the job's to rewrite (CONTRACT §6), so
-   * it is only a hint: used once GitHub confirms that registration carries this runner's name
-   * (and our ownership pattern); otherwise the runner is looked up by name (when `lookup`).
-   */
-  private async registrationOf(row: RunnerRow, pool: PoolHandle, lookup: boolean): Promise<number | null> {
-    if (row.githubId !== null) return row.githubId;
-    const hinted = await this.deps.kit.registrationId?.(row.name);
-    if (hinted !== undefined) {
-      const g = await this.deps.github.getRunner(pool.cfg.scope, hinted);
-      if (g && g.name === row.name && pool.pattern.test(g.name)) {
-        this.deps.store.runners.update(row.name, { githubId: hinted });
-        return hinted;
-      }
-      this.deps.logger.warn({ runner: row.name, id: hinted, registeredAs: g?.name ?? null }, ".runner names a registration that is not this runner's; not trusted");
-    }
-    return lookup ? this.lookupId(pool.cfg, row.name) : null;
-  }
-
   /** The job hook state; a file the job made unreadable counts as no answer (the reconciler taints it). */
   private async hook(name: string): Promise<JobHookState | undefined | 'refused'> {
     return this.deps.kit.readHook(name).catch(() => 'refused' as const);
-  }
-
-  private async lookupId(cfg: PoolConfig, name: string): Promise<number | null> {
-    const list = await this.deps.github.listRunners(cfg.scope);
-    const found = list.find((g) => g.name === name);
-    if (found) this.deps.store.runners.update(name, { githubId: found.id });
-    return found?.id ?? null;
   }
 
   private async reap(name: string, exitCode: number | null, reason: string, targetVersion: string | null): Promise<void> {
@@ -278,7 +252,7 @@ export class Executor {
     if (pool && deregister) {
       try {
         // No list call here: a registration not found at once is left to the ghost cleanup.
-        const id = await this.registrationOf(row, pool, false);
+        const id = await registrationOf(this.deps, row, pool, false);
         if (id !== null) await this.deps.github.deleteRunner(pool.cfg.scope, id);
       } catch (err) {
         this.deps.logger.warn({ runner: row.name, err: describeError(err) }, 'deregistration failed; ghost cleanup will retry');

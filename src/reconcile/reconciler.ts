@@ -4,15 +4,16 @@ import type { FleetConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
 import type { GitHubRunner, RunnerService, Token } from '../github/types.js';
 import type { Logger } from '../log.js';
-import type { RunnerRow, Store } from '../store/types.js';
+import type { Store } from '../store/types.js';
 import { Executor } from './executor.js';
+import { HookFiles } from './hook-files.js';
 import { JobQueue, poolForJob } from './jobs.js';
 import { isPresent } from './states.js';
 import { runnerLabels } from '../config/names.js';
 import type { LaunchKit, ReconcileMetrics } from './kit.js';
 import { plan } from './planner.js';
 import { PoolRuntime } from './pools.js';
-import type { JobHookState, Observation } from './types.js';
+import type { Observation } from './types.js';
 
 /** The parts of a workflow_job delivery the reconciler uses. */
 export interface WorkflowJobLike {
@@ -56,12 +57,12 @@ export class Reconciler {
   private timer: NodeJS.Timeout | null = null;
   private unwatch: (() => void)[] = [];
   private stopped = false;
-  /** Runners whose job-writable files were refused (name → why); see readHooks. */
-  private readonly tainted = new Map<string, string>();
+  private readonly hookFiles: HookFiles;
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.cfg = deps.config;
     this.jobs = new JobQueue(deps.clock);
+    this.hookFiles = new HookFiles({ kit: deps.kit, jobs: this.jobs, store: deps.store, logger: deps.logger });
     for (const p of this.cfg.pools) this.poolMap.set(p.name, new PoolRuntime(p, this.cfg.host.name));
     const { store, github, tokens, backends, kit, clock, logger, arch, metrics, onVersionDeprecated } = deps;
     this.exec = new Executor({
@@ -190,41 +191,10 @@ export class Reconciler {
       }),
     );
     const rows = this.deps.store.runners.list();
-    const hooks = await this.readHooks(rows);
+    const { hooks, tainted } = await this.hookFiles.read(rows);
     await this.refreshGitHub(now);
     const pools = [...this.poolMap.values()].map((p) => p.view(now, this.targetVersion, this.jobs.queuedFor(p.cfg.name)));
-    return { now, host: this.cfg.host.name, pools, rows, observed, unavailable, github: this.github, hooks, tainted: new Set(this.tainted.keys()) };
-  }
-
-  /**
-   * The job hook files, read side by side and never blocking (a job owns them). A runner whose
-   * file a job vandalised is tainted for the rest of its life: the planner replaces it, busy-safe.
-   */
-  private async readHooks(rows: RunnerRow[]): Promise<Map<string, JobHookState>> {
-    const hooks = new Map<string, JobHookState>();
-    await Promise.all(
-      rows.map(async (r) => {
-        try {
-          const h = await this.deps.kit.readHook(r.name);
-          if (h) hooks.set(r.name, h);
-          if (h?.state === 'busy' && h.runId) this.jobs.claim(r.name, r.pool, h.runId);
-        } catch (err) {
-          this.taint(r, err);
-        }
-      }),
-    );
-    const live = new Set(rows.map((r) => r.name));
-    for (const name of this.tainted.keys()) if (!live.has(name)) this.tainted.delete(name);
-    return hooks;
-  }
-
-  private taint(row: RunnerRow, err: unknown): void {
-    if (this.tainted.has(row.name)) return;
-    const why = describeError(err);
-    this.tainted.set(row.name, why);
-    this.deps.logger.warn({ runner: row.name, pool: row.pool, err: why }, 'runner file refused: the runner is replaced once GitHub says it is not busy');
-    this.deps.store.runners.update(row.name, { lastError: why });
-    this.deps.store.events.append({ kind: 'runner.refused', runner: row.name, pool: row.pool, data: { error: why } });
+    return { now, host: this.cfg.host.name, pools, rows, observed, unavailable, github: this.github, hooks, tainted };
   }
 
   /** GitHub lags and costs rate limit: read it rarely, conditionally, and never block a run on it. */
