@@ -10,7 +10,7 @@ import { ensureDataDir } from '../store/files.js';
 import type { Store } from '../store/types.js';
 import { expandTemplate, hostArch, type RunnerArch } from './arch.js';
 import { withFileLock } from './lock.js';
-import { tmpName } from './tmp.js';
+import { removeStaging, tmpName } from './tmp.js';
 import { checkCacheDir, manifestPath, sealCacheDir } from './manifest.js';
 
 export interface RunnerRelease {
@@ -175,14 +175,14 @@ async function downloadAndExtract(opts: EnsureCachedOptions, final: string): Pro
     opts.logger?.info({ version: opts.version, bytes }, 'runner verified and cached');
     return { version: opts.version, path: final, sha256: opts.sha256.toLowerCase(), downloaded: true };
   } catch (err) {
-    await fs.promises.rm(tmpDir, { recursive: true, force: true });
-    await fs.promises.rm(manifestPath(tmpDir), { force: true });
+    await removeStaging(tmpDir);
+    await removeStaging(manifestPath(tmpDir));
     const full = diskFullError(err, `runner ${opts.version}`);
     if (full) throw full;
     if (err instanceof FleetError) throw err;
     throw new FleetError('DOWNLOAD_FAILED', `runner ${opts.version}: could not unpack`, { cause: err });
   } finally {
-    await fs.promises.rm(tarball, { force: true });
+    await removeStaging(tarball);
   }
 }
 

@@ -66,3 +66,12 @@ function safeReaddir(dir: string): string[] {
     return [];
   }
 }
+
+/**
+ * Removes a staging dir after a failure without masking that failure: node-tar rejects on the
+ * first failed write while other entries are still being written, so removal is retried
+ * (ENOTEMPTY) and a leftover is the start-up sweep's.
+ */
+export async function removeStaging(p: string): Promise<void> {
+  await fs.promises.rm(p, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 }).catch(() => undefined);
+}

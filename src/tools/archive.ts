@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import yauzl from 'yauzl';
 import { FleetError } from '../errors.js';
+import { removeStaging } from '../runner/tmp.js';
 
 export type ArchiveKind = 'none' | 'tar.gz' | 'zip';
 
@@ -43,7 +44,7 @@ async function extractFromTar(archive: string, wanted: string, dest: string, too
     await tar.x({ file: archive, cwd: tmp, preserveOwner: false, strict: true, filter: (p) => norm(p) === member });
     await fs.promises.rename(path.join(tmp, member), dest);
   } finally {
-    await fs.promises.rm(tmp, { recursive: true, force: true });
+    await removeStaging(tmp);
   }
 }
 

@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import { downloadVerified, redactUrl, sha256File, type Progress } from '../net/download.js';
 import { expandTemplate, hostArch } from '../runner/arch.js';
 import { withFileLock } from '../runner/lock.js';
-import { tmpFile, tmpName } from '../runner/tmp.js';
+import { removeStaging, tmpFile, tmpName } from '../runner/tmp.js';
 import { ensureDataDir } from '../store/files.js';
 import type { Store } from '../store/types.js';
 import { archiveKind, extractBinary } from './archive.js';
@@ -139,7 +139,7 @@ async function download(tool: ToolConfig, arch: string, p: ReturnType<typeof too
     if (err instanceof FleetError) throw err;
     throw new FleetError('TOOL_INSTALL', `${tool.name} ${tool.version}: install failed`, { cause: err });
   } finally {
-    await fs.promises.rm(tmp, { recursive: true, force: true });
+    await removeStaging(tmp);
   }
 }
 
