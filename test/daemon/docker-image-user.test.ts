@@ -4,6 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import Dockerode from 'dockerode';
+import { createDockerBackend } from '../../src/backends/docker/index.js';
+import type { RunnerSpec } from '../../src/backends/types.js';
+import { silentLogger } from '../../src/log.js';
 import { startEmulator } from '../emulator/index.js';
 import { startTestDaemon, until, type DaemonFixture } from '../helpers/daemon.js';
 import { BUSYBOX_IMAGE, TEST_IMAGE, requireDocker } from '../helpers/engines.js';
@@ -111,4 +114,34 @@ test.serial('docker pool whose runner cannot start (exit 127 at once): the pool 
   t.regex(rt.error ?? '', /127/);
   t.truthy(rt.hint, 'a hint says what to check');
   t.true(rt.failures > 0, 'the crash-loop backoff still applies');
+});
+
+test.serial('a daemon that is not root (docker group) hands the runner root to the image user through the engine, and takes it back on destroy', async (t) => {
+  if (!(await requireDocker(t))) return;
+  t.timeout(2 * 60_000);
+  const images = await userImages(t);
+  const host = uniqueHost('ie');
+  // As the shipped unit runs it: no chown of its own, the engine does it.
+  const backend = createDockerBackend({ host, logger: silentLogger(), chownVia: 'engine' });
+  const dir = await hostDir(t);
+  const name = `${host}-cd-abcdef1`;
+  const root = path.join(dir, 'runners', name);
+  await fs.mkdir(root, { recursive: true, mode: 0o700 });
+  await fs.chmod(path.join(dir, 'runners'), 0o711);
+  await fs.writeFile(path.join(root, '.env'), 'A=1\n', { mode: 0o600 });
+  t.teardown(() => backend.destroy(name, { graceMs: 0 }).catch(() => undefined));
+  const spec: RunnerSpec = {
+    name, pool: 'cd', host, root,
+    command: ['/bin/sh', '-c', `cat ${root}/.env > ${root}/seen && mkdir -p ${root}/_work && id -u > ${root}/_work/uid; exec sleep 300`],
+    env: {}, secretEnv: {}, mounts: [], ephemeral: true, network: { dns: [], extraHosts: {} },
+    docker: { image: images.byName, runnerFrom: 'cache', privileged: false, dockerSocket: false, imageRunnerDir: '/home/runner', pull: 'never' },
+  };
+  await backend.create(spec);
+  const uid = await until(() => fs.readFile(path.join(root, '_work', 'uid'), 'utf8').catch(() => undefined), 30_000, 'the runner wrote into its root');
+  t.is(uid.trim(), '1001');
+  t.is((await fs.readFile(path.join(root, 'seen'), 'utf8')), 'A=1\n', 'it read its 0600 .env');
+  await backend.destroy(name, { graceMs: 0 });
+  for (const p of [root, path.join(root, '_work'), path.join(root, '_work', 'uid')]) {
+    t.is((await fs.lstat(p)).uid, process.getuid!(), `${p} handed back to the daemon`);
+  }
 });

@@ -133,3 +133,28 @@ export function chownRunnerRoot(root: string, ids: ContainerIds): void {
     fs.lchownSync(p, ids.uid, ids.gid);
   }
 }
+
+/**
+ * The same hand-over for a daemon that is not root (the shipped unit's dedicated user, in the
+ * docker group): the engine, which is root, does the chown in a short-lived container of the
+ * pool's own image with only the runner root mounted. Hard links into the cache stay root's.
+ */
+export async function chownViaEngine(docker: Dockerode, image: string, root: string, ids: ContainerIds): Promise<void> {
+  const c = await docker.createContainer({
+    Image: image,
+    User: '0:0',
+    Entrypoint: ['find'],
+    Cmd: [root, '-not', '(', '-type', 'f', '-links', '+1', ')', '-exec', 'chown', '-h', `${ids.uid}:${ids.gid}`, '{}', '+'],
+    Labels: { 'io.runner-fleet.probe': 'chown' },
+    HostConfig: { Mounts: [{ Type: 'bind', Source: root, Target: root, ReadOnly: false }], NetworkMode: 'none' },
+  });
+  try {
+    await c.start();
+    const { StatusCode } = (await c.wait()) as { StatusCode: number };
+    if (StatusCode !== 0) {
+      throw new FleetError('BACKEND_FAILED', `could not hand ${root} to uid ${ids.uid} (find/chown in ${image} exited ${StatusCode}); set docker.user to the daemon's uid or run the daemon as root`);
+    }
+  } finally {
+    await c.remove({ force: true }).catch(() => undefined);
+  }
+}

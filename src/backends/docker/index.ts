@@ -6,7 +6,7 @@ import { FleetError, describeError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Backend, BackendRef, ObservedRunner, RunnerSpec } from '../types.js';
 import { watchExits } from './events.js';
-import { chownRunnerRoot, imageUserResolver } from './image-user.js';
+import { chownRunnerRoot, chownViaEngine, imageUserResolver } from './image-user.js';
 import { imageEnsurer, type PullProgress } from './images.js';
 import { demuxLogs } from './logs.js';
 import { LABEL_HOST, LABEL_POOL, LABEL_RUNNER, containerName, createOptions, dockerSettings, isOwned, renderSecretFile, secretFile } from './spec.js';
@@ -24,6 +24,12 @@ export interface DockerBackendOptions {
   clock?: Clock;
   /** Pull progress, for a progress bar when the CLI runs on a TTY. */
   onPullProgress?: (image: string, p: PullProgress) => void;
+  /**
+   * How the runner root is handed to the container's user: `fs` (chown, the daemon is root) or
+   * `engine` (a short-lived root container does it, for a daemon in the docker group). Default
+   * by the daemon's uid; tests pick one.
+   */
+  chownVia?: 'fs' | 'engine';
   /** Events-stream reconnect backoff (default 250 ms doubling to 10 s). */
   watchBackoffMs?: { min: number; max: number };
 }
@@ -119,8 +125,9 @@ export function createDockerBackend(opts: DockerBackendOptions): Backend {
     const options = createOptions(spec, host);
     const { image, pull } = dockerSettings(spec);
     await ensureImage(image, pull ?? 'missing', signal);
-    await prepareRootFor(spec);
+    // Secret file first: the hand-over to the image's user below takes it along.
     await writeSecretFile(spec);
+    await prepareRootFor(spec);
     let id: string;
     try {
       id = (await docker.createContainer({ ...options, abortSignal: signal })).id;
@@ -148,10 +155,12 @@ export function createDockerBackend(opts: DockerBackendOptions): Backend {
    * uid 1001): that user must own its runner root, or the runner exits 126 at once.
    */
   async function prepareRootFor(spec: RunnerSpec): Promise<void> {
-    if (process.getuid?.() !== 0) return; // only root can hand the root over; a rootless daemon runs as that user already
     const d = dockerSettings(spec);
     const ids = await imageUser(d.image, d.user ?? spec.user);
-    if (ids.uid !== 0) chownRunnerRoot(spec.root, ids);
+    const self = process.getuid?.() ?? 0;
+    if (ids.uid === 0 || ids.uid === self) return;
+    if ((opts.chownVia ?? (self === 0 ? 'fs' : 'engine')) === 'fs') chownRunnerRoot(spec.root, ids);
+    else await chownViaEngine(docker, d.image, spec.root, ids);
   }
 
   async function destroy(name: string, o: { graceMs: number }, signal?: AbortSignal): Promise<void> {
@@ -173,6 +182,22 @@ export function createDockerBackend(opts: DockerBackendOptions): Backend {
     }
     await remove(info.Id, signal); // force: SIGKILL if the grace ran out
     logger.info({ runner: name }, 'container removed');
+    await handBack(info, name);
+  }
+
+  /**
+   * A daemon that is not root cannot remove (or rewrite) a root it handed to the image's user:
+   * the engine hands it back first, so the runner dir cleanup that follows works.
+   */
+  async function handBack(info: Inspect, name: string): Promise<void> {
+    const self = process.getuid?.() ?? 0;
+    if ((opts.chownVia ?? (self === 0 ? 'fs' : 'engine')) !== 'engine') return;
+    const root = info.Mounts.find((m) => m.Type === 'bind' && m.Source === m.Destination && path.basename(m.Source) === name)?.Source;
+    const st = root ? await fs.lstat(root).catch(() => undefined) : undefined;
+    if (!root || !st || st.uid === self) return;
+    await chownViaEngine(docker, info.Config.Image, root, { uid: self, gid: process.getgid?.() ?? 0 }).catch((err) =>
+      logger.warn({ runner: name, err: describeError(err) }, 'could not hand the runner dir back; it is left for a root cleanup'),
+    );
   }
 
   async function waitStopped(c: Dockerode.Container, graceMs: number, signal?: AbortSignal): Promise<void> {
