@@ -51,7 +51,8 @@ function poolYaml(image: string): string {
 async function hostDir(t: ExecutionContext): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rf-imageuser-'));
   await fs.chmod(dir, 0o755);
-  t.teardown(() => fs.rm(dir, { recursive: true, force: true }));
+  // Retried: a runner the stopping daemon was still cleaning up may be going at the same moment.
+  t.teardown(() => fs.rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }));
   return dir;
 }
 
