@@ -10,6 +10,7 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', '
 export interface Out {
   write(chunk: string): unknown;
   isTTY?: boolean;
+  columns?: number;
 }
 
 /**

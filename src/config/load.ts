@@ -12,6 +12,7 @@ import { normalize } from './normalize.js';
 import { formatPath, Locator, type Path } from './positions.js';
 import { configSchema, NAME_RE } from './schema.js';
 import { readSecrets } from './secrets.js';
+import { checkNamedFiles } from './files.js';
 import type { ConfigIssue, FleetConfig } from './types.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/runner-fleet/config.yaml';
@@ -25,6 +26,8 @@ export function resolveConfigPath(opt?: string, env: NodeJS.ProcessEnv = process
 export interface CheckOptions {
   /** The machine's host name, before sanitizing (tests pin it). Default: os.hostname(). */
   hostname?: string;
+  /** Check that files named but read later (caFile, secretEnv) exist. loadConfig does; unit tests of the text need not. */
+  files?: boolean;
 }
 
 export interface CheckResult {
@@ -43,7 +46,7 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.
     const why = code === 'ENOENT' ? 'not found' : `cannot be read (${code ?? String(err)})`;
     throw new FleetError('CONFIG_NOT_FOUND', `config file ${abs} ${why}`, { cause: err });
   }
-  const { config, issues } = checkConfigText(text, abs, env, opts);
+  const { config, issues } = checkConfigText(text, abs, env, { files: true, ...opts });
   if (!config) throw new ConfigError(issues);
   return config;
 }
@@ -93,6 +96,7 @@ export function checkConfigText(text: string, file: string, env: NodeJS.ProcessE
   crossChecks(raw, hostName, report);
   const baseDir = path.dirname(file);
   const secrets = readSecrets(raw, baseDir, report);
+  if (opts.files) checkNamedFiles(raw, baseDir, report);
 
   if (issues.length > 0 || !parsed.success) return { issues: sortIssues(issues) };
   return { config: normalize(parsed.data, { source: file, baseDir, hostName, secrets }), issues: [] };
