@@ -1,6 +1,7 @@
+import { plural } from '../plural.js';
 import type { CheckResult } from './types.js';
 
-export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+export { plural };
 
 /** Column layout for a terminal `width` wide; rows wrap inside their columns. */
 export interface TableLayout {

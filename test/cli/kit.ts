@@ -92,3 +92,28 @@ ${o.pool ?? `  - name: cd
     env: { RUNNER_ALLOW_RUNASROOT: "1" }`}
 `;
 }
+
+export interface DaemonProcess {
+  child: import('node:child_process').ChildProcess;
+  logs(): string;
+  exited: Promise<number | null>;
+}
+
+/** `runner-fleet daemon -c cfg` as a real process; killed (SIGKILL) at teardown if still running. */
+export function spawnDaemon(t: ExecutionContext, cfg: string, env: NodeJS.ProcessEnv = {}): DaemonProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', BIN, 'daemon', '-c', cfg], {
+    cwd: ROOT, env: { PATH: process.env.PATH, HOME: os.tmpdir(), RUNNER_FLEET_LOG_LEVEL: 'debug', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let logs = '';
+  child.stdout.on('data', (d: Buffer) => (logs += d));
+  child.stderr.on('data', (d: Buffer) => (logs += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return { child, logs: () => logs, exited };
+}
+
+export async function healthz(port: number): Promise<number> {
+  return fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0);
+}
