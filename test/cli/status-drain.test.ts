@@ -46,7 +46,8 @@ test('status with the daemon down and no database: not running, health unknown, 
   t.false(fs.existsSync(path.join(dir, 'data')), 'status creates nothing');
 });
 
-test('drain --pool drains that pool only, survives SIGHUP, undrain lifts it; a second daemon is refused; status after stop is not healthy', async (t) => {
+test('drain --pool drains that pool only, survives SIGHUP, undrain lifts it; a second daemon is refused; deregister --json; status after stop is not healthy', async (t) => {
+  t.timeout(5 * 60_000);
   const emu = await startEmulator();
   t.teardown(() => emu.close());
   const dir = await tmp(t);
@@ -92,6 +93,14 @@ test('drain --pool drains that pool only, survives SIGHUP, undrain lifts it; a s
 
   t.is((await cli(['drain', '--pool', 'nope', '-c', cfg])).code, 2);
   t.is((await cli(['drain', '--timeout', 'later', '-c', cfg])).code, 2);
+
+  // deregister --json lists what it removed.
+  const names = [...online(emu, 'cd'), ...online(emu, 'web')].map((r) => r.name).sort();
+  const dereg = await cli(['deregister', '--all', '--json', '--timeout', '1m', '-c', cfg]);
+  t.is(dereg.code, 0, dereg.stderr);
+  const removed = json<{ removed: { name: string }[]; remaining: string[] }>(t, dereg);
+  t.deepEqual(removed.removed.map((r) => r.name).sort(), names);
+  t.deepEqual(removed.remaining, []);
 
   d.child.kill('SIGTERM');
   t.is(await d.exited, 0);
