@@ -1,5 +1,10 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type net from 'node:net';
 import path from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { startEmulator } from '../emulator/index.js';
 import { cli, configYaml, json, silentServer, tmp, write } from './kit.js';
 
@@ -115,4 +120,41 @@ test('validate: a missing caFile or secretEnv file is a config error at its line
   t.true(lines.some((l) => l.startsWith(`${cfg}:`) && /:\d+:\d+: network\.caFile: /.test(l)), r.stderr);
   t.true(lines.some((l) => /:\d+:\d+: pools\[0\]\.secretEnv\.BAD: /.test(l)), r.stderr);
   t.false(lines.some((l) => l.includes('secretEnv.GOOD')));
+});
+
+/** A self-signed certificate (no CA the host trusts) for 127.0.0.1. */
+function selfSigned(dir: string): { key: string; cert: string } {
+  const key = path.join(dir, 'k.pem');
+  const cert = path.join(dir, 'c.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
+    '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  return { key: fs.readFileSync(key, 'utf8'), cert: fs.readFileSync(cert, 'utf8') };
+}
+
+async function listen(t: ExecutionContext, srv: net.Server): Promise<number> {
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => srv.close(() => r())));
+  return (srv.address() as net.AddressInfo).port;
+}
+
+test('doctor: an untrusted certificate is a tls cause; a proxy answering 407 is a proxy cause', async (t) => {
+  const dir = await tmp(t);
+  const tlsSrv = https.createServer(selfSigned(dir), (_req, res) => res.end('{}'));
+  const tlsPort = await listen(t, tlsSrv);
+  const proxy = http.createServer((_req, res) => res.writeHead(407, { 'proxy-authenticate': 'Basic realm="corp"' }).end());
+  proxy.on('connect', (_req, sock: net.Socket) => sock.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="corp"\r\n\r\n'));
+  const proxyPort = await listen(t, proxy);
+
+  const tlsCfg = write(dir, 'tls.yaml', configYaml({ dataDir: path.join(dir, 'data'), apiUrl: `https://127.0.0.1:${tlsPort}` }));
+  const a = json<Report>(t, await cli(['doctor', '--json', '-c', tlsCfg]));
+  t.like(row(a, 'github api'), { status: 'fail', cause: 'tls' });
+  t.regex(row(a, 'github api')?.hint ?? '', /caFile/);
+  t.like(row(a, 'github org acme'), { status: 'skip' });
+
+  const proxyCfg = write(dir, 'proxy.yaml', configYaml({
+    dataDir: path.join(dir, 'data'), apiUrl: 'https://api.github.com', extra: `network: { proxy: { https: "http://127.0.0.1:${proxyPort}" } }`,
+  }));
+  const b = json<Report>(t, await cli(['doctor', '--json', '-c', proxyCfg]));
+  t.like(row(b, 'github api'), { status: 'fail', cause: 'proxy' });
+  t.like(row(b, 'exposure cd'), { status: 'skip' });
 });
