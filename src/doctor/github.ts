@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { GitHubAuth, PoolConfig, Scope } from '../config/types.js';
 import { isFleetError } from '../errors.js';
+import { plural } from '../plural.js';
 import { versionOf } from '../runner/download.js';
 import { hostArch } from '../runner/arch.js';
 import { classifyNetError, hintFor } from '../net/classify.js';
@@ -183,5 +184,5 @@ export const checkRunnerVersion: Check = async (ctx) => {
   const days = Math.floor((ctx.now() - seen) / DAY);
   const fix = ctx.cfg.runner.version === 'latest' ? 'runner-fleet runner download; the daemon rolls idle runners on runner.updateSchedule' : `pin runner.version: ${latest} (with its sha256)`;
   if (days >= 30) return [fail(name, `${current} is behind ${latest}, released ${days}+ days ago: GitHub stops queueing jobs to it`, fix)];
-  return [warn(name, `${current} is behind ${latest} (seen ${days} day(s) ago; ${30 - days} day(s) left before GitHub stops queueing jobs)`, fix)];
+  return [warn(name, `${current} is behind ${latest} (seen ${plural(days, 'day')} ago; ${plural(30 - days, 'day')} left before GitHub stops queueing jobs)`, fix)];
 };

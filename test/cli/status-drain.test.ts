@@ -33,7 +33,7 @@ function config(emu: Emulator, dataDir: string, port: number): string {
 test('status with the daemon down and no database: not running, health unknown, source none, exit 3', async (t) => {
   const dir = await tmp(t);
   const cfg = write(dir, 'config.yaml', configYaml({ dataDir: path.join(dir, 'data'), apiUrl: 'https://api.github.invalid', listen: `127.0.0.1:${await freePort()}` }));
-  const r = await cli(['status', '--json', '-c', cfg]);
+  const r = await cli(['status', '--json', '--timeout', '30s', '-c', cfg]);
   t.is(r.code, 3, r.stderr);
   const s = json<Status>(t, r);
   t.is(s.source, 'none');
@@ -69,8 +69,8 @@ test('drain --pool drains that pool only, survives SIGHUP, undrain lifts it; a s
 
   const drain = await cli(['drain', '--pool', 'cd', '--timeout', '1m', '-c', cfg]);
   t.is(drain.code, 0, drain.stderr);
-  let s = json<Status>(t, await cli(['status', '--json', '-c', cfg]));
-  t.is(s.source, 'daemon');
+  let s = json<Status>(t, await cli(['status', '--json', '--timeout', '30s', '-c', cfg]));
+  t.is(s.source, 'daemon', d.logs().slice(-3000));
   t.true(pool(s, 'cd').draining);
   t.false(pool(s, 'web').draining);
   t.false(s.draining, 'the host is not draining: only one pool is');
@@ -82,14 +82,14 @@ test('drain --pool drains that pool only, survives SIGHUP, undrain lifts it; a s
   await until(() => /config reloaded/.test(d.logs()), 30_000, 'reload');
   const passes = await reconcilePasses(port);
   await until(async () => (await reconcilePasses(port)) >= passes + 3, 30_000, 'reconcile passes after the reload');
-  s = json<Status>(t, await cli(['status', '--json', '-c', cfg]));
+  s = json<Status>(t, await cli(['status', '--json', '--timeout', '30s', '-c', cfg]));
   t.true(pool(s, 'cd').draining);
   t.is(pool(s, 'cd').actual, 0);
 
   const undrain = await cli(['undrain', '--pool', 'cd', '-c', cfg]);
   t.is(undrain.code, 0, undrain.stderr);
   await until(() => online(emu, 'cd').length === 1, 60_000, 'cd runner back after undrain');
-  t.false(pool(json<Status>(t, await cli(['status', '--json', '-c', cfg])), 'cd').draining);
+  t.false(pool(json<Status>(t, await cli(['status', '--json', '--timeout', '30s', '-c', cfg])), 'cd').draining);
 
   t.is((await cli(['drain', '--pool', 'nope', '-c', cfg])).code, 2);
   t.is((await cli(['drain', '--timeout', 'later', '-c', cfg])).code, 2);
@@ -104,7 +104,7 @@ test('drain --pool drains that pool only, survives SIGHUP, undrain lifts it; a s
 
   d.child.kill('SIGTERM');
   t.is(await d.exited, 0);
-  const down = await cli(['status', '--json', '-c', cfg]);
+  const down = await cli(['status', '--json', '--timeout', '30s', '-c', cfg]);
   t.is(down.code, 3);
   const fromDb = json<Status>(t, down);
   t.is(fromDb.source, 'database');

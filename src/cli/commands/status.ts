@@ -11,6 +11,7 @@ import type { FleetConfig } from '../../config/types.js';
 import { describeError, isFleetError } from '../../errors.js';
 import { DB_FILE, openStoreReadOnly } from '../../store/index.js';
 import type { CliContext } from '../context.js';
+import { durationOption } from '../options.js';
 
 /** daemon: live from its API; database: as last recorded (daemon down); none: nothing to read. */
 type Source = 'daemon' | 'database' | 'none';
@@ -23,10 +24,12 @@ export function register(program: Command, ctx: CliContext): void {
     .command('status')
     .description("pools and runners from the running daemon's API (falls back to the state database)")
     .option('--json', 'print JSON (the API report plus "source": "daemon" | "database" | "none" and "daemon": {running, url})')
+    .option('--timeout <duration>', 'how long to wait for the daemon to answer (default 5s)')
     .addHelpText('after', `\nExit 0 the daemon answered, ${EXIT_NOT_RUNNING} the daemon is not running (health unknown; pools from the state database if there is one), 1 other failures, 2 config errors.`)
-    .action(async (opts: { json?: boolean }) => {
+    .action(async (opts: { json?: boolean; timeout?: string }) => {
+      const timeoutMs = opts.timeout === undefined ? 5000 : durationOption('--timeout', opts.timeout);
       const cfg = await ctx.loadConfig();
-      const client = createApiClient({ listen: cfg.api.listen, socketPath: controlSocketPath(cfg.host.dataDir), ...(cfg.api.token ? { token: cfg.api.token } : {}), timeoutMs: 5000 });
+      const client = createApiClient({ listen: cfg.api.listen, socketPath: controlSocketPath(cfg.host.dataDir), ...(cfg.api.token ? { token: cfg.api.token } : {}), timeoutMs });
       const got = await gather(cfg, client, ctx.version);
       if (got.source !== 'daemon') ctx.exitCode = EXIT_NOT_RUNNING;
       const daemon = { running: got.source === 'daemon', url: client.baseUrl, ...(got.why ? { detail: got.why } : {}) };
