@@ -37,7 +37,52 @@ apt_packages='ca-certificates tar gzip git curl'
 start=1
 checks=1
 
+usage() {
+  cat <<'EOF_USAGE'
+Usage: setup-host.sh [options]
+
+Sets up a runner-fleet build host (Debian/Ubuntu with systemd; run as root). Idempotent:
+every step prints "changed" or "unchanged", and a second run changes nothing.
+
+Options:
+  --package DIR|TGZ          the built package: a checkout with dist/ and node_modules/, or an
+                             `npm pack` tarball (default: the package holding this script)
+  --node-binary PATH         a Node >= 20 binary, installed as /usr/local/bin/node when node is
+                             missing or older than 20
+  --config FILE              installed as /etc/runner-fleet/config.yaml if that does not exist yet
+                             (default: the package's config.example.yaml)
+  --github-token-file FILE   the GitHub token (default: $GITHUB_TOKEN)
+  --app-key-file FILE        a GitHub App private key
+  --webhook-secret-file FILE the webhook secret (default: $WEBHOOK_SECRET)
+                             credentials are stored in /etc/runner-fleet/credentials/ (0600 root)
+                             and reach the daemon as systemd credentials
+  --job-user NAME            the user systemd-backend pools run jobs as (default: runner; "" for none)
+  --apt-packages "A B"       packages to install (default: ca-certificates tar gzip git curl)
+  --no-start                 do not (re)start the service
+  --skip-checks              do not run `runner-fleet validate` and `doctor` at the end
+  -h, --help                 show this help
+
+The package goes to /opt/runner-fleet, the command to /usr/local/bin/runner-fleet, the data to
+/var/lib/runner-fleet. Exit 0 done, 1 a step failed, 2 usage error.
+EOF_USAGE
+}
+
+usage_error() {
+  echo "setup-host.sh: $1" >&2
+  usage >&2
+  exit 2
+}
+
+# An option's value must be there: "--config" last on the line is a usage error, not "unbound variable".
+need_value() {
+  [ "$2" -ge 2 ] || usage_error "option $1 needs a value"
+}
+
 while [ $# -gt 0 ]; do
+  case "$1" in
+    --package|--node-binary|--config|--github-token-file|--app-key-file|--webhook-secret-file|--job-user|--apt-packages)
+      need_value "$1" $# ;;
+  esac
   case "$1" in
     --package) package=$2; shift 2 ;;
     --node-binary) node_binary=$2; shift 2 ;;
@@ -49,8 +94,8 @@ while [ $# -gt 0 ]; do
     --apt-packages) apt_packages=$2; shift 2 ;;
     --no-start) start=0; shift ;;
     --skip-checks) checks=0; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
-    *) echo "unknown option: $1" >&2; exit 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage_error "unknown option: $1" ;;
   esac
 done
 

@@ -24,6 +24,8 @@ export type ErrorCode =
   | 'TOOL_TAMPERED'
   | 'RUNNER_TAMPERED'
   | 'DAEMON_UNREACHABLE'
+  | 'DATA_DIR_LOCKED'
+  | 'RUNNER_NOT_FOUND'
   | 'NOT_IMPLEMENTED'
   /** A control route called on TCP without api.token (CONTRACT §7): use the control socket. */
   | 'API_FORBIDDEN'

@@ -21,6 +21,7 @@ export interface ApiClient {
   readonly baseUrl: string;
   status(): Promise<StatusReport>;
   drain(req: { pool?: string; timeoutSeconds?: number }): Promise<Record<string, unknown>>;
+  undrain(req: { pool?: string }): Promise<Record<string, unknown>>;
   deregisterAll(): Promise<Record<string, unknown>>;
 }
 
@@ -95,6 +96,7 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
     },
     status: () => call<StatusReport>('GET', '/api/v1/status'),
     drain: (req) => call('POST', '/api/v1/drain', req),
+    undrain: (req) => call('POST', '/api/v1/undrain', req),
     deregisterAll: () => call('POST', '/api/v1/deregister-all', undefined, Math.max(opts.timeoutMs ?? 0, 5 * 60_000)),
   };
 }

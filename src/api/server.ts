@@ -36,6 +36,8 @@ export interface ApiDeps {
   seenDelivery: (id: string) => boolean;
   /** Start draining (should return once draining has begun, not when it ends). FleetError USAGE → 400. */
   drain?: (req: DrainRequest) => Promise<unknown> | unknown;
+  /** Lift an operator's drain on one pool or all. */
+  undrain?: (req: { pool?: string }) => Promise<unknown> | unknown;
   /** Deregister every runner of this host and stop them; the result is returned as JSON. */
   deregisterAll?: () => Promise<unknown> | unknown;
   clock?: Clock;
@@ -60,6 +62,7 @@ export function createApiServer(deps: ApiDeps): ApiServer {
     '/metrics': { GET: async (_req, res) => send(res, 200, await deps.metrics.render(), deps.metrics.contentType) },
     '/api/v1/status': { GET: async (_req, res) => json(res, 200, await deps.status()) },
     '/api/v1/drain': { POST: drain },
+    '/api/v1/undrain': { POST: undrain },
     '/api/v1/deregister-all': { POST: deregisterAll },
     '/webhook': { POST: webhook },
   };
@@ -86,6 +89,16 @@ export function createApiServer(deps: ApiDeps): ApiServer {
     };
     const result = await deps.drain(request);
     json(res, 202, { draining: true, ...(result && typeof result === 'object' ? result : {}) });
+  }
+
+  async function undrain(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!deps.undrain) return json(res, 501, { error: 'undrain is not available' });
+    const body = await jsonBody(req, res);
+    if (body === undefined) return;
+    const { pool } = body as { pool?: unknown };
+    if (pool !== undefined && typeof pool !== 'string') return json(res, 400, { error: 'expected {pool?: string}' });
+    await deps.undrain(pool !== undefined ? { pool } : {});
+    json(res, 200, { draining: false, ...(pool !== undefined ? { pool } : {}) });
   }
 
   async function deregisterAll(_req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -2,6 +2,7 @@ import { hostArch, scopeKey } from '../config/names.js';
 import type { FleetConfig, PoolConfig } from '../config/types.js';
 import { busyByRow, desired, isCounted, isPresent } from '../reconcile/states.js';
 import type { RunnerRow, Store } from '../store/types.js';
+import { readHold } from '../reconcile/drain-hold.js';
 import type { PoolStatus, RunnerStatus, StatusReport } from './types.js';
 
 export function runnerStatus(r: RunnerRow): RunnerStatus {
@@ -46,11 +47,14 @@ export function poolRunners(
  */
 export function statusFromStore(cfg: FleetConfig, store: Store, version: string): StatusReport {
   const rows = store.runners.list();
+  const hold = readHold(store.meta);
   const pools: PoolStatus[] = cfg.pools.map((p) => {
     const failed = rows.filter((r) => r.pool === p.name && r.state === 'failed').sort((a, b) => b.updatedAt - a.updatedAt)[0];
     return {
-      ...poolRunners(p, rows, { draining: false, queued: 0 }),
-      healthy: !failed,
+      ...poolRunners(p, rows, { draining: hold.all || hold.pools.includes(p.name), queued: 0 }),
+      // Health is a live fact: the database cannot vouch for a pool nobody is running.
+      healthy: null,
+      draining: hold.all || hold.pools.includes(p.name),
       ...(failed?.lastError ? { error: failed.lastError } : {}),
     };
   });
@@ -67,6 +71,7 @@ export function statusFromStore(cfg: FleetConfig, store: Store, version: string)
     }),
     networkChecks: [],
     github: { rateLimitRemaining: null, requests: 0 },
+    draining: cfg.pools.length > 0 && pools.every((p) => p.draining),
   };
 }
 

@@ -9,7 +9,7 @@ export interface StatusReport {
   tools: { name: string; version: string; installed: boolean; sha256: string | null; error?: string; errorCode?: string }[];
   networkChecks: { target: string; ok: boolean; detail: string }[];
   github: { rateLimitRemaining: number | null; requests: number };
-  /** Set while a drain (CLI `drain` or shutdown) is in progress. */
+  /** Every pool is draining (a host-wide `drain`, or shutdown). Per pool: PoolStatus.draining. */
   draining?: boolean;
 }
 
@@ -20,7 +20,10 @@ export interface PoolStatus {
   scope: string;
   desired: number;
   actual: number;
-  healthy: boolean;
+  /** null: unknown (read from the state database, the daemon is not running). */
+  healthy: boolean | null;
+  /** Starting no runners until `runner-fleet undrain` (or the daemon is stopping). */
+  draining?: boolean;
   error?: string;
   /** FleetError code of `error` (e.g. PUBLIC_REPO_REFUSED, GITHUB_AUTH), for scripts. */
   errorCode?: string;

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { LevelWithSilent } from 'pino';
 import { loadConfig, resolveConfigPath } from '../config/load.js';
 import type { FleetConfig } from '../config/types.js';
+import { FleetError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -10,6 +11,7 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', '
 export interface Out {
   write(chunk: string): unknown;
   isTTY?: boolean;
+  columns?: number;
 }
 
 /**
@@ -62,5 +64,9 @@ export function createContext(program: Command, deps: ContextDeps): CliContext {
 }
 
 function envLevel(v: string | undefined): LevelWithSilent | undefined {
-  return (LOG_LEVELS as readonly string[]).includes(v ?? '') ? (v as LevelWithSilent) : undefined;
+  if (v === undefined || v === '') return undefined;
+  if (!(LOG_LEVELS as readonly string[]).includes(v)) {
+    throw new FleetError('USAGE', `RUNNER_FLEET_LOG_LEVEL: "${v}" is not one of ${LOG_LEVELS.join(', ')}`);
+  }
+  return v as LevelWithSilent;
 }

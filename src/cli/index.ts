@@ -50,12 +50,16 @@ export function buildProgram(ctxDeps: Required<MainOptions>): { program: Command
     .option('-c, --config <file>', 'config file (default: $RUNNER_FLEET_CONFIG or /etc/runner-fleet/config.yaml)')
     .addOption(new Option('--log-level <level>', 'log level (default: $RUNNER_FLEET_LOG_LEVEL or info)').choices(LOG_LEVELS))
     .showHelpAfterError('(run with --help for usage)')
+    // Every subcommand's --help lists -c/--config and --log-level too.
+    .configureHelp({ showGlobalOptions: true })
     .configureOutput({
       writeOut: (s) => void ctxDeps.stdout.write(s),
       writeErr: (s) => void ctxDeps.stderr.write(s),
     })
     .exitOverride();
   for (const add of COMMANDS) add(program, ctx);
+  // $RUNNER_FLEET_LOG_LEVEL is checked like --log-level: a typo is a usage error, not ignored.
+  program.hook('preAction', () => void ctx.logLevel());
   return { program, ctx };
 }
 
@@ -74,8 +78,9 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
 /** Maps what a command threw to the contract's exit codes, printing it once. */
 export function exitCodeFor(err: unknown, stderr: Out): number {
   if (err instanceof CommanderError) {
-    // Commander already printed its message; help and version are successes.
-    return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? EXIT.OK : EXIT.USAGE;
+    // Commander already printed its message. Help asked for (--help, `help CMD`) and --version
+    // are successes; help shown because no command was given is a usage error.
+    return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
   }
   if (isConfigError(err)) {
     stderr.write(formatIssues(err.issues) + '\n');

@@ -12,6 +12,8 @@ import { normalize } from './normalize.js';
 import { formatPath, Locator, type Path } from './positions.js';
 import { configSchema, NAME_RE } from './schema.js';
 import { readSecrets } from './secrets.js';
+import { checkNamedFiles } from './files.js';
+import { configWarnings } from './warnings.js';
 import type { ConfigIssue, FleetConfig } from './types.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/runner-fleet/config.yaml';
@@ -25,15 +27,24 @@ export function resolveConfigPath(opt?: string, env: NodeJS.ProcessEnv = process
 export interface CheckOptions {
   /** The machine's host name, before sanitizing (tests pin it). Default: os.hostname(). */
   hostname?: string;
+  /** Check that files named but read later (caFile, secretEnv) exist. loadConfig does; unit tests of the text need not. */
+  files?: boolean;
 }
 
 export interface CheckResult {
   config?: FleetConfig;
   issues: ConfigIssue[];
+  /** Valid but probably unintended (duplicate labels, a huge pool, plain-http downloads). */
+  warnings?: ConfigIssue[];
 }
 
 /** Reads, interpolates, validates and normalizes a config file; throws ConfigError with every issue. */
 export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, opts: CheckOptions = {}): Promise<FleetConfig> {
+  return (await loadConfigWithWarnings(file, env, opts)).config;
+}
+
+/** loadConfig, plus what `validate` warns about. */
+export async function loadConfigWithWarnings(file: string, env: NodeJS.ProcessEnv = process.env, opts: CheckOptions = {}): Promise<{ config: FleetConfig; warnings: ConfigIssue[] }> {
   const abs = path.resolve(file);
   let text: string;
   try {
@@ -43,9 +54,9 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.
     const why = code === 'ENOENT' ? 'not found' : `cannot be read (${code ?? String(err)})`;
     throw new FleetError('CONFIG_NOT_FOUND', `config file ${abs} ${why}`, { cause: err });
   }
-  const { config, issues } = checkConfigText(text, abs, env, opts);
+  const { config, issues, warnings } = checkConfigText(text, abs, env, { files: true, ...opts });
   if (!config) throw new ConfigError(issues);
-  return config;
+  return { config, warnings: warnings ?? [] };
 }
 
 /** The pure part of loadConfig (apart from reading `*File` secrets): text in, config or issues out. */
@@ -93,9 +104,12 @@ export function checkConfigText(text: string, file: string, env: NodeJS.ProcessE
   crossChecks(raw, hostName, report);
   const baseDir = path.dirname(file);
   const secrets = readSecrets(raw, baseDir, report);
+  if (opts.files) checkNamedFiles(raw, baseDir, report);
 
   if (issues.length > 0 || !parsed.success) return { issues: sortIssues(issues) };
-  return { config: normalize(parsed.data, { source: file, baseDir, hostName, secrets }), issues: [] };
+  const warnings: ConfigIssue[] = [];
+  configWarnings(raw, (p, message, at = 'value') => warnings.push(loc.issue(p, message, at)));
+  return { config: normalize(parsed.data, { source: file, baseDir, hostName, secrets }), issues: [], warnings: sortIssues(warnings) };
 }
 
 function effectiveHostName(raw: object, machine: string): string {

@@ -24,10 +24,20 @@ export async function runDaemon(opts: {
   const { config, logger } = opts;
   const sd = opts.notifier ?? createNotifier({ onError: (err) => logger.warn({ err: describeError(err) }, 'sd_notify failed') });
   const notifySystemd = (msg: string) => void sd.notify(msg);
+  // A stop signal during start-up (the API already answers) is held, not fatal: it is handled
+  // as soon as the daemon can stop cleanly (lock released, runners per shutdown.mode).
+  const early: string[] = [];
+  const hold = (sig: string) => () => void early.push(sig);
+  const holders = { SIGTERM: hold('SIGTERM'), SIGINT: hold('SIGINT') };
+  for (const [sig, fn] of Object.entries(holders)) process.on(sig, fn);
+  const unhold = () => {
+    for (const [sig, fn] of Object.entries(holders)) process.off(sig, fn);
+  };
   let daemon: Daemon;
   try {
     daemon = await startDaemon({ config, logger });
   } catch (err) {
+    unhold();
     logger.fatal({ err: describeError(err) }, 'daemon failed to start');
     return 1;
   }
@@ -63,6 +73,8 @@ export async function runDaemon(opts: {
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+    unhold();
+    for (const sig of early) stop(sig);
     process.on('SIGHUP', () => {
       notifySystemd('RELOADING=1');
       opts.reload().then(

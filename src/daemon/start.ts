@@ -18,7 +18,8 @@ import { Reconciler } from '../reconcile/reconciler.js';
 import { backoffMs } from '../reconcile/exits.js';
 import type { ReconcileMetrics } from '../reconcile/kit.js';
 import { openStore } from '../store/index.js';
-import { checkDataDirSafe } from '../store/files.js';
+import { checkDataDirSafe, ensureDataDir } from '../store/files.js';
+import { lockDataDir } from './data-lock.js';
 import { sweepTemps } from '../runner/tmp.js';
 import type { Store } from '../store/types.js';
 import { installTools, verifyInstalledTools } from '../tools/install.js';
@@ -62,7 +63,16 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const arch = hostArch();
   // Before anything is written or chmodded: never take over /etc, a symlink or another user's dir.
   checkDataDirSafe(config.host.dataDir);
-  const store = openStore(config.host.dataDir, { clock });
+  ensureDataDir(config.host.dataDir);
+  // One daemon per data dir: a second one would fight the first over the database and runners.
+  const lock = lockDataDir(config.host.dataDir);
+  let store: Store;
+  try {
+    store = openStore(config.host.dataDir, { clock });
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   // What a crash left half-written (runner extraction, tool install) is never used; it goes now.
   const swept = sweepTemps(config.host.dataDir);
   if (swept.length) logger.info({ removed: swept }, 'removed leftovers of an interrupted download or install');
@@ -123,7 +133,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     health: () => ({ ok: true, lastReconcileAt: reconciler.lastReconcileAt, intervalMs: config.reconcile.intervalMs }),
     onWorkflowJob: (e) => reconciler.onWorkflowJob(e),
     seenDelivery: deliveryLog(clock),
-    drain: (req) => reconciler.drain(req.pool),
+    drain: (req) => reconciler.drain(req.pool, { hold: true }),
+    undrain: (req) => reconciler.undrain(req.pool),
     deregisterAll: () => reconciler.drain(),
   });
   const { port } = await api.start();
@@ -158,19 +169,34 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       netChecks.stop();
       versions.stop();
       stopping.abort();
-      await warmup;
+      // Downloads and token calls that cannot matter any more are not waited for (GitHub may be
+      // unreachable: retries and timeouts would hold the stop for a minute or more).
+      await within(warmup.catch(() => undefined), SHUTDOWN_WAIT_MS, () => logger.warn('shutdown: not waiting for tool/runner downloads still in flight'));
       if (mode === 'drain') {
         const done = await reconciler.drainAndWait(config.shutdown.drainTimeoutMs);
         if (!done) logger.warn('drain timeout: busy runners keep running their jobs and will be adopted at the next start');
       }
-      await reconciler.stop();
+      await within(reconciler.stop(), SHUTDOWN_WAIT_MS, () => logger.warn('shutdown: not waiting for a reconcile pass stuck on the network'));
       await api.close();
       for (const b of Object.values(backends)) await b?.close?.();
-      await http.close();
+      // destroy, not close: close would wait for requests to a host that does not answer.
+      await http.dispatcher.destroy().catch(() => undefined);
       store.close();
+      lock.release();
       logger.info({ mode }, 'runner-fleet daemon stopped');
     },
   };
+}
+
+/** How long a stop waits for in-flight network work before leaving it behind. */
+const SHUTDOWN_WAIT_MS = 3000;
+
+async function within(p: Promise<unknown>, ms: number, onTimeout: () => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), ms)));
+  const res = await Promise.race([p.then(() => 'done' as const), late]);
+  clearTimeout(timer);
+  if (res === 'late') onTimeout();
 }
 
 /**

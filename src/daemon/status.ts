@@ -32,12 +32,13 @@ export function buildStatus(deps: {
       return {
         ...poolRunners(p, rows, { draining: rt?.draining ?? false, queued: reconciler.queuedFor(p.name) }),
         healthy: Boolean(rt?.ready) && (rt?.failures ?? 0) === 0 && !deps.runnerError,
+        draining: rt?.draining ?? false,
         ...(error ? { error: error.error } : {}),
         ...(error?.code ? { errorCode: error.code } : {}),
         ...(error?.hint ? { hint: error.hint } : {}),
       };
     }),
-    draining: [...reconciler.pools.values()].some((p) => p.draining),
+    draining: reconciler.pools.size > 0 && [...reconciler.pools.values()].every((p) => p.draining),
     tokens: deps.tokens.expiries().map((t) => ({ scope: t.scopeKey, kind: t.kind, expiresAt: t.expiresAt })),
     tools: [
       ...deps.tools.map((t) => ({ name: t.name, version: t.version, installed: true, sha256: t.sha256 })),

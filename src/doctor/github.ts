@@ -1,10 +1,52 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { GitHubAuth, PoolConfig, Scope } from '../config/types.js';
-import { describeError, isFleetError } from '../errors.js';
+import { isFleetError } from '../errors.js';
+import { plural } from '../plural.js';
 import { versionOf } from '../runner/download.js';
 import { hostArch } from '../runner/arch.js';
-import { fail, ok, warn, type Check, type CheckResult, type DoctorContext } from './types.js';
+import { classifyNetError, hintFor } from '../net/classify.js';
+import { fail, failedDep, ok, skip, warn, type Check, type CheckResult, type DoctorContext } from './types.js';
+
+export const DEFAULT_TIMEOUT_MS = 5000;
+const timeoutOf = (ctx: DoctorContext) => ctx.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+
+/** A failed row carrying the classified cause of a network error. */
+function netFail(name: string, err: unknown, target: string, hint?: string): CheckResult {
+  const f = classifyNetError(err, target);
+  return { name, status: 'fail', detail: f.detail, hint: hint ?? hintFor(f.cause, target), cause: f.cause };
+}
+
+/**
+ * Any HTTP answer from github.apiUrl proves DNS, TCP, TLS and the proxy; every GitHub check
+ * after this one is skipped when it fails, so one cause is reported once, with its own fix.
+ */
+export const checkGitHubApi: Check = async (ctx) => {
+  const name = 'github api';
+  const url = ctx.cfg.github.apiUrl;
+  const host = safeHost(url);
+  const f = ctx.fetch ?? fetch;
+  try {
+    const res = await f(url, { method: 'GET', signal: AbortSignal.timeout(timeoutOf(ctx)), headers: { accept: 'application/json' } });
+    await res.body?.cancel().catch(() => undefined);
+    if (res.status === 407) return [{ ...fail(name, 'proxy: the proxy answered 407 (proxy authentication required)', hintFor('proxy', host)), cause: 'proxy' }];
+    if (res.status >= 500) return [{ ...fail(name, `http: ${url} answered HTTP ${res.status}`, hintFor('http', host)), cause: 'http' }];
+    return [ok(name, `${url} reachable (HTTP ${res.status})`)];
+  } catch (err) {
+    return [netFail(name, err, host)];
+  }
+};
+
+function safeHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+const apiDown = (ctx: DoctorContext): CheckResult | undefined => failedDep(ctx, 'github-api');
+const skipped = (name: string, dep: CheckResult) => skip(name, `not checked: ${dep.name} failed (${dep.cause ?? 'see above'})`);
 
 export function scopeLabel(s: Scope): string {
   return s.kind === 'org' ? `org ${s.org}` : s.kind === 'repo' ? `repo ${s.owner}/${s.repo}` : `enterprise ${s.enterprise}`;
@@ -33,18 +75,19 @@ const noClient = (): CheckResult[] => [fail('github', 'no GitHub client', 'check
 /** A registration-token call per scope proves both the credential and its permission. */
 export const checkGitHubCredentials: Check = async (ctx) => {
   if (!ctx.github) return noClient();
-  const out: CheckResult[] = [];
-  for (const scope of distinctScopes(ctx.cfg.pools)) {
+  const scopes = distinctScopes(ctx.cfg.pools);
+  if (scopes.length === 0) return [ok('github', 'no pools configured')];
+  const down = apiDown(ctx);
+  if (down) return scopes.map((s) => skipped(`github ${scopeLabel(s)}`, down));
+  return Promise.all(scopes.map(async (scope) => {
     const name = `github ${scopeLabel(scope)}`;
     try {
-      await ctx.github.registrationToken(scope);
-      out.push(ok(name, 'registration token issued'));
+      await ctx.github!.registrationToken(scope);
+      return ok(name, 'registration token issued');
     } catch (err) {
-      out.push(fail(name, describeError(err), credentialHint(ctx, scope, err)));
+      return netFail(name, err, safeHost(ctx.cfg.github.apiUrl), credentialHint(ctx, scope, err));
     }
-  }
-  if (out.length === 0) out.push(ok('github', 'no pools configured'));
-  return out;
+  }));
 };
 
 function credentialHint(ctx: DoctorContext, scope: Scope, err: unknown): string {
@@ -52,22 +95,27 @@ function credentialHint(ctx: DoctorContext, scope: Scope, err: unknown): string 
   if (isFleetError(err, 'GITHUB_AUTH')) return `${perm}; a 401 means the token is wrong or expired`;
   if (isFleetError(err, 'GITHUB_NOT_FOUND')) return `check the ${scope.kind} name; GitHub answers 404 when the credential may not see it: ${perm}`;
   if (isFleetError(err, 'GITHUB_RATE_LIMITED')) return 'rate limited: wait for the reset, or use a GitHub App (higher limits)';
+  const f = classifyNetError(err);
+  if (f.cause !== 'http' && f.cause !== 'permission') return hintFor(f.cause, safeHost(ctx.cfg.github.apiUrl));
   return `check github.apiUrl (${ctx.cfg.github.apiUrl}), network.proxy and network.caFile ("unknown authority" means the internal CA is missing)`;
 }
 
 /** A public repo can send a fork's pull request to these runners: refuse unless the pool opts in. */
 export const checkPublicExposure: Check = async (ctx) => {
   if (!ctx.github) return noClient();
-  const out: CheckResult[] = [];
-  for (const pool of ctx.cfg.pools) {
+  return Promise.all(ctx.cfg.pools.map(async (pool) => {
     const name = `exposure ${pool.name}`;
+    // Permission advice only makes sense once the credential itself worked for this scope.
+    const dep = apiDown(ctx) ?? ctx.prior?.get('github')?.find((r) => r.name === `github ${scopeLabel(pool.scope)}` && r.status === 'fail');
+    if (dep) return skipped(name, dep);
     try {
-      out.push(await exposureOf(ctx, pool, name));
+      return await exposureOf(ctx, pool, name);
     } catch (err) {
-      out.push(warn(name, `could not check: ${describeError(err)}`, permissionHint(ctx.cfg.github.auth.kind, pool.scope)));
+      const f = classifyNetError(err, safeHost(ctx.cfg.github.apiUrl));
+      const hint = f.cause === 'permission' ? permissionHint(ctx.cfg.github.auth.kind, pool.scope) : hintFor(f.cause, safeHost(ctx.cfg.github.apiUrl));
+      return { ...warn(name, `could not check: ${f.detail}`, hint), cause: f.cause };
     }
-  }
-  return out;
+  }));
 }
 
 async function exposureOf(ctx: DoctorContext, pool: PoolConfig, name: string): Promise<CheckResult> {
@@ -110,14 +158,19 @@ export const checkRunnerVersion: Check = async (ctx) => {
   const scope = ctx.cfg.pools[0]?.scope;
   const current = currentVersion(ctx);
   const cachedNote = current && fs.existsSync(path.join(ctx.cfg.host.dataDir, 'cache', 'runner', current)) ? 'cached' : 'not downloaded yet';
-  if (!ctx.github || !scope) return [current ? ok(name, `${current} (${cachedNote}); latest not checked`) : warn(name, 'no runner cached', 'runner-fleet runner download')];
+  const down = apiDown(ctx);
+  if (!ctx.github || !scope || down) {
+    const why = down ? `latest not checked: ${down.name} failed (${down.cause ?? 'see above'})` : 'latest not checked';
+    return [current ? ok(name, `${current} (${cachedNote}); ${why}`) : down ? skip(name, `no runner cached; ${why}`) : warn(name, 'no runner cached', 'runner-fleet runner download')];
+  }
   let latest: string | null;
   try {
     const arch = ctx.arch ?? hostArch();
     const entry = (await ctx.github.downloads(scope)).find((d) => d.os === 'linux' && d.architecture === arch);
     latest = entry ? versionOf(entry.filename) : null;
   } catch (err) {
-    return [warn(name, `cannot read runners/downloads: ${describeError(err)}`)];
+    const f = classifyNetError(err, safeHost(ctx.cfg.github.apiUrl));
+    return [{ ...warn(name, `cannot read runners/downloads: ${f.detail}`), cause: f.cause }];
   }
   if (!latest) return [warn(name, 'runners/downloads offers no linux runner for this arch')];
   if (!current) return [warn(name, `nothing cached; latest is ${latest}`, 'runner-fleet runner download')];
@@ -131,5 +184,5 @@ export const checkRunnerVersion: Check = async (ctx) => {
   const days = Math.floor((ctx.now() - seen) / DAY);
   const fix = ctx.cfg.runner.version === 'latest' ? 'runner-fleet runner download; the daemon rolls idle runners on runner.updateSchedule' : `pin runner.version: ${latest} (with its sha256)`;
   if (days >= 30) return [fail(name, `${current} is behind ${latest}, released ${days}+ days ago: GitHub stops queueing jobs to it`, fix)];
-  return [warn(name, `${current} is behind ${latest} (seen ${days} day(s) ago; ${30 - days} day(s) left before GitHub stops queueing jobs)`, fix)];
+  return [warn(name, `${current} is behind ${latest} (seen ${plural(days, 'day')} ago; ${plural(30 - days, 'day')} left before GitHub stops queueing jobs)`, fix)];
 };

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describeError } from '../errors.js';
+import { plural } from '../plural.js';
 import { DB_FILE } from '../store/files.js';
 import { checkInstalledTool } from '../tools/tool.js';
 import { hostArch } from '../runner/arch.js';
@@ -9,7 +10,7 @@ import { fail, ok, warn, type Check, type CheckResult } from './types.js';
 /** The config loaded (the CLI reports a load failure as a failed row itself). */
 export const checkConfig: Check = async (ctx) => {
   const c = ctx.cfg;
-  return [ok('config', `${c.source}: ${c.pools.length} pool(s), ${c.tools.length} tool(s), host ${c.host.name}`)];
+  return [ok('config', `${c.source}: ${plural(c.pools.length, 'pool')}, ${plural(c.tools.length, 'tool')}, host ${c.host.name}`)];
 };
 
 export const checkDataDir: Check = async (ctx) => {

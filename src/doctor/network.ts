@@ -31,20 +31,17 @@ const HINT_DNS = 'the name does not resolve here: fix DNS, or map it in network.
 const HINT_TCP = 'open the firewall / security group from this host to that port; jobs connect directly (CLI tools like argocd --grpc-web ignore no_proxy rules you may expect)';
 
 /** From the host: what process and systemd runners see. extraHosts applies like in a container. */
-export const checkNetworkFromHost: Check = async (ctx) => {
-  const out: CheckResult[] = [];
-  for (const ep of hostEndpoints(ctx)) {
+export const checkNetworkFromHost: Check = async (ctx) =>
+  // In parallel: on an offline host every probe waits for its own timeout.
+  Promise.all(hostEndpoints(ctx).map(async (ep): Promise<CheckResult> => {
     const name = `reach ${ep}`;
     const hp = splitEndpoint(ep);
-    if (!hp) {
-      out.push(fail(name, 'not host:port', 'write network.checks entries as host:port'));
-      continue;
-    }
+    if (!hp) return fail(name, 'not host:port', 'write network.checks entries as host:port');
     const mapped = ctx.cfg.network.extraHosts[hp.host];
-    const err = await tcpProbe(mapped ?? hp.host, hp.port, ctx.tcpTimeoutMs ?? 3000);
+    const err = await tcpProbe(mapped ?? hp.host, hp.port, ctx.tcpTimeoutMs ?? ctx.timeoutMs ?? 3000);
     const via = mapped ? ` (extraHosts → ${mapped})` : '';
-    if (!err) out.push(ok(name, `TCP connect from host${via}`));
-    else out.push(fail(name, `from host${via}: ${err}`, err === 'ENOTFOUND' || err === 'EAI_AGAIN' ? HINT_DNS : HINT_TCP));
-  }
-  return out;
-};
+    if (!err) return ok(name, `TCP connect from host${via}`);
+    const dns = err === 'ENOTFOUND' || err === 'EAI_AGAIN';
+    const cause = dns ? 'dns' : 'connect';
+    return { ...fail(name, `${cause}: from host${via}: ${err}`, dns ? HINT_DNS : HINT_TCP), cause };
+  }));

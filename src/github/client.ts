@@ -26,6 +26,8 @@ export interface GitHubClientOptions {
   writeBurst?: number;
   /** Wait for a rate-limit reset at most this long; beyond it fail GITHUB_RATE_LIMITED. Default 15 min. */
   maxRateLimitWaitMs?: number;
+  /** Retries of a 5xx/network failure. Default 3; doctor uses 0 (it reports, the daemon persists). */
+  retries?: number;
 }
 
 export interface GitHubClient {
@@ -50,6 +52,7 @@ export function createGitHubClient(opts: GitHubClientOptions): GitHubClient {
     writeIntervalMs: opts.writeIntervalMs ?? 400,
     writeBurst: opts.writeBurst ?? 10,
     maxRateLimitWaitMs: opts.maxRateLimitWaitMs ?? 15 * 60_000,
+    retries: opts.retries ?? 3,
   });
   return { service: createRunnerService(octokit), stats, octokit, rateLimitedUntil: () => gate.until() };
 }

@@ -25,6 +25,7 @@ export interface OctokitDeps {
   writeBurst: number;
   /** A rate limit that resets later than this fails with GITHUB_RATE_LIMITED instead of waiting. */
   maxRateLimitWaitMs: number;
+  retries: number;
 }
 
 interface HookOptions {
@@ -99,6 +100,7 @@ export function buildOctokit(deps: OctokitDeps): { octokit: Octokit; stats: Requ
     },
     retry: {
       retryAfterBaseValue: deps.retryBaseMs,
+      retries: deps.retries,
       // 403/429 belong to throttling; 409/422 are answers, not glitches.
       doNotRetry: [400, 401, 403, 404, 409, 410, 422, 429, 451],
     },

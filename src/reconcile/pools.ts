@@ -54,9 +54,14 @@ export class PoolRuntime {
     return this.#draining;
   }
 
-  /** A reloaded config for the same pool (same scope and group). A reload is fresh intent: a drained pool runs again. */
+  /** A reloaded config for the same pool (same scope and group). Clears a drain; the reconciler re-applies an operator's (DrainHold). */
   reconfigure(cfg: PoolConfig): void {
     this.#cfg = cfg;
+    this.#draining = false;
+  }
+
+  /** Lifted by `runner-fleet undrain` (the reconciler keeps the operator's drains). */
+  undrain(): void {
     this.#draining = false;
   }
 

@@ -12,6 +12,7 @@ import { isPresent } from './states.js';
 import { runnerLabels } from '../config/names.js';
 import type { LaunchKit, ReconcileMetrics } from './kit.js';
 import { plan } from './planner.js';
+import { DrainHold } from './drain-hold.js';
 import { PoolRuntime } from './pools.js';
 import type { Observation } from './types.js';
 
@@ -58,12 +59,15 @@ export class Reconciler {
   private unwatch: (() => void)[] = [];
   private stopped = false;
   private readonly hookFiles: HookFiles;
+  /** `runner-fleet drain`'s intent, persisted: a reload or restart keeps a drained pool drained. */
+  readonly hold: DrainHold;
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.cfg = deps.config;
     this.jobs = new JobQueue(deps.clock);
     this.hookFiles = new HookFiles({ kit: deps.kit, jobs: this.jobs, store: deps.store, logger: deps.logger });
-    for (const p of this.cfg.pools) this.poolMap.set(p.name, new PoolRuntime(p, this.cfg.host.name));
+    this.hold = new DrainHold(deps.store.meta);
+    for (const p of this.cfg.pools) this.poolMap.set(p.name, this.newPool(p));
     const { store, github, tokens, backends, kit, clock, logger, arch, metrics, onVersionDeprecated } = deps;
     this.exec = new Executor({
       store, github, tokens, backends, kit, clock, logger, arch,
@@ -104,8 +108,10 @@ export class Reconciler {
       const cur = this.poolMap.get(p.name);
       if (cur && JSON.stringify(cur.cfg.scope) === JSON.stringify(p.scope) && cur.cfg.runnerGroup === p.runnerGroup) {
         cur.reconfigure(p);
+        // Only `runner-fleet undrain` lifts an operator's drain; a reload does not.
+        if (this.hold.has(p.name)) cur.drain();
         next.set(p.name, cur);
-      } else next.set(p.name, new PoolRuntime(p, cfg.host.name));
+      } else next.set(p.name, this.newPool(p));
     }
     this.poolMap = next;
     this.trigger();
@@ -265,8 +271,18 @@ export class Reconciler {
     if (queued || row) void this.trigger();
   }
 
-  /** Stop starting runners in the given pool (or all); idle ones retire, busy ones finish. */
-  drain(pool?: string): void {
+  private newPool(p: FleetConfig['pools'][number]): PoolRuntime {
+    const rt = new PoolRuntime(p, this.cfg.host.name);
+    if (this.hold.has(p.name)) rt.drain();
+    return rt;
+  }
+
+  /**
+   * Stop starting runners in the given pool (or all); idle ones retire, busy ones finish.
+   * `hold`: an operator's drain, kept until undrain (a shutdown's drain is not).
+   */
+  drain(pool?: string, opts: { hold?: boolean } = {}): void {
+    if (opts.hold) this.hold.drain(pool);
     for (const p of this.poolMap.values()) if (!pool || p.cfg.name === pool) p.drain();
     this.trigger();
   }
@@ -274,6 +290,13 @@ export class Reconciler {
   /** Jobs queued for the pool that no runner has taken yet. */
   queuedFor(pool: string): number {
     return this.jobs.queuedFor(pool);
+  }
+
+  /** Lift an operator's drain on one pool (or all): runners start again. */
+  undrain(pool?: string): void {
+    this.hold.undrain(pool, [...this.poolMap.keys()]);
+    for (const p of this.poolMap.values()) if (!this.hold.has(p.cfg.name)) p.undrain();
+    this.trigger();
   }
 
   /** Runners still holding a backend resource in the pool (or all). */
@@ -286,6 +309,8 @@ export class Reconciler {
     this.drain(pool);
     const deadline = this.deps.clock.now() + timeoutMs;
     for (;;) {
+      // Nothing to drain ends at once: no pass (and no GitHub call) to wait for.
+      if (this.liveCount(pool) === 0) return true;
       await this.trigger();
       await this.settled();
       if (this.liveCount(pool) === 0) return true;

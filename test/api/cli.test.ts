@@ -58,10 +58,10 @@ test('status: reads the daemon API (text and --json) with the bearer token', asy
   const text = await cli(['status', '-c', file]);
   t.is(text.code, 0, text.stderr);
   t.regex(text.stdout, /build-01-cd-abc123/);
-  t.regex(text.stdout, /from daemon/);
+  t.regex(text.stdout, /daemon running at/);
   const json = await cli(['status', '--json', '-c', file]);
   t.is(json.code, 0, json.stderr);
-  t.deepEqual(JSON.parse(json.stdout), { ...sampleStatus, source: 'daemon' });
+  t.deepEqual(JSON.parse(json.stdout), { ...sampleStatus, source: 'daemon', daemon: { running: true, url: `http://127.0.0.1:${s.port}` } });
 });
 
 test('status: a wrong token is a configuration error (exit 2)', async (t) => {
@@ -71,7 +71,7 @@ test('status: a wrong token is a configuration error (exit 2)', async (t) => {
   t.is((await cli(['status', '-c', file])).code, 2);
 });
 
-test('status: daemon down → falls back to the state database and says so', async (t) => {
+test('status: daemon down → exit 3, the state database as last recorded, health unknown', async (t) => {
   const { file, dataDir } = await config(await closedPort());
   const store = openStore(dataDir);
   store.runners.insert({
@@ -81,21 +81,25 @@ test('status: daemon down → falls back to the state database and says so', asy
   });
   store.close();
   const r = await cli(['status', '--json', '-c', file]);
-  t.is(r.code, 0, r.stderr);
-  t.regex(r.stderr, /state database/);
-  const report = JSON.parse(r.stdout) as StatusReport & { source: string };
+  t.is(r.code, 3, r.stderr);
+  const report = JSON.parse(r.stdout) as StatusReport & { source: string; daemon: { running: boolean } };
   t.is(report.source, 'database');
+  t.false(report.daemon.running);
+  t.is(report.pools[0]?.healthy, null);
   t.is(report.pools[0]?.desired, 2);
   t.is(report.pools[0]?.actual, 1);
   t.like(report.pools[0]?.runners[0], { name: 'build-01-cd-zzz999', busy: true, githubId: 9 });
   const text = await cli(['status', '-c', file]);
+  t.is(text.code, 3);
+  t.regex(text.stdout, /NOT RUNNING/);
   t.regex(text.stdout, /state database/);
 });
 
-test('status: daemon down and no database → exit 1', async (t) => {
+test('status: daemon down and no database → exit 3, source none', async (t) => {
   const { file } = await config(await closedPort());
-  const r = await cli(['status', '-c', file]);
-  t.is(r.code, 1);
+  const r = await cli(['status', '--json', '-c', file]);
+  t.is(r.code, 3);
+  t.is((JSON.parse(r.stdout) as { source: string }).source, 'none');
 });
 
 test('drain: asks the daemon, waits until the pool is empty, exit 0', async (t) => {
@@ -147,8 +151,12 @@ test('deregister --all: calls the daemon, waits until no runner is left; without
   t.is((await cli(['deregister', '-c', file])).code, 2);
   const ok = await cli(['deregister', '--all', '--timeout', '20', '-c', file]);
   t.is(ok.code, 0, ok.stderr);
-  t.regex(ok.stdout, /removed: 2/);
+  t.regex(ok.stdout, /deregistered 1 runner: build-01-cd-abc123/);
   t.is(called, 1);
+  report = structuredClone(sampleStatus);
+  const js = await cli(['deregister', '--all', '--json', '--timeout', '20s', '-c', file]);
+  t.is(js.code, 0, js.stderr);
+  t.like(JSON.parse(js.stdout), { ok: true, removed: [{ name: 'build-01-cd-abc123', pool: 'cd' }], remaining: [] });
   const down = await config(await closedPort());
   const r = await cli(['deregister', '--all', '-c', down.file]);
   t.is(r.code, 1);

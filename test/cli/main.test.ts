@@ -85,13 +85,14 @@ test('plan --json is stable and matches the config', async (t) => {
 test('plan never prints secrets, even from files', async (t) => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rf-main-'));
   await writeFile(path.join(dir, 'token'), 'ghp_FILE_SECRET\n');
+  await writeFile(path.join(dir, 'argo-token'), 'ARGO_SECRET\n');
   const file = path.join(dir, 'c.yaml');
   await writeFile(
     file,
     `github: { auth: { tokenFile: token } }
 api: { token: API_SECRET, webhookSecret: HOOK_SECRET }
 pools:
-  - { name: cd, scope: { org: acme }, size: 1, secretEnv: { ARGO: /etc/argo-token } }
+  - { name: cd, scope: { org: acme }, size: 1, secretEnv: { ARGO: argo-token } }
 `,
   );
   for (const json of [true, false]) {

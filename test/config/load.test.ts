@@ -1,4 +1,5 @@
 import test from 'ava';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
@@ -109,6 +110,8 @@ test('a missing file is CONFIG_NOT_FOUND, an invalid one a ConfigError with issu
 
 test('relative paths resolve against the config file directory', async (t) => {
   const dir = await tempDir();
+  await mkdir(path.join(dir, 'secrets'));
+  await writeTemp(dir, 'secrets/t', 's3cret\n');
   const file = await writeTemp(dir, 'c.yaml', `${MINIMAL}    secretEnv: { TOKEN: secrets/t }\nhost: { dataDir: ./data }\n`);
   const cfg = await loadConfig(file, {});
   t.is(cfg.host.dataDir, path.join(dir, 'data'));

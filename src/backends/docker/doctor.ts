@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { PoolOf } from '../../config/types.js';
-import { fail, ok, warn, type Check, type CheckResult, type DoctorContext } from '../../doctor/types.js';
+import { fail, ok, skip, warn, type Check, type CheckResult, type DoctorContext } from '../../doctor/types.js';
 import { describeError } from '../../errors.js';
 import { poolsOf } from '../pools.js';
 
@@ -48,6 +48,9 @@ echo "RFPROBE $r $ep"; done`;
 
 export const checkNetworkFromContainers: Check = async (ctx) => {
   const pools = poolsOf(ctx.cfg, 'docker').filter((p) => p.network.checks.length > 0);
+  // No probe container without an engine: its rows would only repeat the engine's failure.
+  const engine = ctx.prior?.get('docker')?.find((r) => r.name === 'docker' && r.status === 'fail');
+  if (engine) return pools.flatMap((p) => [...new Set(p.network.checks)].map((ep) => skip(`reach ${ep} from pool ${p.name}`, `not checked: ${engine.name} failed`)));
   const out: CheckResult[] = [];
   for (const pool of pools) out.push(...(await probePool(ctx, pool)));
   return out;

@@ -2,23 +2,29 @@ import type { Command } from 'commander';
 import { controlSocketPath } from '../../api/socket.js';
 import { createApiClient } from '../../api/client.js';
 import { FleetError, isFleetError } from '../../errors.js';
+import { plural } from '../../plural.js';
 import type { CliContext } from '../context.js';
-import { seconds, waitDrained } from './drain.js';
+import { formatDuration } from '../../config/duration.js';
+import { durationOption } from '../options.js';
+import { waitDrained } from './drain.js';
 
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('deregister')
     .description("remove this host's runners from GitHub and stop them")
     .option('--all', 'every runner of this host (required)')
-    .option('--json', "print the daemon's answer as JSON")
-    .option('--timeout <seconds>', 'how long to wait for busy runners to finish their job (default: shutdown.drainTimeout)')
-    .addHelpText('after', '\nGoes through the running daemon (it owns the runners and the GitHub credentials); exit 1 if it is not running.')
+        .option('--json', 'print JSON: {removed: [{name, pool, githubId}]} (what was deregistered)')
+    .option('--timeout <duration>', 'how long to wait for busy runners to finish their job: 90s, 10m (default: shutdown.drainTimeout)')
+    .addHelpText('after', '\nGoes through the running daemon (it owns the runners and the GitHub credentials).\nExit 0 done, 1 timed out or the daemon is not running, 2 usage.')
     .action(async (opts: { all?: boolean; json?: boolean; timeout?: string }) => {
       if (!opts.all) throw new FleetError('USAGE', 'deregister needs --all (removing single runners is not supported)');
+      const timeoutOpt = opts.timeout === undefined ? undefined : durationOption('--timeout', opts.timeout);
       const cfg = await ctx.loadConfig();
       const client = createApiClient({ listen: cfg.api.listen, socketPath: controlSocketPath(cfg.host.dataDir), ...(cfg.api.token ? { token: cfg.api.token } : {}) });
       let result: Record<string, unknown>;
+      let before: { name: string; pool: string; githubId: number | null }[];
       try {
+        before = (await client.status()).pools.flatMap((p) => p.runners.filter((r) => r.state !== 'gone').map((r) => ({ name: r.name, pool: p.name, githubId: r.githubId })));
         result = await client.deregisterAll();
       } catch (err) {
         if (isFleetError(err, 'DAEMON_UNREACHABLE')) {
@@ -27,19 +33,16 @@ export function register(program: Command, ctx: CliContext): void {
         throw err;
       }
       // Idle runners go at once; a busy one is deregistered when its job ends, never killed.
-      const timeoutMs = opts.timeout === undefined ? cfg.shutdown.drainTimeoutMs : seconds(opts.timeout) * 1000;
+      const timeoutMs = timeoutOpt ?? cfg.shutdown.drainTimeoutMs;
       const done = await waitDrained(client, undefined, timeoutMs, (left) => ctx.stderr.write(`waiting for ${left}\n`));
-      if (!done) {
-        ctx.stderr.write(`runner-fleet deregister: timed out after ${Math.round(timeoutMs / 1000)}s with busy runners still running their job\n`);
-        ctx.exitCode = 1;
-        return;
-      }
-      if (opts.json) {
-        ctx.stdout.write(JSON.stringify(result, null, 2) + '\n');
-        return;
-      }
+      const left = new Set((await client.status().catch(() => undefined))?.pools.flatMap((p) => p.runners.filter((r) => r.state !== 'gone').map((r) => r.name)) ?? []);
+      const removed = before.filter((r) => !left.has(r.name));
       const { ok: _ok, ...rest } = result;
-      const summary = Object.entries(rest).map(([k, v]) => `${k}: ${Array.isArray(v) ? v.length : JSON.stringify(v)}`).join(', ');
-      ctx.stdout.write(`deregistered this host's runners${summary ? ` (${summary})` : ''}\n`);
+      if (opts.json) ctx.stdout.write(JSON.stringify({ ...rest, ok: done, removed, remaining: [...left] }, null, 2) + '\n');
+      else ctx.stdout.write(`deregistered ${plural(removed.length, 'runner')}${removed.length ? `: ${removed.map((r) => r.name).join(', ')}` : ''}\n`);
+      if (!done) {
+        ctx.stderr.write(`runner-fleet deregister: timed out after ${formatDuration(timeoutMs)} with busy runners still running their job\n`);
+        ctx.exitCode = 1;
+      }
     });
 }

@@ -1,10 +1,11 @@
+import fs from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
 import { backendModules, modulesIn } from '../../backends/index.js';
 import type { BackendKind } from '../../config/types.js';
 import { DEFAULT_BIN, DEFAULT_CREDENTIALS_DIR, installService } from '../../backends/systemd/service-install.js';
-import { describeError } from '../../errors.js';
+import { describeError, FleetError } from '../../errors.js';
 import type { CliContext } from '../context.js';
 
 interface Opts {
@@ -31,7 +32,9 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--credentials-dir <dir>', 'files loaded as systemd credentials', DEFAULT_CREDENTIALS_DIR)
     .option('--systemd-backend', 'install the systemd-backend drop-in (default: when a pool has backend: systemd)')
     .option('--no-systemd-backend', 'never install the systemd-backend drop-in')
+    .addHelpText('after', '\nExit 0 written (or unchanged), 1 writing or systemctl failed, 2 the config is missing or where the daemon cannot see it.')
     .action(async (o: Opts) => {
+      checkConfigVisible(ctx.configPath());
       const systemdBackend = o.systemdBackend ?? (await usesSystemdBackend(ctx));
       const res = await installService({
         unitDir: o.unitDir,
@@ -48,6 +51,25 @@ export function register(program: Command, ctx: CliContext): void {
       }
       ctx.stdout.write(`systemd backend drop-in: ${systemdBackend ? 'installed' : 'not needed'}${o.reload ? ', systemd reloaded, unit enabled' : ''}\n`);
     });
+}
+
+/** /tmp and /var/tmp are the unit's own (PrivateTmp=yes): a config there is not the daemon's. */
+const PRIVATE_TMP = ['/tmp', '/var/tmp'];
+
+/** The unit must point at a config the daemon will see; refuse (exit 2) before writing anything. */
+function checkConfigVisible(configPath: string): void {
+  let real: string;
+  try {
+    real = fs.realpathSync(configPath);
+  } catch {
+    throw new FleetError('CONFIG_NOT_FOUND', `config file ${configPath} not found: the unit would start a daemon without a config (write it first, or pass -c FILE)`);
+  }
+  for (const p of [configPath, real]) {
+    const under = PRIVATE_TMP.find((d) => p === d || p.startsWith(`${d}/`));
+    if (under) {
+      throw new FleetError('USAGE', `config file ${configPath} is under ${under}, which the service cannot see (the unit has PrivateTmp=yes): move it to /etc/runner-fleet/config.yaml`);
+    }
+  }
 }
 
 /**

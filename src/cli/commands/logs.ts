@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { createBackend } from '../../backends/index.js';
 import type { Backend } from '../../backends/types.js';
@@ -5,6 +7,7 @@ import { runnerNamePattern } from '../../config/names.js';
 import type { FleetConfig, PoolConfig } from '../../config/types.js';
 import { FleetError } from '../../errors.js';
 import { silentLogger, type Logger } from '../../log.js';
+import { DB_FILE, openStoreReadOnly } from '../../store/index.js';
 import type { CliContext, Out } from '../context.js';
 
 export interface LogsOptions {
@@ -21,6 +24,7 @@ export function register(program: Command, ctx: CliContext): void {
   program
     .command('logs')
     .description('recent output of one runner (container logs, journal, or captured output)')
+    .addHelpText('after', '\nExit 0 printed, 1 no such runner (not running and not in the state database), 2 usage (a name not of this host).')
     .argument('<runner>', 'runner name')
     .option('-n, --tail <lines>', 'number of lines from the end', '100')
     .action(async (runner: string, o: { tail: string }) => {
@@ -39,6 +43,22 @@ export function poolOf(cfg: FleetConfig, runner: string): PoolConfig {
   return pool;
 }
 
+/** An empty log is only an answer for a runner that exists (or existed): else it is a typo. */
+async function known(cfg: FleetConfig, runner: string, backend: Backend): Promise<boolean> {
+  if ((await backend.list().catch(() => [])).some((r) => r.name === runner)) return true;
+  if (!fs.existsSync(path.join(cfg.host.dataDir, DB_FILE))) return false;
+  try {
+    const store = openStoreReadOnly(cfg.host.dataDir);
+    try {
+      return store.runners.get(runner) !== undefined;
+    } finally {
+      store.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
 /** Prints the runner's recent output; read-only, works whether or not the daemon runs. */
 export async function runLogs(opts: LogsOptions): Promise<void> {
   const pool = poolOf(opts.cfg, opts.runner);
@@ -46,6 +66,9 @@ export async function runLogs(opts: LogsOptions): Promise<void> {
   try {
     if (!backend.logs) throw new FleetError('NOT_IMPLEMENTED', `the ${backend.kind} backend keeps no logs`);
     const text = await backend.logs(opts.runner, { tail: opts.tail });
+    if (text === '' && !(await known(opts.cfg, opts.runner, backend))) {
+      throw new FleetError('RUNNER_NOT_FOUND', `runner ${opts.runner} not found: the ${backend.kind} backend runs no such runner and the state database has no record of it`);
+    }
     opts.out.write(text.endsWith('\n') || text === '' ? text : `${text}\n`);
   } finally {
     if (!opts.backend) await backend.close?.();

@@ -6,6 +6,7 @@ import { ensureConfiguredRunner } from '../../runner/download.js';
 import { progressSink } from '../../runner/progress.js';
 import { openStore } from '../../store/index.js';
 import type { CliContext } from '../context.js';
+import { withDataDir } from '../data-dir.js';
 
 export function register(program: Command, ctx: CliContext): void {
   const runner = program.command('runner').description('runner binaries');
@@ -22,25 +23,27 @@ async function download(ctx: CliContext): Promise<void> {
   const needsGitHub = !(cfg.runner.version !== 'latest' && cfg.runner.url);
   if (!scope && needsGitHub) throw new FleetError('USAGE', 'no pools configured: runners/downloads needs a scope (or pin runner.version with runner.url and runner.sha256)');
   const http = createHttp({ network: cfg.network });
-  const store = openStore(cfg.host.dataDir);
-  const progress = progressSink(ctx.stderr);
-  try {
-    const gh = createGitHubClient({ apiUrl: cfg.github.apiUrl, auth: cfg.github.auth, logger, fetch: http.fetch, retryBaseMs: 250 });
-    const cached = await ensureConfiguredRunner({
-      cfg,
-      service: gh.service,
-      scope: scope ?? { kind: 'org', org: '-' },
-      fetch: http.fetch,
-      store,
-      logger,
-      onProgress: progress.onProgress,
-    });
-    progress.stop();
-    const how = cached.downloaded ? 'downloaded and verified' : 'already cached';
-    ctx.stdout.write(`runner ${cached.version}: ${how} (sha256 ${cached.sha256}) at ${cached.path}\n`);
-  } finally {
-    progress.stop();
-    store.close();
-    await http.close();
-  }
+  await withDataDir(cfg.host.dataDir, async () => {
+    const store = openStore(cfg.host.dataDir);
+    const progress = progressSink(ctx.stderr);
+    try {
+      const gh = createGitHubClient({ apiUrl: cfg.github.apiUrl, auth: cfg.github.auth, logger, fetch: http.fetch, retryBaseMs: 250 });
+      const cached = await ensureConfiguredRunner({
+        cfg,
+        service: gh.service,
+        scope: scope ?? { kind: 'org', org: '-' },
+        fetch: http.fetch,
+        store,
+        logger,
+        onProgress: progress.onProgress,
+      });
+      progress.stop();
+      const how = cached.downloaded ? 'downloaded and verified' : 'already cached';
+      ctx.stdout.write(`runner ${cached.version}: ${how} (sha256 ${cached.sha256}) at ${cached.path}\n`);
+    } finally {
+      progress.stop();
+      store.close();
+      await http.dispatcher.destroy().catch(() => undefined);
+    }
+  });
 }

@@ -1,59 +1,87 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { controlSocketPath } from '../../api/socket.js';
-import { createApiClient } from '../../api/client.js';
+import { createApiClient, type ApiClient } from '../../api/client.js';
 import { statusFromStore } from '../../api/status.js';
 import type { PoolStatus, StatusReport } from '../../api/types.js';
-import { describeError, FleetError, isFleetError } from '../../errors.js';
-import { openStoreReadOnly } from '../../store/index.js';
+import { scopeKey } from '../../config/names.js';
+import { atRest } from '../../reconcile/states.js';
+import type { FleetConfig } from '../../config/types.js';
+import { describeError, isFleetError } from '../../errors.js';
+import { DB_FILE, openStoreReadOnly } from '../../store/index.js';
 import type { CliContext } from '../context.js';
+import { durationOption } from '../options.js';
 
-type Source = 'daemon' | 'database';
+/** daemon: live from its API; database: as last recorded (daemon down); none: nothing to read. */
+type Source = 'daemon' | 'database' | 'none';
+
+/** Like `systemctl status` (LSB): the daemon is not running. Output is still printed. */
+export const EXIT_NOT_RUNNING = 3;
 
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('status')
     .description("pools and runners from the running daemon's API (falls back to the state database)")
-    .option('--json', 'print JSON (the API report plus "source": "daemon" | "database")')
-    .action(async (opts: { json?: boolean }) => {
+    .option('--json', 'print JSON (the API report plus "source": "daemon" | "database" | "none" and "daemon": {running, url})')
+    .option('--timeout <duration>', 'how long to wait for the daemon to answer (default 5s)')
+    .addHelpText('after', `\nExit 0 the daemon answered, ${EXIT_NOT_RUNNING} the daemon is not running (health unknown; pools from the state database if there is one), 1 other failures, 2 config errors.`)
+    .action(async (opts: { json?: boolean; timeout?: string }) => {
+      const timeoutMs = opts.timeout === undefined ? 5000 : durationOption('--timeout', opts.timeout);
       const cfg = await ctx.loadConfig();
-      const client = createApiClient({ listen: cfg.api.listen, socketPath: controlSocketPath(cfg.host.dataDir), ...(cfg.api.token ? { token: cfg.api.token } : {}), timeoutMs: 5000 });
-      let report: StatusReport;
-      let source: Source = 'daemon';
-      try {
-        report = await client.status();
-      } catch (err) {
-        if (!isFleetError(err, 'DAEMON_UNREACHABLE')) throw err;
-        ctx.stderr.write(`runner-fleet: ${describeError(err)}; showing the state database instead (may be stale)\n`);
-        report = fromDatabase(cfg.host.dataDir, () => statusFromStoreAt(cfg, ctx.version));
-        source = 'database';
-      }
-      ctx.stdout.write(opts.json ? JSON.stringify({ ...report, source }, null, 2) + '\n' : renderStatus(report, source, client.baseUrl));
+      const client = createApiClient({ listen: cfg.api.listen, socketPath: controlSocketPath(cfg.host.dataDir), ...(cfg.api.token ? { token: cfg.api.token } : {}), timeoutMs });
+      const got = await gather(cfg, client, ctx.version);
+      if (got.source !== 'daemon') ctx.exitCode = EXIT_NOT_RUNNING;
+      const daemon = { running: got.source === 'daemon', url: client.baseUrl, ...(got.why ? { detail: got.why } : {}) };
+      ctx.stdout.write(opts.json ? JSON.stringify({ ...got.report, source: got.source, daemon }, null, 2) + '\n' : renderStatus(got.report, got.source, client.baseUrl, Date.now(), got.why));
     });
 }
 
-function statusFromStoreAt(cfg: Parameters<typeof statusFromStore>[0], version: string): StatusReport {
-  const store = openStoreReadOnly(cfg.host.dataDir);
+async function gather(cfg: FleetConfig, client: ApiClient, version: string): Promise<{ report: StatusReport; source: Source; why?: string }> {
   try {
-    return statusFromStore(cfg, store, version);
-  } finally {
-    store.close();
-  }
-}
-
-function fromDatabase(dataDir: string, read: () => StatusReport): StatusReport {
-  try {
-    return read();
+    return { report: await client.status(), source: 'daemon' };
   } catch (err) {
-    throw new FleetError('DAEMON_UNREACHABLE', `the daemon is down and the state database in ${dataDir} cannot be read`, { cause: err });
+    if (!isFleetError(err, 'DAEMON_UNREACHABLE')) throw err;
+  }
+  if (!fs.existsSync(path.join(cfg.host.dataDir, DB_FILE))) {
+    return { report: configOnly(cfg, version), source: 'none', why: `no state database in ${cfg.host.dataDir} yet: the daemon has not run on this host` };
+  }
+  try {
+    const store = openStoreReadOnly(cfg.host.dataDir);
+    try {
+      return { report: statusFromStore(cfg, store, version), source: 'database' };
+    } finally {
+      store.close();
+    }
+  } catch (err) {
+    return { report: configOnly(cfg, version), source: 'none', why: `the state database cannot be read: ${describeError(err)}` };
   }
 }
 
-export function renderStatus(r: StatusReport, source: Source, baseUrl: string, now = Date.now()): string {
+/** Only what the config says: pools and their desired size; everything live is unknown. */
+function configOnly(cfg: FleetConfig, version: string): StatusReport {
+  return {
+    host: cfg.host.name,
+    version,
+    pools: cfg.pools.map((p) => ({ name: p.name, backend: p.backend, scope: scopeKey(p.scope), desired: atRest(p), actual: 0, healthy: null, runners: [] })),
+    tokens: [],
+    tools: [],
+    networkChecks: [],
+    github: { rateLimitRemaining: null, requests: 0 },
+  };
+}
+
+export function renderStatus(r: StatusReport, source: Source, baseUrl: string, now = Date.now(), why?: string): string {
   const out: string[] = [];
-  const from = source === 'daemon' ? `daemon at ${baseUrl}` : 'state database (daemon not running)';
-  out.push(`host ${r.host}, runner-fleet ${r.version} (from ${from})${r.draining ? ', DRAINING' : ''}`, '');
-  out.push(...table(['POOL', 'BACKEND', 'SCOPE', 'DESIRED', 'ACTUAL', 'HEALTHY'], r.pools.map((p) => [
-    p.name, p.backend, p.scope, String(p.desired), String(p.actual), p.healthy ? 'yes' : `no${p.error ? `: ${p.error}` : ''}`,
+  if (source === 'daemon') out.push(`host ${r.host}, runner-fleet ${r.version}: daemon running at ${baseUrl}${r.draining ? ', DRAINING (all pools)' : ''}`, '');
+  else {
+    out.push(`host ${r.host}: the runner-fleet daemon is NOT RUNNING (nothing answers at ${baseUrl}); pool health unknown`);
+    out.push(source === 'database' ? 'pools and runners as last recorded in the state database (may be stale):' : `${why ?? 'no state database'}; pools as configured:`, '');
+  }
+  const health = (p: PoolStatus) => (p.healthy === null ? 'unknown' : p.healthy ? 'yes' : 'no');
+  out.push(...table(['POOL', 'BACKEND', 'SCOPE', 'DESIRED', 'ACTUAL', 'DRAINING', 'HEALTHY'], r.pools.map((p) => [
+    p.name, p.backend, p.scope, String(p.desired), source === 'none' ? '-' : String(p.actual), p.draining === undefined ? '-' : p.draining ? 'yes' : 'no',
+    `${health(p)}${p.error ? `: ${p.error}` : ''}`,
   ])));
   for (const p of r.pools) if (p.hint) out.push(`  ${p.name}: ${p.errorCode ?? 'error'}: check: ${p.hint}`);
   for (const p of r.pools) out.push(...renderRunners(p, now));

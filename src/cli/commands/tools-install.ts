@@ -4,6 +4,7 @@ import { progressSink } from '../../runner/progress.js';
 import { openStore } from '../../store/index.js';
 import { installTools } from '../../tools/install.js';
 import type { CliContext } from '../context.js';
+import { withDataDir } from '../data-dir.js';
 
 export function register(program: Command, ctx: CliContext): void {
   const tools = program.command('tools').description('CD tools (argocd, yq, ...)');
@@ -21,20 +22,22 @@ async function install(ctx: CliContext): Promise<void> {
   }
   const logger = ctx.stderrLogger();
   const http = createHttp({ network: cfg.network });
-  const store = openStore(cfg.host.dataDir);
-  const progress = progressSink(ctx.stderr);
-  try {
-    // A bad tool is logged and rethrown after the others are done (exit 1 with its code).
-    const done = await installTools({ cfg, fetch: http.fetch, store, logger, onProgress: progress.onProgress });
-    progress.stop();
-    for (const t of done) {
-      const how = t.downloaded ? 'installed' : 'already installed';
-      const ver = t.versionOutput ? ` — ${t.versionOutput.split('\n')[0]}` : '';
-      ctx.stdout.write(`${t.name} ${t.version}: ${how}, verified, ${t.binPath}${ver}\n`);
+  await withDataDir(cfg.host.dataDir, async () => {
+    const store = openStore(cfg.host.dataDir);
+    const progress = progressSink(ctx.stderr);
+    try {
+      // A bad tool is logged and rethrown after the others are done (exit 1 with its code).
+      const done = await installTools({ cfg, fetch: http.fetch, store, logger, onProgress: progress.onProgress });
+      progress.stop();
+      for (const t of done) {
+        const how = t.downloaded ? 'installed' : 'already installed';
+        const ver = t.versionOutput ? ` — ${t.versionOutput.split('\n')[0]}` : '';
+        ctx.stdout.write(`${t.name} ${t.version}: ${how}, verified, ${t.binPath}${ver}\n`);
+      }
+    } finally {
+      progress.stop();
+      store.close();
+      await http.dispatcher.destroy().catch(() => undefined);
     }
-  } finally {
-    progress.stop();
-    store.close();
-    await http.close();
-  }
+  });
 }
