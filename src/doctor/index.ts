@@ -6,6 +6,7 @@ import { checkGitHubCredentials, checkPublicExposure, checkRunnerVersion } from 
 import { checkConfig, checkDataDir, checkTools } from './local.js';
 import { checkNetworkFromHost } from './network.js';
 import { checkJobIsolation } from './isolation.js';
+import { checkHostNames } from './hosts.js';
 import { fail, type Check, type CheckResult, type DoctorContext, type ExecResult } from './types.js';
 
 export * from './types.js';
@@ -14,6 +15,7 @@ export { checkApiExposure } from './api.js';
 export { checkGitHubCredentials, checkPublicExposure, checkRunnerVersion, permissionHint } from './github.js';
 export { checkNetworkFromHost, tcpProbe } from './network.js';
 export { checkJobIsolation } from './isolation.js';
+export { checkHostNames } from './hosts.js';
 
 const modules = [...backendModules.values()];
 
@@ -30,6 +32,7 @@ export const ALL_CHECKS: { id: string; run: Check }[] = [
   { id: 'exposure', run: checkPublicExposure },
   { id: 'api', run: checkApiExposure },
   { id: 'isolation', run: checkJobIsolation },
+  { id: 'host-names', run: checkHostNames },
 ];
 
 /** Runs every check; one that throws becomes a failed row, never a crashed doctor. */
