@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
  * arm one with RUNNER_FLEET_FAILPOINTS=point[,point] and SIGKILL the daemon once it says it
  * is parked there; unarmed, a point costs one Set lookup.
  */
-export type FailpointName = 'docker.created' | 'create.registered' | 'create.started' | 'retire.deregistered';
+export type FailpointName = 'docker.created' | 'process.spawned' | 'create.registered' | 'create.started' | 'retire.deregistered';
 
 export type Failpoint = (point: FailpointName, runner: string) => Promise<void>;
 

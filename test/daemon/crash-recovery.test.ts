@@ -107,3 +107,33 @@ test.serial('process: SIGKILL between backend create and recording it: the runni
   t.is(b.daemon.store.runners.get(started)?.state, 'idle', 'the creating row is recovered as idle');
   t.deepEqual(ours(emu.runners()).map((r) => r.name), [started], 'no second runner');
 });
+
+test.serial('process: SIGKILL between spawning the runner and writing its pid file: the next start finds and adopts it, no second runner', async (t) => {
+  t.timeout(2 * 60_000);
+  const emu = await startEmulator();
+  t.teardown(() => emu.close());
+  const pools = poolYaml({ name: 'cd', size: 1 });
+  const a = await spawnDaemon(t, emu, pools, { failpoints: ['process.spawned'] });
+  const dataDir = `${a.dir}/data`;
+  t.teardown(() => killRunners(dataDir));
+  await waitLog(a, /failpoint reached/);
+  const spawned = parkedRunner(a, 'process.spawned');
+  await a.kill();
+  t.deepEqual(await pidRecords(dataDir), [], 'the crash left the runner without a pid file');
+  await until(() => online(emu).length === 1, 30_000, 'the unrecorded runner came online');
+
+  const b = await startTestDaemon(emu, pools, { dir: a.dir });
+  t.teardown(() => stopAndKillRunners(b));
+  for (let i = 0; i < 3; i++) {
+    await b.daemon.reconciler.trigger();
+    await b.daemon.reconciler.settled();
+  }
+  const recs = await pidRecords(dataDir);
+  t.deepEqual(recs.map((r) => r.name), [spawned], 'found and recorded');
+  t.true(alive(recs[0]!.pid));
+  t.is(b.daemon.store.runners.get(spawned)?.state, 'idle');
+  t.deepEqual(ours(emu.runners()).map((r) => r.name), [spawned], 'no second runner');
+  // And it is stoppable like any other: a drain stop removes it.
+  await b.stop('drain');
+  t.false(alive(recs[0]!.pid));
+});
