@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export const METRIC_PREFIX = 'runner_fleet_';
 
 /** Outcomes of POST /webhook, the `result` label of runner_fleet_webhook_deliveries_total. */
-export type WebhookResult = 'accepted' | 'duplicate' | 'ignored' | 'ping' | 'bad_signature' | 'too_large' | 'invalid';
+export type WebhookResult = 'accepted' | 'duplicate' | 'ignored' | 'ping' | 'bad_signature' | 'too_large' | 'invalid' | 'overloaded';
 
 /**
  * Every metric the daemon exports, on a private Registry (no global default registry, so two

@@ -6,6 +6,7 @@ import { systemClock, type Clock } from '../clock.js';
 import { describeError, isFleetError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { readBody } from './body.js';
+import { applyServerLimits, DEFAULT_LIMITS, gate, type ApiLimits } from './limits.js';
 import type { Metrics } from './metrics.js';
 import type { DrainRequest, HealthInfo, StatusReport, WorkflowJobEvent } from './types.js';
 import { listenUnix } from './socket.js';
@@ -34,6 +35,10 @@ export interface ApiDeps {
   onWorkflowJob: (e: WorkflowJobEvent) => Promise<void> | void;
   /** true if this delivery id was already seen; records it otherwise. */
   seenDelivery: (id: string) => boolean;
+  /** true if this job id + action was already seen (under another delivery id); records it otherwise. */
+  seenJobEvent?: (key: string) => boolean;
+  /** Load limits (limits.ts); defaults when absent. */
+  limits?: Partial<ApiLimits>;
   /** Start draining (should return once draining has begun, not when it ends). FleetError USAGE → 400. */
   drain?: (req: DrainRequest) => Promise<unknown> | unknown;
   /** Lift an operator's drain on one pool or all. */
@@ -56,6 +61,8 @@ export function createApiServer(deps: ApiDeps): ApiServer {
   let startedAt = clock.now();
   let server: Server | undefined;
   let control: { server: Server; path: string; ino: number } | undefined;
+  const limits: ApiLimits = { ...DEFAULT_LIMITS, ...deps.limits };
+  const webhooks = gate(limits.webhookConcurrency);
 
   const routes: Record<string, Partial<Record<string, (req: IncomingMessage, res: ServerResponse) => Promise<void>>>> = {
     '/healthz': { GET: async (_req, res) => healthz(res) },
@@ -108,8 +115,21 @@ export function createApiServer(deps: ApiDeps): ApiServer {
   }
 
   async function webhook(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const secret = deps.webhookSecret;
-    if (!secret) return json(res, 404, { error: 'not found' });
+    if (!deps.webhookSecret) return json(res, 404, { error: 'not found' });
+    // Refused before a byte of the body is read: buffered bodies stay under the cap.
+    if (!webhooks.enter()) {
+      deps.metrics.webhookDelivery('overloaded');
+      res.setHeader('Retry-After', '1');
+      return refuse(req, res, 503, 'busy: too many webhook deliveries at once');
+    }
+    try {
+      await readWebhook(req, res, deps.webhookSecret);
+    } finally {
+      webhooks.leave();
+    }
+  }
+
+  async function readWebhook(req: IncomingMessage, res: ServerResponse, secret: string): Promise<void> {
     const body = await readBody(req);
     if (!body.ok) {
       if (body.reason === 'aborted') return void req.destroy();
@@ -136,7 +156,7 @@ export function createApiServer(deps: ApiDeps): ApiServer {
       return json(res, 400, { error: 'not a workflow_job payload' });
     }
     // Parsed before recording the id, so a delivery we could not read may be redelivered.
-    if (deliveryId && deps.seenDelivery(deliveryId)) {
+    if ((deliveryId && deps.seenDelivery(deliveryId)) || deps.seenJobEvent?.(`${parsed.job.id}:${parsed.action}`)) {
       deps.metrics.webhookDelivery('duplicate');
       return json(res, 202, { duplicate: true });
     }
@@ -152,8 +172,13 @@ export function createApiServer(deps: ApiDeps): ApiServer {
 
   /** Answer 413 and hang up: the rest of an oversized body is never read. */
   function tooLarge(req: IncomingMessage, res: ServerResponse): void {
+    refuse(req, res, 413, 'payload too large');
+  }
+
+  /** Answer and hang up without reading the body. */
+  function refuse(req: IncomingMessage, res: ServerResponse, status: number, error: string): void {
     res.shouldKeepAlive = false;
-    json(res, 413, { error: 'payload too large' });
+    json(res, status, { error });
     res.once('finish', () => setTimeout(() => req.destroy(), 100).unref());
   }
 
@@ -211,7 +236,7 @@ export function createApiServer(deps: ApiDeps): ApiServer {
 
   return {
     async start() {
-      const s = httpServer(onTcp);
+      const s = httpServer(onTcp, limits);
       await new Promise<void>((resolve, reject) => {
         s.once('error', reject);
         s.listen(deps.listen.port, deps.listen.host, () => {
@@ -221,7 +246,7 @@ export function createApiServer(deps: ApiDeps): ApiServer {
       });
       server = s;
       if (deps.socketPath) {
-        const cs = httpServer(onSocket);
+        const cs = httpServer(onSocket, limits);
         try {
           await listenUnix(cs, deps.socketPath);
         } catch (err) {
@@ -253,10 +278,9 @@ export function createApiServer(deps: ApiDeps): ApiServer {
   };
 }
 
-function httpServer(onRequest: (req: IncomingMessage, res: ServerResponse) => void): Server {
+function httpServer(onRequest: (req: IncomingMessage, res: ServerResponse) => void, limits: ApiLimits): Server {
   const s = createServer(onRequest);
-  s.headersTimeout = 15_000;
-  s.requestTimeout = 30_000;
+  applyServerLimits(s, limits);
   return s;
 }
 

@@ -3,6 +3,8 @@ import type { BackendKind } from '../config/types.js';
 /** GET /api/v1/status. Every field is plain JSON; times are epoch ms. */
 export interface StatusReport {
   host: string;
+  /** This host's persistent id (its registrations carry label rf-host-{first 8}). */
+  hostId?: string;
   version: string;
   pools: PoolStatus[];
   tokens: { scope: string; kind: 'registration' | 'remove'; expiresAt: number }[];
@@ -11,6 +13,11 @@ export interface StatusReport {
   github: { rateLimitRemaining: number | null; requests: number };
   /** Every pool is draining (a host-wide `drain`, or shutdown). Per pool: PoolStatus.draining. */
   draining?: boolean;
+  /**
+   * The last SIGHUP: applied, or refused whole. `restartRequired` names the keys whose change
+   * only a restart applies (host.name, host.dataDir, api.listen, github.url/apiUrl).
+   */
+  reload?: { at: number; result: 'applied' | 'refused'; changed: string[]; restartRequired: string[]; error?: string };
 }
 
 export interface PoolStatus {
@@ -30,6 +37,8 @@ export interface PoolStatus {
   /** What to check for this error, when there is a likely cause. */
   hint?: string;
   runners: RunnerStatus[];
+  /** Registrations named like this pool's runners that carry another host's id: left alone. */
+  foreign?: { name: string; message: string }[];
 }
 
 export interface RunnerStatus {

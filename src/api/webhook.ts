@@ -1,5 +1,6 @@
 import { verify } from '@octokit/webhooks-methods';
 import type { Clock } from '../clock.js';
+import { recentKeys } from './limits.js';
 import type { WorkflowJobEvent } from './types.js';
 
 /** Constant-time check of X-Hub-Signature-256 (sha256=<hex HMAC of the raw body>). */
@@ -52,16 +53,10 @@ export function parseWorkflowJob(body: Buffer, deliveryId: string): WorkflowJobE
   };
 }
 
-/** Webhook replays start nothing: delivery ids are remembered for a day (bounded). */
-export function deliveryLog(clock: Clock): (id: string) => boolean {
-  const seen = new Map<string, number>();
-  return (id) => {
-    const now = clock.now();
-    if (seen.has(id)) return true;
-    seen.set(id, now);
-    if (seen.size > 50_000) {
-      for (const [k, at] of seen) if (now - at > 86_400_000 || seen.size > 50_000) seen.delete(k);
-    }
-    return false;
-  };
+/**
+ * Webhook replays start nothing: keys (delivery ids; job id + action) are remembered for a day,
+ * at most 50 000 of them.
+ */
+export function deliveryLog(clock: Clock): (key: string) => boolean {
+  return recentKeys(() => clock.now(), { ttlMs: 86_400_000, max: 50_000 });
 }

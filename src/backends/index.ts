@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { FleetConfig } from '../config/types.js';
+import type { Failpoint } from '../daemon/failpoints.js';
 import type { Logger } from '../log.js';
 import { dockerModule } from './docker/module.js';
 import type { BackendModule } from './module.js';
@@ -35,13 +36,13 @@ export function modulesIn(cfg: Pick<FleetConfig, 'pools'>): BackendModule[] {
 }
 
 /** Backends load on demand: a process-only host never pays for dockerode (~20 MB resident). */
-export async function createBackend(kind: BackendKind, cfg: FleetConfig, logger: Logger, clock?: Clock): Promise<Backend> {
-  return moduleOf(kind).create({ cfg, logger, ...(clock ? { clock } : {}) });
+export async function createBackend(kind: BackendKind, cfg: FleetConfig, logger: Logger, clock?: Clock, failpoint?: Failpoint): Promise<Backend> {
+  return moduleOf(kind).create({ cfg, logger, ...(clock ? { clock } : {}), ...(failpoint ? { failpoint } : {}) });
 }
 
 /** Only the backends the configured pools use. */
-export async function createBackends(cfg: FleetConfig, logger: Logger, clock?: Clock): Promise<Partial<Record<BackendKind, Backend>>> {
+export async function createBackends(cfg: FleetConfig, logger: Logger, clock?: Clock, failpoint?: Failpoint): Promise<Partial<Record<BackendKind, Backend>>> {
   const out: Partial<Record<BackendKind, Backend>> = {};
-  for (const m of modulesIn(cfg)) out[m.kind] = await m.create({ cfg, logger, ...(clock ? { clock } : {}) });
+  for (const m of modulesIn(cfg)) out[m.kind] = await createBackend(m.kind, cfg, logger, clock, failpoint);
   return out;
 }

@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { BackendKind, BackendSettings, FleetConfig, PoolOf } from '../config/types.js';
 import type { Check, CheckResult, DoctorContext } from '../doctor/types.js';
+import type { Failpoint } from '../daemon/failpoints.js';
 import type { Logger } from '../log.js';
 import type { DockerPlan } from './docker/plan.js';
 import type { ProcessPlan } from './process/plan.js';
@@ -37,7 +38,8 @@ export interface BackendModule<K extends BackendKind = BackendKind> {
   cannotApplyHostEntries(raw: RawPool): string | undefined;
 
   // --- runtime
-  create(deps: { cfg: FleetConfig; logger: Logger; clock?: Clock }): Promise<Backend>;
+  /** `failpoint`: crash tests park a two-step create between its steps (daemon/failpoints.ts). */
+  create(deps: { cfg: FleetConfig; logger: Logger; clock?: Clock; failpoint?: Failpoint }): Promise<Backend>;
   /** The backend-specific part of a runner's spec. */
   specParts(pool: PoolOf<K>): SpecParts;
   /** uid/gid that must own the runner root, when the runner runs as another known user. */

@@ -27,6 +27,8 @@ export interface RunnerSpec {
   secretEnv: Record<string, string>;
   /** Paths the runner must see (runner cache, tools, CA file). */
   mounts: Mount[];
+  /** This host's persistent id (reconcile/host-id.ts), recorded on the container or unit. */
+  hostId?: string;
   /** Unix user to run as (systemd User=, docker --user, process: only when the daemon is root). */
   user?: string;
   ephemeral: boolean;

@@ -8,6 +8,7 @@ import { startWatchdog } from './watchdog.js';
 
 /** Longest legitimate reconcile pass: one waiting out a GitHub rate limit (15 min), and a margin. */
 const STALL_MS = 20 * 60_000;
+import { failpointsFromEnv } from './failpoints.js';
 
 /**
  * `runner-fleet daemon`: foreground, signals per the contract. SIGTERM/SIGINT stop as
@@ -35,7 +36,7 @@ export async function runDaemon(opts: {
   };
   let daemon: Daemon;
   try {
-    daemon = await startDaemon({ config, logger });
+    daemon = await startDaemon({ config, logger, failpoint: failpointsFromEnv(process.env, logger) });
   } catch (err) {
     unhold();
     logger.fatal({ err: describeError(err) }, 'daemon failed to start');

@@ -5,7 +5,7 @@ import { controlSocketPath } from '../api/socket.js';
 import { deliveryLog } from '../api/webhook.js';
 import { createMetrics, type Metrics } from '../api/metrics.js';
 import type { Backend, BackendKind } from '../backends/types.js';
-import { createBackends } from '../backends/index.js';
+import { createBackend, createBackends } from '../backends/index.js';
 import { systemClock, type Clock } from '../clock.js';
 import { hostArch } from '../config/names.js';
 import type { FleetConfig } from '../config/types.js';
@@ -29,6 +29,11 @@ import { NetworkChecks } from './netchecks.js';
 import { buildStatus } from './status.js';
 import { RunnerVersions } from './versions.js';
 import { VERSION } from '../version.js';
+import type { Failpoint } from './failpoints.js';
+import { ensureHostId } from '../reconcile/host-id.js';
+import { configChanges, forwarding, prepareReload, type ReloadOutcome } from './reload.js';
+import type { ApiDeps } from '../api/server.js';
+import type { GitHubClient } from '../github/client.js';
 
 export interface DaemonOptions {
   config: FleetConfig;
@@ -38,6 +43,10 @@ export interface DaemonOptions {
   backends?: Partial<Record<BackendKind, Backend>>;
   /** Reconcile GitHub list cadence (tests/bench). */
   githubListIntervalMs?: number;
+  /** Crash tests: points between the two steps of an action (see daemon/failpoints.ts). */
+  failpoint?: Failpoint;
+  /** Public-repository / runner-group re-check cadence (tests). */
+  exposureCheckIntervalMs?: number;
 }
 
 export interface Daemon {
@@ -49,8 +58,8 @@ export interface Daemon {
   readonly ready: Promise<void>;
   /** Look for a newer runner version now (what runner.updateSchedule does). */
   checkRunnerVersion(): Promise<string | null>;
-  /** Apply a new, already validated config. */
-  reload(cfg: FleetConfig): void;
+  /** Apply a new, already validated config whole, or refuse it whole (keys that need a restart). */
+  reload(cfg: FleetConfig): Promise<ReloadOutcome>;
   /** Stop per shutdown.mode: drain (idle deregistered, busy finish up to drainTimeout) or keep. */
   shutdown(mode?: 'drain' | 'keep'): Promise<void>;
 }
@@ -78,14 +87,21 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   if (swept.length) logger.info({ removed: swept }, 'removed leftovers of an interrupted download or install');
   // 0700, or 0711 (traverse only; state.db stays 0600) when runners run as another user.
   fs.chmodSync(config.host.dataDir, dataDirModeFor(config));
-  const http: Http = createHttp({ network: config.network });
+  // A reload may replace the HTTP stack (proxy, CA) and the GitHub client (credentials): the
+  // parts built once reach them through forwarding objects.
+  let http: Http = createHttp({ network: config.network });
+  const fetchNow: typeof fetch = (...a) => http.fetch(...a);
   const metrics = createMetrics();
-  const gh = createGitHubClient({
-    apiUrl: config.github.apiUrl, auth: config.github.auth, logger, clock, fetch: http.fetch,
+  const newGitHub = (cfg: FleetConfig) => createGitHubClient({
+    apiUrl: cfg.github.apiUrl, auth: cfg.github.auth, logger, clock, fetch: fetchNow,
     onRequest: (r) => metrics.githubRequest(r.route, r.status),
   });
-  const tokens = new TokenCache({ service: gh.service, store, clock, logger });
-  const backends = opts.backends ?? (await createBackends(config, logger, clock));
+  let gh = newGitHub(config);
+  const github = forwarding(() => gh.service);
+  const stats = forwarding(() => gh.stats);
+  const tokens = new TokenCache({ service: github, store, clock, logger });
+  const hostId = ensureHostId(store);
+  const backends = opts.backends ?? (await createBackends(config, logger, clock, opts.failpoint));
   let tools: InstalledTool[] = [];
   let toolErrors: ToolError[] = [];
   const stopping = new AbortController();
@@ -102,16 +118,19 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const kit = createLaunchKit({ config: () => config, tools: () => tools, logger });
 
   const reconciler: Reconciler = new Reconciler({
-    config, store, github: gh.service, tokens, backends, kit, clock, logger, arch, metrics: reconcileMetrics(metrics, () => {
+    config, store, github, tokens, backends, kit, clock, logger, arch, metrics: reconcileMetrics(metrics, () => {
       for (const t of tokens.expiries()) metrics.setTokenExpiry(t.scopeKey, t.kind, t.expiresAt);
       const left = gh.stats.rateLimitRemaining();
       if (left !== null) metrics.setRateLimitRemaining(left);
     }),
     onVersionDeprecated: () => void versions.refresh(),
+    ...(opts.failpoint ? { failpoint: opts.failpoint } : {}),
+    ...(opts.exposureCheckIntervalMs !== undefined ? { exposureCheckIntervalMs: opts.exposureCheckIntervalMs } : {}),
+    hostId,
     ...(opts.githubListIntervalMs !== undefined ? { githubListIntervalMs: opts.githubListIntervalMs } : {}),
   });
   const versions = new RunnerVersions({
-    config: () => config, github: gh.service, fetch: http.fetch, store, logger, clock,
+    config: () => config, github, fetch: fetchNow, store, logger, clock,
     onChange: (v) => {
       reconciler.setTargetVersion(v);
       void reconciler.trigger();
@@ -119,32 +138,40 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   });
 
   const netChecks = new NetworkChecks(() => config);
-  const api = createApiServer({
+  let lastReload: ReloadOutcome | undefined;
+  // The server reads token and webhookSecret per request: a reload rotates them in place.
+  const apiDeps: ApiDeps = {
     listen: config.api.listen,
     socketPath: controlSocketPath(config.host.dataDir),
     ...(config.api.token ? { token: config.api.token } : {}),
     ...(config.api.webhookSecret ? { webhookSecret: config.api.webhookSecret } : {}),
     logger, metrics, clock,
-    status: () => buildStatus({
-      config, reconciler, store, tokens, tools, stats: gh.stats, version: VERSION, networkChecks: netChecks.results(),
-      ...(versions.current === null && versions.error ? { runnerError: versions.error } : {}),
-      toolErrors,
+    status: () => ({
+      ...buildStatus({
+        config, reconciler, store, tokens, tools, stats, version: VERSION, networkChecks: netChecks.results(), hostId,
+        ...(versions.current === null && versions.error ? { runnerError: versions.error } : {}),
+        toolErrors,
+      }),
+      ...(lastReload ? { reload: lastReload } : {}),
     }),
     health: () => ({ ok: true, lastReconcileAt: reconciler.lastReconcileAt, intervalMs: config.reconcile.intervalMs }),
     onWorkflowJob: (e) => reconciler.onWorkflowJob(e),
     seenDelivery: deliveryLog(clock),
+    seenJobEvent: deliveryLog(clock),
     drain: (req) => reconciler.drain(req.pool, { hold: true }),
     undrain: (req) => reconciler.undrain(req.pool),
     deregisterAll: () => reconciler.drain(),
-  });
+  };
+  const api = createApiServer(apiDeps);
   const { port } = await api.start();
 
   // Persistent pools must never wait for (or use) an expired token.
   const refreshTokens = () => tokens.refreshDue(persistentScopes(config)).catch((err) => logger.warn({ err: describeError(err) }, 'token refresh failed'));
-  const crons = [
-    cron.schedule(config.tokens.refreshSchedule, () => void refreshTokens()),
-    cron.schedule(config.runner.updateSchedule, () => void versions.refresh()),
+  const schedule = (cfg: FleetConfig) => [
+    cron.schedule(cfg.tokens.refreshSchedule, () => void refreshTokens()),
+    cron.schedule(cfg.runner.updateSchedule, () => void versions.refresh()),
   ];
+  let crons = schedule(config);
   // Ready as soon as the API listens: adoption and cleanup start now; no runner is created
   // before the tools are installed and the runner version is downloaded and verified.
   reconciler.start();
@@ -159,10 +186,46 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   return {
     reconciler, store, metrics, apiPort: port, ready: warmup,
     checkRunnerVersion: () => versions.refresh(),
-    reload(cfg) {
+    async reload(cfg) {
+      const { changed, restartRequired } = configChanges(config, cfg);
+      const refuse = (error?: string): ReloadOutcome => {
+        lastReload = { at: clock.now(), result: 'refused', changed, restartRequired, ...(error ? { error } : {}) };
+        logger.error({ restartRequired, changed, ...(error ? { err: error } : {}) }, restartRequired.length
+          ? `reload refused: ${restartRequired.join(', ')} need a restart; the running config stays`
+          : 'reload refused: the running config stays');
+        return lastReload;
+      };
+      if (restartRequired.length) return refuse();
+      // Everything that can fail is built before anything is swapped: nothing half-applied.
+      let next: { http?: Http; backends: [BackendKind, Backend][] };
+      let nextGh: GitHubClient | undefined;
+      try {
+        // New credentials, a new client (its ETag cache and rate-limit state go with the old one).
+        if (changed.includes('github.auth')) nextGh = newGitHub(cfg);
+        next = await prepareReload(cfg, changed, backends, opts.backends !== undefined, (c) => createHttp({ network: c.network }), (k) => createBackend(k, cfg, logger, clock, opts.failpoint));
+      } catch (err) {
+        return refuse(describeError(err));
+      }
+      const oldHttp = http;
+      if (next.http) http = next.http;
+      if (nextGh) gh = nextGh;
+      if (next.http) void oldHttp.close().catch(() => undefined);
+      for (const [kind, b] of next.backends) reconciler.addBackend(kind, b);
+      if (cfg.api.token) apiDeps.token = cfg.api.token;
+      else delete apiDeps.token;
+      if (cfg.api.webhookSecret) apiDeps.webhookSecret = cfg.api.webhookSecret;
+      else delete apiDeps.webhookSecret;
+      if (changed.includes('tokens') || changed.includes('runner')) {
+        for (const c of crons) void c.stop();
+        crons = schedule(cfg);
+      }
       config = cfg;
       reconciler.updateConfig(cfg);
-      logger.info({ pools: cfg.pools.map((p) => p.name) }, 'config reloaded');
+      if (changed.includes('tools')) void installToolsWithRetry();
+      if (changed.includes('runner')) void versions.refresh();
+      lastReload = { at: clock.now(), result: 'applied', changed, restartRequired: [] };
+      logger.info({ pools: cfg.pools.map((p) => p.name), changed }, 'config reloaded');
+      return lastReload;
     },
     async shutdown(mode = config.shutdown.mode) {
       for (const c of crons) void c.stop();

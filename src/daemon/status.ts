@@ -9,7 +9,7 @@ import type { InstalledTool } from '../tools/types.js';
 /** The `/api/v1/status` document: desired vs actual per pool, tokens, tools, GitHub usage. */
 export function buildStatus(deps: {
   config: FleetConfig;
-  reconciler: Pick<Reconciler, 'pools' | 'queuedFor'>;
+  reconciler: Pick<Reconciler, 'pools' | 'queuedFor'> & Partial<Pick<Reconciler, 'foreign'>>;
   store: Store;
   tokens: { expiries(): { scopeKey: string; kind: 'registration' | 'remove'; expiresAt: number }[] };
   tools: InstalledTool[];
@@ -20,22 +20,26 @@ export function buildStatus(deps: {
   /** Tools that failed to install (kept off PATH, retried with backoff). */
   toolErrors?: { name: string; version: string; code: string; message: string }[];
   networkChecks?: StatusReport['networkChecks'];
+  hostId?: string;
 }): StatusReport {
   const { config, reconciler, store } = deps;
   const rows = store.runners.list();
   return {
     host: config.host.name,
+    ...(deps.hostId ? { hostId: deps.hostId } : {}),
     version: deps.version,
     pools: config.pools.map((p) => {
       const rt = reconciler.pools.get(p.name);
       const error = rt?.error ? { error: rt.error, code: rt.errorCode, hint: rt.hint } : runnerErrorOf(deps.runnerError);
+      const foreign = (reconciler.foreign?.get(p.name) ?? []).map((name) => ({ name, message: `another host uses the name ${name}` }));
       return {
-        ...poolRunners(p, rows, { draining: rt?.draining ?? false, queued: reconciler.queuedFor(p.name) }),
-        healthy: Boolean(rt?.ready) && (rt?.failures ?? 0) === 0 && !deps.runnerError,
+        ...poolRunners(p, rows, { draining: Boolean(rt?.draining || rt?.exposed), queued: reconciler.queuedFor(p.name) }),
+        healthy: Boolean(rt?.healthy) && !deps.runnerError,
         draining: rt?.draining ?? false,
         ...(error ? { error: error.error } : {}),
         ...(error?.code ? { errorCode: error.code } : {}),
         ...(error?.hint ? { hint: error.hint } : {}),
+        ...(foreign.length ? { foreign } : {}),
       };
     }),
     draining: reconciler.pools.size > 0 && [...reconciler.pools.values()].every((p) => p.draining),

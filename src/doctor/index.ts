@@ -7,6 +7,7 @@ import { checkGitHubApi, checkGitHubCredentials, checkPublicExposure, checkRunne
 import { checkConfig, checkDataDir, checkTools } from './local.js';
 import { checkNetworkFromHost } from './network.js';
 import { checkJobIsolation } from './isolation.js';
+import { checkHostNames } from './hosts.js';
 import { fail, type Check, type CheckResult, type DoctorContext, type ExecResult } from './types.js';
 
 export * from './types.js';
@@ -16,6 +17,7 @@ export { checkApiExposure } from './api.js';
 export { checkGitHubApi, checkGitHubCredentials, checkPublicExposure, checkRunnerVersion, permissionHint, DEFAULT_TIMEOUT_MS } from './github.js';
 export { checkNetworkFromHost, tcpProbe } from './network.js';
 export { checkJobIsolation } from './isolation.js';
+export { checkHostNames } from './hosts.js';
 
 const modules = [...backendModules.values()];
 
@@ -45,6 +47,7 @@ export const ALL_CHECKS: CheckDef[] = [
   { id: 'exposure', run: checkPublicExposure, after: ['github-api', 'github'] },
   { id: 'api', run: checkApiExposure },
   { id: 'isolation', run: checkJobIsolation },
+  { id: 'host-names', run: checkHostNames },
 ];
 
 export interface RunOptions {

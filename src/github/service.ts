@@ -69,6 +69,26 @@ export function createRunnerService(octokit: Octokit): RunnerService {
     }
   }
 
+  /**
+   * A GET answered from the last reply when GitHub says 304 (free: no rate limit): checks that
+   * re-run on a schedule cost nothing while nothing changed.
+   */
+  const conditional = new Map<string, { etag: string; data: Json; headers: Json }>();
+  async function getConditional(what: string, route: string, params: Record<string, unknown>): Promise<{ data: Json; headers: Json }> {
+    const key = `${route}?${JSON.stringify(params)}`;
+    const cached = conditional.get(key);
+    try {
+      const res = await octokit.request(route, { ...params, headers: cached ? { 'if-none-match': cached.etag } : {} });
+      const etag = String(res.headers.etag ?? '');
+      if (etag) conditional.set(key, { etag, data: res.data, headers: res.headers });
+      else conditional.delete(key);
+      return { data: res.data as Json, headers: res.headers };
+    } catch (err) {
+      if (httpStatus(err) === 304 && cached) return cached;
+      throw toFleetError(err, what);
+    }
+  }
+
   async function fetchPage(scope: Scope, page: number): Promise<CachedPage> {
     const { prefix, params } = scopeRoute(scope);
     const key = `${scopeKey(scope)}#${page}`;
@@ -163,7 +183,7 @@ export function createRunnerService(octokit: Octokit): RunnerService {
       }
       const { prefix, params } = scopeRoute(scope);
       for (let page = 1; page <= MAX_PAGES; page++) {
-        const { data, headers } = await call(`runner groups of ${scopeKey(scope)}`, `GET ${prefix}/actions/runner-groups`, {
+        const { data, headers } = await getConditional(`runner groups of ${scopeKey(scope)}`, `GET ${prefix}/actions/runner-groups`, {
           ...params,
           per_page: PER_PAGE,
           page,
@@ -177,7 +197,7 @@ export function createRunnerService(octokit: Octokit): RunnerService {
     },
 
     async repoVisibility(owner, repo) {
-      const { data } = await call(`read repository ${owner}/${repo}`, 'GET /repos/{owner}/{repo}', { owner, repo });
+      const { data } = await getConditional(`read repository ${owner}/${repo}`, 'GET /repos/{owner}/{repo}', { owner, repo });
       if (data.visibility === 'public' || data.visibility === 'private' || data.visibility === 'internal') return data.visibility;
       return data.private ? 'private' : 'public';
     },

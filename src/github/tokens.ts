@@ -12,8 +12,13 @@ export interface TokenCacheOptions {
   service: Pick<RunnerService, 'registrationToken' | 'removeToken'>;
   clock?: Clock;
   logger?: Logger;
-  /** A token with less than this left is replaced. Default 30 min (tokens live 1 h). */
+  /** The refresh schedule replaces a token with less than this left. Default 30 min (tokens live 1 h). */
   minValidityMs?: number;
+  /**
+   * A runner start uses any cached token valid at least this much longer: enough for config.sh
+   * to register with it (a few seconds), with room to spare. Default 2 min.
+   */
+  useMarginMs?: number;
 }
 
 export interface RefreshResult {
@@ -34,6 +39,7 @@ export class TokenCache {
   private readonly clock: Clock;
   private readonly logger: Logger | undefined;
   private readonly minValidityMs: number;
+  private readonly useMarginMs: number;
   private readonly inflight = new Map<string, Promise<Token>>();
 
   constructor(opts: TokenCacheOptions) {
@@ -42,11 +48,16 @@ export class TokenCache {
     this.clock = opts.clock ?? systemClock;
     this.logger = opts.logger;
     this.minValidityMs = opts.minValidityMs ?? 30 * 60_000;
+    this.useMarginMs = opts.useMarginMs ?? 2 * 60_000;
   }
 
-  /** A token valid for at least minValidityMs more; fetched (once per scope+kind at a time) if needed. */
+  /**
+   * A token to use now: the cached one while it outlives the start by useMarginMs (keeping
+   * tokens fresh is the schedule's job, not every start's), else fetched, once per scope+kind
+   * at a time however many starts and refreshes ask together.
+   */
   async get(scope: Scope, kind: TokenKind = 'registration'): Promise<Token> {
-    const cached = this.fresh(scope, kind);
+    const cached = this.fresh(scope, kind, this.useMarginMs);
     return cached ?? this.fetch(scope, kind);
   }
 
@@ -65,9 +76,9 @@ export class TokenCache {
     return this.store.tokens.list().map(({ scopeKey, kind, expiresAt, fetchedAt }) => ({ scopeKey, kind, expiresAt, fetchedAt }));
   }
 
-  private fresh(scope: Scope, kind: TokenKind): Token | undefined {
+  private fresh(scope: Scope, kind: TokenKind, marginMs = this.minValidityMs): Token | undefined {
     const t = this.store.tokens.get(scopeKey(scope), kind);
-    if (!t || t.expiresAt - this.clock.now() < this.minValidityMs) return undefined;
+    if (!t || t.expiresAt - this.clock.now() < marginMs) return undefined;
     return { token: t.token, expiresAt: t.expiresAt };
   }
 
@@ -75,6 +86,7 @@ export class TokenCache {
     const key = scopeKey(scope);
     if (this.fresh(scope, kind)) return { scopeKey: key, kind, refreshed: false };
     try {
+      // A fetch already in flight (a start's, another refresh's) is this refresh too.
       const t = await this.fetch(scope, kind);
       return { scopeKey: key, kind, refreshed: true, expiresAt: t.expiresAt };
     } catch (err) {

@@ -1,7 +1,8 @@
 import type { Backend, BackendKind, RunnerExit } from '../backends/types.js';
 import type { Clock } from '../clock.js';
-import { newRunnerName, runnerLabels, scopeUrl } from '../config/names.js';
+import { newRunnerName, runnerLabels, runnerNamePattern, scopeUrl } from '../config/names.js';
 import type { FleetConfig, PoolConfig } from '../config/types.js';
+import { rememberedScope } from './pool-scopes.js';
 import { describeError } from '../errors.js';
 import type { RunnerService, Token } from '../github/types.js';
 import type { Logger } from '../log.js';
@@ -12,6 +13,8 @@ import type { LaunchKit, ReconcileMetrics, Registration } from './kit.js';
 import type { PoolRuntime } from './pools.js';
 import { registrationOf } from './registration.js';
 import type { Action, JobHookState } from './types.js';
+import { hostLabel, hostOwnership } from './host-id.js';
+import type { Failpoint } from '../daemon/failpoints.js';
 
 const GRACE_MS = 30_000;
 
@@ -40,6 +43,10 @@ export interface ExecutorDeps {
   metrics?: ReconcileMetrics;
   /** A runner exited 7: look for a newer runner version now. */
   onVersionDeprecated?: () => void;
+  /** Crash tests: parks an action between its two steps (daemon/failpoints.ts). */
+  failpoint?: Failpoint;
+  /** This host's persistent id (host-id.ts): a label on every registration, on every container/unit. */
+  hostId?: string;
 }
 
 /** What one pass hands the executor along with its actions. */
@@ -117,7 +124,7 @@ export class Executor {
       if (a.kind === 'retire') await this.retire(a.name, a.reason);
       else if (a.kind === 'reap') await this.reap(a.name, a.exitCode, a.reason, pass.targetVersion);
       else if (a.kind === 'adopt') this.adopt(a.name, a.pool, a.backend);
-      else if (a.kind === 'orphan') await this.removeResource(a.name, a.backend, 'orphan');
+      else if (a.kind === 'orphan') await this.orphan(a.name, a.backend, a.pool, a.running);
       else if (a.kind === 'ghost') await this.ghost(a.pool, a.githubId, a.name);
     } finally {
       this.ended(a.name);
@@ -136,7 +143,7 @@ export class Executor {
     const cfg = pool.cfg;
     const { host } = this.deps.config();
     const name = newRunnerName(host.name, cfg.name);
-    const labels = runnerLabels(cfg, this.deps.arch);
+    const labels = this.labelsFor(cfg);
     const now = this.deps.clock.now();
     const queuedSince = this.deps.jobs.oldestFor(cfg.name);
     this.inflight.add(name);
@@ -148,8 +155,10 @@ export class Executor {
     try {
       this.deps.store.runners.update(name, { state: 'creating' });
       const reg = await this.register(pool, name, labels);
+      await this.deps.failpoint?.('create.registered', name);
       const spec = await this.deps.kit.spec(cfg, name, version, reg);
-      await this.backend(cfg.backend).create(spec);
+      await this.backend(cfg.backend).create(this.deps.hostId ? { ...spec, hostId: this.deps.hostId } : spec);
+      await this.deps.failpoint?.('create.started', name);
       this.deps.store.runners.update(name, { state: 'idle', startedAt: this.deps.clock.now() });
       this.deps.store.events.append({ kind: 'runner.started', runner: name, pool: cfg.name, data: { version, backend: cfg.backend } });
       const since = queuedSince ?? now;
@@ -190,12 +199,14 @@ export class Executor {
     // A refused (vandalised) hook file says nothing either way: GitHub's 422 below decides.
     const hook = await this.hook(name);
     if (hook !== 'refused' && hook?.state === 'busy') return this.keepBusy(name, 'job hook says busy');
-    const pool = this.deps.pool(row.pool);
+    // A removed pool's runner too: its scope is remembered, so it is deregistered first as well.
+    const pool = this.registrationPool(row.pool);
     if (pool) {
       const id = await registrationOf(this.deps, row, pool, true);
       if (id !== null) {
         const res = await this.deps.github.deleteRunner(pool.cfg.scope, id);
         if (res === 'busy') return this.keepBusy(name, 'GitHub answered 422: a job landed');
+        await this.deps.failpoint?.('retire.deregistered', name);
       }
     }
     this.deps.store.runners.update(name, { state: 'deleting' });
@@ -215,6 +226,36 @@ export class Executor {
   /** The job hook state; a file the job made unreadable counts as no answer (the reconciler taints it). */
   private async hook(name: string): Promise<JobHookState | undefined | 'refused'> {
     return this.deps.kit.readHook(name).catch(() => 'refused' as const);
+  }
+
+  /** A pool's scope and ownership pattern: from its config, or remembered (a removed pool). */
+  private registrationPool(pool: string): { cfg: Pick<PoolConfig, 'scope'>; pattern: RegExp } | undefined {
+    const p = this.deps.pool(pool);
+    if (p) return p;
+    const scope = rememberedScope(this.deps.store, pool);
+    return scope ? { cfg: { scope }, pattern: runnerNamePattern(this.deps.config().host.name, pool) } : undefined;
+  }
+
+  /**
+   * A resource of this host with no row. Exited: removed. Still running (a removed pool's runner,
+   * or one whose row was lost): stopped only the way a retire stops it — a busy hook keeps it,
+   * then deregistration first, a 422 keeps it — and looked at again next pass.
+   */
+  private async orphan(name: string, backend: RunnerRow['backend'], poolName: string, running: boolean): Promise<void> {
+    if (running) {
+      const hook = await this.hook(name);
+      if (hook !== 'refused' && hook?.state === 'busy') {
+        this.deps.logger.debug({ runner: name, pool: poolName }, 'leftover runner is busy; it is stopped after its job');
+        return;
+      }
+      const pool = this.registrationPool(poolName);
+      const found = pool ? (await this.deps.github.listRunners(pool.cfg.scope)).find((g) => g.name === name) : undefined;
+      if (pool && found && (await this.deps.github.deleteRunner(pool.cfg.scope, found.id)) === 'busy') {
+        this.deps.logger.info({ runner: name, pool: poolName }, 'leftover runner took a job (422); it is stopped after its job');
+        return;
+      }
+    }
+    await this.removeResource(name, backend, 'orphan');
   }
 
   private async reap(name: string, exitCode: number | null, reason: string, targetVersion: string | null): Promise<void> {
@@ -248,7 +289,7 @@ export class Executor {
 
   /** Registration (if it may remain), backend resource, runner dir. */
   private async cleanup(row: RunnerRow, deregister: boolean): Promise<void> {
-    const pool = this.deps.pool(row.pool);
+    const pool = this.registrationPool(row.pool);
     if (pool && deregister) {
       try {
         // No list call here: a registration not found at once is left to the ghost cleanup.
@@ -273,7 +314,7 @@ export class Executor {
     const now = this.deps.clock.now();
     this.deps.store.runners.insert({
       name, pool, backend, state: 'idle', ephemeral: cfg?.ephemeral ?? true, version: null, githubId: null,
-      labels: cfg ? runnerLabels(cfg, this.deps.arch) : [], busy: false, ranJob: false, jobName: null,
+      labels: cfg ? this.labelsFor(cfg) : [], busy: false, ranJob: false, jobName: null,
       createdAt: now, startedAt: now, lastExitCode: null, lastError: null, reason: 'adopted',
     });
     this.deps.logger.info({ runner: name, pool, backend }, 'adopted running runner');
@@ -285,8 +326,15 @@ export class Executor {
     if (!pool) return;
     const g = await this.deps.github.getRunner(pool.cfg.scope, id);
     if (!g || g.name !== name || g.status !== 'offline' || g.busy || !pool.pattern.test(g.name)) return;
+    if (this.deps.hostId && hostOwnership(g.labels, hostLabel(this.deps.hostId)) === 'other') return;
     const res = await this.deps.github.deleteRunner(pool.cfg.scope, id);
     this.deps.logger.info({ runner: name, pool: poolName, result: res }, 'removed stale registration');
+  }
+
+  /** The pool's labels plus this host's id label. */
+  private labelsFor(cfg: PoolConfig): string[] {
+    const labels = runnerLabels(cfg, this.deps.arch);
+    return this.deps.hostId ? [...labels, hostLabel(this.deps.hostId)] : labels;
   }
 
   private backend(kind: RunnerRow['backend']) {

@@ -2,6 +2,7 @@ import type { ObservedRunner } from '../backends/types.js';
 import { runnerNamePattern } from '../config/names.js';
 import type { RunnerRow } from '../store/types.js';
 import { busyByRow, COUNTED, desired as desiredFor, STARTED, TRANSITIONAL } from './states.js';
+import { hostOwnership } from './host-id.js';
 import type { Action, Observation, PoolView } from './types.js';
 
 
@@ -35,7 +36,7 @@ export function plan(obs: Observation, inflight: ReadonlySet<string> = new Set()
       actions.push({ kind: 'adopt', name: o.name, pool: o.pool, backend: o.backend });
       adopting.set(o.pool, (adopting.get(o.pool) ?? 0) + 1);
     } else {
-      actions.push({ kind: 'orphan', name: o.name, backend: o.backend });
+      actions.push({ kind: 'orphan', name: o.name, backend: o.backend, pool: o.pool, running: o.state !== 'exited' });
     }
   }
 
@@ -163,5 +164,8 @@ function planGhosts(pool: PoolView, obs: Observation, inflight: ReadonlySet<stri
   const known = new Set([...obs.rows.map((r) => r.name), ...obs.observed.map((o) => o.name), ...inflight]);
   return regs
     .filter((g) => pool.namePattern.test(g.name) && g.status === 'offline' && !g.busy && !known.has(g.name))
+    // Named like ours is not enough: another host may use the same names, and its id says so.
+    // A registration with no host id at all predates host ids: judged by its name, as before.
+    .filter((g) => !obs.hostLabel || hostOwnership(g.labels, obs.hostLabel) !== 'other')
     .map((g) => ({ kind: 'ghost' as const, pool: pool.name, githubId: g.id, name: g.name }));
 }

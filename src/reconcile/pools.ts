@@ -26,6 +26,8 @@ export class PoolRuntime {
   #draining = false;
   #initFailures = 0;
   #initNotBefore = 0;
+  #exposed = false;
+  #nextCheckAt = 0;
 
   constructor(cfg: PoolConfig, host: string) {
     this.#cfg = cfg;
@@ -53,6 +55,21 @@ export class PoolRuntime {
   get draining(): boolean {
     return this.#draining;
   }
+  /**
+   * A re-check found the repository public (or the group open to public repositories): no new
+   * runners, idle ones retire, busy ones finish, until a re-check finds it closed again.
+   */
+  get exposed(): boolean {
+    return this.#exposed;
+  }
+  get healthy(): boolean {
+    return this.ready && !this.#exposed && this.#failures === 0;
+  }
+
+  /** Re-check at the next pass (a delivery said the repository is public). */
+  recheckSoon(): void {
+    this.#nextCheckAt = 0;
+  }
 
   /** A reloaded config for the same pool (same scope and group). Clears a drain; the reconciler re-applies an operator's (DrainHold). */
   reconfigure(cfg: PoolConfig): void {
@@ -70,32 +87,29 @@ export class PoolRuntime {
     this.#draining = true;
   }
 
-  /** May start a runner now (not draining, not backing off). */
+  /** May start a runner now (not draining, not exposed, not backing off). */
   mayCreate(now: number): boolean {
-    return !this.#draining && now >= this.#notBefore;
+    return !this.#draining && !this.#exposed && now >= this.#notBefore;
   }
 
   get ready(): boolean {
     return this.#groupId !== null;
   }
 
-  /** Resolve the runner group and refuse public repositories unless allowed. */
-  async init(github: RunnerService, clock: Clock): Promise<void> {
-    if (this.ready || clock.now() < this.#initNotBefore) return;
+  /**
+   * Resolve the runner group and refuse public repositories unless allowed; once ready, the same
+   * checks re-run every `recheckMs` (conditional requests: free while nothing changed).
+   */
+  async init(github: RunnerService, clock: Clock, recheckMs = 600_000): Promise<void> {
+    if (this.ready) return this.recheck(github, clock, recheckMs);
+    if (clock.now() < this.#initNotBefore) return;
     try {
-      await this.checkPublic(github);
-      const group = await github.runnerGroup(this.cfg.scope, this.cfg.runnerGroup);
-      if (group.allowsPublicRepositories && !this.cfg.allowPublicRepos && this.cfg.scope.kind !== 'repo') {
-        throw new FleetError(
-          'PUBLIC_REPO_REFUSED',
-          `runner group "${group.name}" allows public repositories; set allowPublicRepos: true on pool ${this.cfg.name} to accept that risk`,
-        );
-      }
-      this.#groupId = group.id;
+      this.#groupId = await this.verify(github);
       this.#error = null;
       this.#errorCode = null;
       this.#hint = null;
       this.#initFailures = 0;
+      this.#nextCheckAt = clock.now() + recheckMs;
     } catch (err) {
       this.#initFailures++;
       this.#initNotBefore = clock.now() + backoffMs(this.#initFailures);
@@ -104,6 +118,41 @@ export class PoolRuntime {
       this.#hint = null;
       throw err;
     }
+  }
+
+  private async recheck(github: RunnerService, clock: Clock, everyMs: number): Promise<void> {
+    if (clock.now() < this.#nextCheckAt) return;
+    this.#nextCheckAt = clock.now() + everyMs;
+    try {
+      await this.verify(github);
+      if (this.#exposed) {
+        this.#exposed = false;
+        this.#error = null;
+        this.#errorCode = null;
+      }
+    } catch (err) {
+      // Only a refusal stops the pool; a GitHub hiccup leaves it as it was until the next check.
+      if (err instanceof FleetError && err.code === 'PUBLIC_REPO_REFUSED') {
+        this.#exposed = true;
+        this.#error = describeError(err);
+        this.#errorCode = err.code;
+        this.#hint = null;
+      }
+      throw err;
+    }
+  }
+
+  /** The group id, or PUBLIC_REPO_REFUSED. */
+  private async verify(github: RunnerService): Promise<number> {
+    await this.checkPublic(github);
+    const group = await github.runnerGroup(this.cfg.scope, this.cfg.runnerGroup);
+    if (group.allowsPublicRepositories && !this.cfg.allowPublicRepos && this.cfg.scope.kind !== 'repo') {
+      throw new FleetError(
+        'PUBLIC_REPO_REFUSED',
+        `runner group "${group.name}" allows public repositories; set allowPublicRepos: true on pool ${this.cfg.name} to accept that risk`,
+      );
+    }
+    return group.id;
   }
 
   private async checkPublic(github: RunnerService): Promise<void> {
@@ -133,7 +182,7 @@ export class PoolRuntime {
   recordSuccess(): void {
     this.#failures = 0;
     this.#notBefore = 0;
-    if (this.ready) {
+    if (this.ready && !this.#exposed) {
       this.#error = null;
       this.#errorCode = null;
       this.#hint = null;
@@ -149,7 +198,7 @@ export class PoolRuntime {
       ...(c.size !== undefined ? { size: c.size } : { scale: c.scale }),
       targetVersion,
       canCreate: this.ready && this.mayCreate(now) && targetVersion !== null,
-      draining: this.#draining,
+      draining: this.#draining || this.#exposed,
       queuedJobs,
       namePattern: this.pattern,
     };

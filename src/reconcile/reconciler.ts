@@ -5,6 +5,7 @@ import { describeError } from '../errors.js';
 import type { GitHubRunner, RunnerService, Token } from '../github/types.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/types.js';
+import type { Failpoint } from '../daemon/failpoints.js';
 import { Executor } from './executor.js';
 import { HookFiles } from './hook-files.js';
 import { JobQueue, poolForJob } from './jobs.js';
@@ -13,6 +14,8 @@ import { runnerLabels } from '../config/names.js';
 import type { LaunchKit, ReconcileMetrics } from './kit.js';
 import { plan } from './planner.js';
 import { DrainHold } from './drain-hold.js';
+import { hostLabel, hostOwnership } from './host-id.js';
+import { rememberScope } from './pool-scopes.js';
 import { PoolRuntime } from './pools.js';
 import type { Observation } from './types.js';
 
@@ -20,7 +23,7 @@ import type { Observation } from './types.js';
 export interface WorkflowJobLike {
   action: string;
   job: { id: number; runId: number; name: string; labels: string[]; runnerName: string | null; conclusion: string | null };
-  repository: { fullName: string };
+  repository: { fullName: string; private?: boolean };
 }
 
 export interface ReconcilerDeps {
@@ -38,6 +41,12 @@ export interface ReconcilerDeps {
   onVersionDeprecated?: () => void;
   /** How often GitHub's runner list is read (conditional; 304s are free). Default 120 s. */
   githubListIntervalMs?: number;
+  /** How often a ready pool's public-repository and runner-group checks re-run (conditional requests). Default 10 min. */
+  exposureCheckIntervalMs?: number;
+  /** Crash tests: parks an action between its two steps. */
+  failpoint?: Failpoint;
+  /** This host's persistent id (host-id.ts): labels our registrations, guards ghost cleanup. */
+  hostId?: string;
 }
 
 /**
@@ -52,6 +61,8 @@ export class Reconciler {
   lastReconcileAt: number | null = null;
   private readonly exec: Executor;
   private github: Map<string, GitHubRunner[]> | null = null;
+  /** Per pool: registrations matching our names that carry another host's id. */
+  foreign = new Map<string, string[]>();
   private githubListedAt = 0;
   private running: Promise<void> | null = null;
   private again = false;
@@ -61,6 +72,7 @@ export class Reconciler {
   private readonly hookFiles: HookFiles;
   /** `runner-fleet drain`'s intent, persisted: a reload or restart keeps a drained pool drained. */
   readonly hold: DrainHold;
+  private started = false;
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.cfg = deps.config;
@@ -73,6 +85,8 @@ export class Reconciler {
       store, github, tokens, backends, kit, clock, logger, arch,
       ...(metrics ? { metrics } : {}),
       ...(onVersionDeprecated ? { onVersionDeprecated } : {}),
+      ...(deps.failpoint ? { failpoint: deps.failpoint } : {}),
+      ...(deps.hostId ? { hostId: deps.hostId } : {}),
       config: () => this.cfg,
       pool: (name) => this.poolMap.get(name),
       jobs: this.jobs,
@@ -117,11 +131,20 @@ export class Reconciler {
     this.trigger();
   }
 
+  /** A backend a reloaded config needs (a pool of a new kind). */
+  addBackend(kind: BackendKind, b: Backend): void {
+    this.deps.backends[kind] = b;
+    if (this.started) this.watch(b);
+  }
+
+  private watch(b: Backend | undefined): void {
+    const off = b?.watch?.((e) => this.exec.onExit(e));
+    if (off) this.unwatch.push(off);
+  }
+
   start(): void {
-    for (const b of Object.values(this.deps.backends)) {
-      const off = b?.watch?.((e) => this.exec.onExit(e));
-      if (off) this.unwatch.push(off);
-    }
+    this.started = true;
+    for (const b of Object.values(this.deps.backends)) this.watch(b);
     const tick = () => {
       if (this.stopped) return;
       this.trigger();
@@ -173,11 +196,13 @@ export class Reconciler {
     await Promise.all(
       [...this.poolMap.values()].map(async (p) => {
         try {
-          await p.init(this.deps.github, this.deps.clock);
+          rememberScope(this.deps.store, p.cfg.name, p.cfg.scope);
+          await p.init(this.deps.github, this.deps.clock, this.deps.exposureCheckIntervalMs);
         } catch (err) {
-          this.deps.logger.warn({ pool: p.cfg.name, err: describeError(err) }, 'pool cannot run yet; retrying with backoff');
+          const msg = p.exposed ? 'pool refused: no new runners, idle ones retire' : p.ready ? 'pool re-check failed; it keeps running' : 'pool cannot run yet; retrying with backoff';
+          this.deps.logger.warn({ pool: p.cfg.name, err: describeError(err) }, msg);
         }
-        this.deps.metrics?.poolHealthy?.(p.cfg.name, p.ready && p.failures === 0);
+        this.deps.metrics?.poolHealthy?.(p.cfg.name, p.healthy);
       }),
     );
   }
@@ -200,7 +225,8 @@ export class Reconciler {
     const { hooks, tainted } = await this.hookFiles.read(rows);
     await this.refreshGitHub(now);
     const pools = [...this.poolMap.values()].map((p) => p.view(now, this.targetVersion, this.jobs.queuedFor(p.cfg.name)));
-    return { now, host: this.cfg.host.name, pools, rows, observed, unavailable, github: this.github, hooks, tainted };
+    const hostLabelOf = this.deps.hostId ? { hostLabel: hostLabel(this.deps.hostId) } : {};
+    return { now, host: this.cfg.host.name, pools, rows, observed, unavailable, github: this.github, hooks, tainted, ...hostLabelOf };
   }
 
   /** GitHub lags and costs rate limit: read it rarely, conditionally, and never block a run on it. */
@@ -225,6 +251,25 @@ export class Reconciler {
       if (list) next.set(p.cfg.name, list.filter((g) => p.pattern.test(g.name)));
     }
     this.github = next;
+    this.noteForeign(next);
+  }
+
+  /**
+   * Registrations named like ours but labelled with another host's id: another host uses our
+   * names (a clone, or overlapping host and pool names). Left alone, and reported.
+   */
+  private noteForeign(lists: Map<string, GitHubRunner[]>): void {
+    if (!this.deps.hostId) return;
+    const mine = hostLabel(this.deps.hostId);
+    const next = new Map<string, string[]>();
+    for (const [pool, regs] of lists) {
+      const names = regs.filter((g) => hostOwnership(g.labels, mine) === 'other').map((g) => g.name);
+      if (names.length) next.set(pool, names);
+      for (const n of names) {
+        if (!this.foreign.get(pool)?.includes(n)) this.deps.logger.warn({ pool, runner: n }, `another host uses the name ${n}; leaving it alone`);
+      }
+    }
+    this.foreign = next;
   }
 
   /** Force the next run to re-read GitHub (after a version-deprecated exit, a webhook for an unknown runner...). */
@@ -250,6 +295,13 @@ export class Reconciler {
    */
   onWorkflowJob(e: WorkflowJobLike): void {
     const { job } = e;
+    // A delivery from a public repository: its repo-scoped pools re-check now, not in minutes.
+    if (e.repository.private === false) {
+      for (const p of this.pools.values()) {
+        const s = p.cfg.scope;
+        if (s.kind === 'repo' && `${s.owner}/${s.repo}`.toLowerCase() === e.repository.fullName.toLowerCase() && !p.cfg.allowPublicRepos) p.recheckSoon();
+      }
+    }
     if (e.action === 'queued') {
       const pools = [...this.poolMap.values()].map((p) => p.cfg);
       const pool = poolForJob(pools, job.labels, e.repository.fullName, (p) => runnerLabels(p, this.deps.arch));

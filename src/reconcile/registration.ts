@@ -20,7 +20,7 @@ export interface RegistrationDeps {
 export async function registrationOf(
   deps: RegistrationDeps,
   row: RunnerRow,
-  pool: { cfg: PoolConfig; pattern: RegExp },
+  pool: { cfg: Pick<PoolConfig, 'scope'>; pattern: RegExp },
   lookup: boolean,
 ): Promise<number | null> {
   if (row.githubId !== null) return row.githubId;
@@ -36,7 +36,7 @@ export async function registrationOf(
   return lookup ? lookupId(deps, pool.cfg, row.name) : null;
 }
 
-async function lookupId(deps: RegistrationDeps, cfg: PoolConfig, name: string): Promise<number | null> {
+export async function lookupId(deps: RegistrationDeps, cfg: Pick<PoolConfig, 'scope'>, name: string): Promise<number | null> {
   const found = (await deps.github.listRunners(cfg.scope)).find((g) => g.name === name);
   if (found) deps.store.runners.update(name, { githubId: found.id });
   return found?.id ?? null;

@@ -43,6 +43,8 @@ export interface Observation {
   hooks: Map<string, JobHookState>;
   /** Runners a job vandalised a file of (a FIFO, link or garbage where the hooks write): replaced. */
   tainted?: ReadonlySet<string>;
+  /** This host's id label: a ghost is deleted only if it carries it (host-id.ts). */
+  hostLabel?: string;
 }
 
 export type Action =
@@ -55,6 +57,7 @@ export type Action =
   | { kind: 'mark'; name: string; state: 'idle' | 'busy'; reason: string }
   /** A backend resource of this host with no live row: adopt it or remove it. */
   | { kind: 'adopt'; name: string; pool: string; backend: BackendKind }
-  | { kind: 'orphan'; name: string; backend: BackendKind }
+  /** `running`: a removed pool's runner that still runs: stopped busy-safely, like a retire. */
+  | { kind: 'orphan'; name: string; backend: BackendKind; pool: string; running: boolean }
   /** Offline GitHub registration matching our pattern that nothing here knows: a ghost. */
   | { kind: 'ghost'; pool: string; githubId: number; name: string };

@@ -74,6 +74,13 @@ test('a runner root in /tmp turns PrivateTmp off; a non-root user loses setuid e
   t.regex(user, /^ReadWritePaths=-\/var\/lib\/rf\/r -\/home\/runner$/m);
 });
 
+test('the host id rides in the unit (X-RunnerFleetHostId); anything but hex is left out', (t) => {
+  const withId = renderUnit(spec('/var/lib/rf/r', { hostId: '0123456789abcdef' }), { envFile: '/run/e' }, { stopTimeoutSec: 5 });
+  t.true(withId.split('\n').includes('X-RunnerFleetHostId=0123456789abcdef'));
+  const bad = renderUnit(spec('/var/lib/rf/r', { hostId: 'x\nExecStartPre=/bin/evil' }), { envFile: '/run/e' }, { stopTimeoutSec: 5 });
+  t.false(bad.includes('evil'));
+});
+
 test('env file quoting keeps values verbatim for systemd', (t) => {
   t.is(renderEnvFile({ A: 'x"y$z`w\\v', B: 'multi\nline' }), 'A="x\\"y\\$z\\`w\\\\v"\nB="multi\nline"\n');
   t.throws(() => renderEnvFile({ 'BAD NAME': 'x' }));

@@ -44,7 +44,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const ctl = new ServerControl();
   registerAppAndPublic(router, state, releases, opts.apps ?? [], () => emulator.rateLimit());
 
-  const server = await startHttp({ state, router, files, pats: new Set(opts.pats ?? ['test-pat']), rateLimit: opts.rateLimit ?? 5000 }, ctl, opts.port ?? 0);
+  const pats = new Set(opts.pats ?? ['test-pat']);
+  const server = await startHttp({ state, router, files, pats, rateLimit: opts.rateLimit ?? 5000 }, ctl, opts.port ?? 0);
   const port = (server.address() as { port: number }).port;
   webUrl = `http://127.0.0.1:${port}`;
   const apiUrl = `${webUrl}/api/v3`;
@@ -91,6 +92,19 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         const rs = emulator.runners();
         return pred(rs) ? rs : undefined;
       }, timeoutMs, 'runners predicate'),
+    revokePat(token) {
+      pats.delete(token);
+    },
+    setRepoVisibility(fullName, visibility) {
+      const s = state.scopes.get(`repo:${fullName}`);
+      if (!s) throw new Error(`no repository ${fullName}`);
+      s.visibility = visibility;
+    },
+    setGroupAllowsPublic(org, name, allows) {
+      const g = state.groupsOf(`org:${org}`).find((x) => x.name.toLowerCase() === name.toLowerCase());
+      if (!g) throw new Error(`no runner group ${name} in ${org}`);
+      g.allowsPublicRepositories = allows;
+    },
     addForeignRunner(scopeKey, name, o = {}) {
       const r = state.createRunner({
         scopeKey, name, labels: state.labelRecs(['self-hosted', 'Linux', 'X64'], true), groupId: 1, ephemeral: false,

@@ -83,10 +83,10 @@ export function registerRest(router: Router, deps: RestDeps): void {
 
   registerLabels(router, deps, runnerIn);
 
-  router.add('GET', '/repos/{owner}/{repo}', scoped(deps, (_ctx, scope) => {
+  router.add('GET', '/repos/{owner}/{repo}', scoped(deps, (ctx, scope) => {
     const vis = state.scopes.get(scope.key)!.visibility ?? 'private';
     const [owner, name] = scope.name.split('/') as [string, string];
-    return json(200, {
+    return conditionalJson(ctx, {
       id: hashId(scope.name), name, full_name: scope.name, private: vis !== 'public', visibility: vis,
       owner: { login: owner, type: 'Organization' }, html_url: `${deps.webUrl()}/${scope.name}`,
     });
@@ -95,13 +95,21 @@ export function registerRest(router: Router, deps: RestDeps): void {
   for (const base of ['/orgs/{org}', '/enterprises/{enterprise}']) {
     router.add('GET', `${base}/actions/runner-groups`, scoped(deps, (ctx, scope) => {
       const groups = state.groupsOf(scope.key).map((g) => groupJson(ctx, scope.key, g));
-      return json(200, { total_count: groups.length, runner_groups: groups });
+      return conditionalJson(ctx, { total_count: groups.length, runner_groups: groups });
     }));
     router.add('GET', `${base}/actions/runner-groups/{runner_group_id}`, scoped(deps, (ctx, scope) => {
       const g = state.groupsOf(scope.key).find((x) => x.id === Number(ctx.params.runner_group_id));
       return g ? json(200, groupJson(ctx, scope.key, g)) : error(404, 'Not Found');
     }));
   }
+}
+
+/** 200 with an ETag, or 304 (free on GitHub) when If-None-Match still matches. */
+function conditionalJson(ctx: Ctx, body: unknown): Reply {
+  const etag = `W/"${createHash('sha1').update(JSON.stringify(body)).digest('hex')}"`;
+  const inm = ctx.req.headers['if-none-match'];
+  if (inm && inm.split(',').map((s) => s.trim()).includes(etag)) return { status: 304, headers: { etag } };
+  return json(200, body, { etag });
 }
 
 function listRunners(deps: RestDeps, ctx: Ctx, scopeKey: string): Reply {

@@ -106,6 +106,12 @@ export interface Emulator {
   runners(): EmulatedRunner[];
   /** Wait until predicate(runners()) holds. */
   waitForRunners(pred: (rs: EmulatedRunner[]) => boolean, timeoutMs?: number): Promise<EmulatedRunner[]>;
+  /** Flip a repository's visibility (made public later). */
+  setRepoVisibility(fullName: string, visibility: 'public' | 'private' | 'internal'): void;
+  /** Flip a runner group's "Allow public repositories". */
+  setGroupAllowsPublic(org: string, name: string, allows: boolean): void;
+  /** A PAT (from `pats`) stops working: 401 Bad credentials from now on (rotation tests). */
+  revokePat(token: string): void;
   /** Register a runner as if someone else did (for ownership tests). */
   addForeignRunner(scopeKey: string, name: string, opts?: { busy?: boolean; status?: 'online' | 'offline' }): EmulatedRunner;
 

@@ -19,7 +19,7 @@ async function tempStore(t: { teardown(fn: () => void): void }) {
   return store;
 }
 
-test('registration token is cached until less than 30 minutes remain, then refreshed', async (t) => {
+test('a start reuses the cached token while it is valid for the start; the schedule renews it under 30 minutes', async (t) => {
   const { emu, client, clock } = await setup(t);
   const store = await tempStore(t);
   const cache = new TokenCache({ store, service: client.service, clock });
@@ -29,13 +29,30 @@ test('registration token is cached until less than 30 minutes remain, then refre
   t.is(emuCount(emu, 'POST', REG), 1, 'second get does not call GitHub');
   t.is(store.tokens.get('org:acme', 'registration')?.token, first.token, 'kept in the 0600 store');
 
-  clock.advance(29 * MIN); // 31 min left
+  clock.advance(31 * MIN); // 29 min left: due for the schedule, still good for a start
   t.is((await cache.get(ORG)).token, first.token);
-  clock.advance(2 * MIN); // 29 min left
+  clock.advance(26 * MIN); // 3 min left
+  t.is((await cache.get(ORG)).token, first.token, 'a start only needs a few seconds');
+  t.is(emuCount(emu, 'POST', REG), 1, 'no call per start while the token is valid');
+  clock.advance(90_000); // 90 s left: too close for config.sh
   const second = await cache.get(ORG);
   t.not(second.token, first.token);
   t.is(emuCount(emu, 'POST', REG), 2);
-  t.true(second.expiresAt > first.expiresAt);
+
+  clock.advance(31 * MIN);
+  const [r] = await cache.refreshDue([ORG]);
+  t.true(r!.refreshed, 'the schedule renews a token with under 30 minutes left');
+  t.is(emuCount(emu, 'POST', REG), 3);
+});
+
+test('a scheduled refresh and starts asking together share one request', async (t) => {
+  const { emu, client, clock } = await setup(t);
+  const store = await tempStore(t);
+  const cache = new TokenCache({ store, service: client.service, clock });
+  const [refreshed, ...gets] = await Promise.all([cache.refreshDue([ORG, ORG]), cache.get(ORG), cache.get(ORG)]);
+  t.is(emuCount(emu, 'POST', REG), 1);
+  t.is(refreshed.length, 1);
+  t.is(new Set(gets.map((g) => g.token)).size, 1);
 });
 
 test('a restart reuses the stored token; concurrent gets share one request', async (t) => {

@@ -172,6 +172,17 @@ test('ghosts: only offline, idle, unknown registrations matching the whole patte
   t.deepEqual(acts.filter((a) => a.kind === 'ghost').map((a) => 'name' in a && a.name), ['h1-cd-aaaaaa']);
 });
 
+test('ghosts: one carrying another host\'s id is never ours; our id or none (pre-host-id) is', (t) => {
+  const off = (id: number, name: string, labels: string[]): GitHubRunner => ({ id, name, os: 'linux', status: 'offline', busy: false, labels });
+  const gh = [
+    off(1, 'h1-cd-aaaaaa', ['self-hosted', 'rf-host-0123abcd']),
+    off(2, 'h1-cd-bbbbbb', ['self-hosted', 'rf-host-ffff0000']),
+    off(3, 'h1-cd-cccccc', ['self-hosted']),
+  ];
+  const acts = plan(obs({ pools: [pool({ size: 0 })], github: new Map([['cd', gh]]), hostLabel: 'rf-host-0123abcd' }));
+  t.deepEqual(acts.filter((a) => a.kind === 'ghost').map((a) => 'name' in a && a.name), ['h1-cd-aaaaaa', 'h1-cd-cccccc']);
+});
+
 test('backend unavailable: its rows are not reaped and its pool starts nothing', (t) => {
   const rows = [row('h1-cd-aaaaaa', { backend: 'docker' })];
   t.deepEqual(kinds(obs({ pools: [pool({ size: 1, backend: 'docker' })], rows, unavailable: ['docker'] })), []);

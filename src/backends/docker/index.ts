@@ -11,8 +11,9 @@ import { imageEnsurer, type PullProgress } from './images.js';
 import { demuxLogs } from './logs.js';
 import { LABEL_HOST, LABEL_POOL, LABEL_RUNNER, containerName, createOptions, dockerSettings, isOwned, renderSecretFile, secretFile } from './spec.js';
 import { exitFromCode, observedState } from './state.js';
+import type { Failpoint } from '../../daemon/failpoints.js';
 
-export { parseMemory, containerName, LABEL_HOST, LABEL_POOL, LABEL_RUNNER, LABEL_BACKEND } from './spec.js';
+export { parseMemory, containerName, LABEL_HOST, LABEL_POOL, LABEL_RUNNER, LABEL_BACKEND, LABEL_HOST_ID } from './spec.js';
 export type { PullProgress } from './images.js';
 
 export interface DockerBackendOptions {
@@ -32,6 +33,8 @@ export interface DockerBackendOptions {
   chownVia?: 'fs' | 'engine';
   /** Events-stream reconnect backoff (default 250 ms doubling to 10 s). */
   watchBackoffMs?: { min: number; max: number };
+  /** Crash tests: a point between container create and start. */
+  failpoint?: Failpoint;
 }
 
 type Inspect = Dockerode.ContainerInspectInfo;
@@ -115,11 +118,9 @@ export function createDockerBackend(opts: DockerBackendOptions): Backend {
   async function create(spec: RunnerSpec, signal?: AbortSignal): Promise<BackendRef> {
     if (spec.host !== host) throw new FleetError('BACKEND_FAILED', `runner ${spec.name} is for host ${spec.host}, not ${host}`);
     const existing = await inspectOwned(spec.name, signal);
-    if (existing && observedState(existing.State.Status) !== 'exited') {
-      if (existing.State.Status === 'created') await start(existing, signal);
-      return { name: spec.name, ref: existing.Id };
-    }
-    // An exited container under the name is a finished run: its replacement starts clean.
+    if (existing && observedState(existing.State.Status) !== 'exited') return { name: spec.name, ref: existing.Id };
+    // An exited container under the name is a finished run, a never-started one a crashed
+    // create whose spec (JIT config, token) may be stale: either way the replacement starts clean.
     if (existing) await remove(existing.Id, signal);
 
     const options = createOptions(spec, host);
@@ -140,6 +141,7 @@ export function createDockerBackend(opts: DockerBackendOptions): Backend {
       if (statusOf(err) === 404) throw new FleetError('IMAGE_MISSING', `image ${image} vanished`, { cause: err });
       throw engineError(`create ${options.name}`, err);
     }
+    await opts.failpoint?.('docker.created', spec.name);
     try {
       await start({ Id: id }, signal);
     } catch (err) {
@@ -228,11 +230,13 @@ export function createDockerBackend(opts: DockerBackendOptions): Backend {
     }
     const state = observedState(info.State.Status);
     const startedAt = Date.parse(info.State.StartedAt);
+    // A never-started container has no exit code (Docker says 0, which would read as a clean exit).
+    const exitCode = info.State.Status === 'created' ? null : exitFromCode(info.State.ExitCode).exitCode;
     return {
       ...base,
       state,
       ...(startedAt > 0 ? { startedAt } : {}),
-      ...(state === 'exited' ? { exitCode: exitFromCode(info.State.ExitCode).exitCode } : {}),
+      ...(state === 'exited' ? { exitCode } : {}),
     };
   }
 

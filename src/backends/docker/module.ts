@@ -17,9 +17,9 @@ export const dockerModule: BackendModule<'docker'> = {
       : undefined;
   },
 
-  async create({ cfg, logger, clock }) {
+  async create({ cfg, logger, clock, failpoint }) {
     const { createDockerBackend } = await import('./index.js');
-    return createDockerBackend({ host: cfg.host.name, logger, ...(clock ? { clock } : {}) });
+    return createDockerBackend({ host: cfg.host.name, logger, ...(clock ? { clock } : {}), ...(failpoint ? { failpoint } : {}) });
   },
   specParts: (pool) => ({
     docker: pool.docker,

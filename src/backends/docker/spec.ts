@@ -10,6 +10,8 @@ export const LABEL_HOST = 'io.runner-fleet.host';
 export const LABEL_POOL = 'io.runner-fleet.pool';
 export const LABEL_RUNNER = 'io.runner-fleet.runner';
 export const LABEL_BACKEND = 'io.runner-fleet.backend';
+/** The host's persistent id: tells this host's containers from a clone's with the same host name. */
+export const LABEL_HOST_ID = 'io.runner-fleet.host-id';
 
 export const DOCKER_SOCKET = '/var/run/docker.sock';
 
@@ -127,6 +129,7 @@ export function createOptions(spec: RunnerSpec, host: string): Dockerode.Contain
       [LABEL_POOL]: spec.pool,
       [LABEL_RUNNER]: spec.name,
       [LABEL_BACKEND]: 'docker',
+      ...(spec.hostId ? { [LABEL_HOST_ID]: spec.hostId } : {}),
     },
     HostConfig: {
       // A tiny init as PID 1 forwards SIGINT/SIGTERM to the runner and reaps job orphans.

@@ -1,13 +1,18 @@
 import { constants } from 'node:os';
 import type { ObservedState } from '../types.js';
 
-/** Docker's container states folded into ours; `removing`/`dead` are as good as exited. */
+/**
+ * Docker's container states folded into ours; `removing`/`dead` are as good as exited.
+ * `created` is a container that was never started: its creator (a daemon killed between create
+ * and start) is gone, so nothing will ever start it. Counting it as running would hold the
+ * pool's slot forever; as exited it is reaped and replaced. Our own create in flight is not
+ * affected: the planner leaves runners with an action in flight alone.
+ */
 export function observedState(dockerState: string | undefined): ObservedState {
   switch (dockerState) {
     case 'running':
     case 'paused':
       return 'running';
-    case 'created':
     case 'restarting':
       return 'starting';
     default:

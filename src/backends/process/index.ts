@@ -12,6 +12,8 @@ import { ExitPoller } from '../exit-poller.js';
 import { perRunnerLock } from '../runner-lock.js';
 import { OutputEcho, tailFile } from './output.js';
 import { startRunner, type Started } from './spawn.js';
+import { findShim, listStarting, removeStarting, writeStarting } from './recover.js';
+import type { Failpoint } from '../../daemon/failpoints.js';
 
 export interface ProcessBackendOptions {
   host: string;
@@ -23,6 +25,8 @@ export interface ProcessBackendOptions {
   pollMs?: number;
   /** Repeat runner output lines to the logger at debug level (throttled). Default false. */
   echoOutput?: boolean;
+  /** Crash tests: a point between spawning a runner and writing its pid file. */
+  failpoint?: Failpoint;
 }
 
 type ExitInfo = { exitCode: number | null; signal: string | null; at: number };
@@ -47,6 +51,8 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
   const key = (r: PidRecord) => `${r.name}:${r.pid}:${r.startTime}`;
 
   const serialized = perRunnerLock();
+  /** Creates in flight here: their markers are theirs, not a crash's. */
+  const creating = new Set<string>();
 
   function emit(rec: PidRecord, info: ExitInfo): void {
     if (exits.has(key(rec))) return;
@@ -87,10 +93,20 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
       if (existing) await removePidRecord(opts.dataDir, existing);
       await fs.mkdir(pidDir(opts.dataDir), { recursive: true, mode: 0o700 });
       const exitFileDefault = pidFilePath(opts.dataDir, spec.name).replace(/\.json$/, '.exit');
-      const started = await startRunner(spec, { dataDir: opts.dataDir, exitFileDefault }, clock.now());
-      own(started);
-      const { record } = started;
-      await writePidRecord(opts.dataDir, record);
+      // Intent first: a crash between the spawn and the pid file is recovered by list() (recover.ts).
+      creating.add(spec.name);
+      let record: PidRecord;
+      try {
+        await writeStarting(opts.dataDir, { name: spec.name, pool: spec.pool, host: spec.host, root: spec.root, exitFileDefault, at: clock.now() });
+        const started = await startRunner(spec, { dataDir: opts.dataDir, exitFileDefault }, clock.now());
+        own(started);
+        record = started.record;
+        await opts.failpoint?.('process.spawned', spec.name);
+        await writePidRecord(opts.dataDir, record);
+      } finally {
+        await removeStarting(opts.dataDir, spec.name);
+        creating.delete(spec.name);
+      }
       await echo?.follow(record.name, record.logFile);
       log.info({ runner: spec.name, pool: spec.pool, pid: record.pid }, 'runner process started');
       return { name: spec.name, ref: String(record.pid) };
@@ -134,8 +150,28 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
     log.warn({ runner: rec.name, pid: rec.pid }, 'runner process group survived SIGKILL');
   }
 
+  /** Runners a daemon spawned but was killed before recording: adopted, never left unknown. */
+  async function recoverStarting(): Promise<void> {
+    for (const m of await listStarting(opts.dataDir)) {
+      if (m.host !== opts.host || creating.has(m.name)) continue;
+      await serialized(m.name, async () => {
+        // A create of ours in flight holds the lock and removes the marker itself.
+        if (!(await listStarting(opts.dataDir)).some((x) => x.name === m.name)) return;
+        if (!(await readPidRecord(opts.dataDir, m.name))) {
+          const rec = findShim(m, clock.now());
+          if (rec) {
+            await writePidRecord(opts.dataDir, rec);
+            log.warn({ runner: m.name, pid: rec.pid }, 'recorded a runner whose start a crash interrupted');
+          }
+        }
+        await removeStarting(opts.dataDir, m.name);
+      });
+    }
+  }
+
   async function list(signal?: AbortSignal): Promise<ObservedRunner[]> {
     signal?.throwIfAborted();
+    await recoverStarting();
     const out: ObservedRunner[] = [];
     for (const rec of await listPidRecords(opts.dataDir)) {
       if (rec.host !== opts.host) continue;

@@ -9,9 +9,9 @@ export const processModule: BackendModule<'process'> = {
   settings: (process) => ({ backend: 'process', ...(process ? { process } : {}) }),
   cannotApplyHostEntries: () => 'backend process',
 
-  async create({ cfg, logger, clock }) {
+  async create({ cfg, logger, clock, failpoint }) {
     const { createProcessBackend } = await import('./index.js');
-    return createProcessBackend({ host: cfg.host.name, dataDir: cfg.host.dataDir, logger, ...(clock ? { clock } : {}) });
+    return createProcessBackend({ host: cfg.host.name, dataDir: cfg.host.dataDir, logger, ...(clock ? { clock } : {}), ...(failpoint ? { failpoint } : {}) });
   },
   specParts(pool) {
     if (!pool.process) return {};

@@ -7,6 +7,7 @@ export const UNIT_PREFIX = 'runner-fleet-';
 export const KEY_HOST = 'X-RunnerFleetHost';
 export const KEY_POOL = 'X-RunnerFleetPool';
 export const KEY_RUNNER = 'X-RunnerFleetRunner';
+export const KEY_HOST_ID = 'X-RunnerFleetHostId';
 
 export { unitName };
 
@@ -133,6 +134,7 @@ export function renderUnit(spec: RunnerSpec, paths: UnitPaths, opts: UnitOptions
     `${KEY_HOST}=${bare(spec.host, 'host name')}`,
     `${KEY_POOL}=${spec.pool}`,
     `${KEY_RUNNER}=${spec.name}`,
+    ...(spec.hostId && /^[0-9a-f]+$/.test(spec.hostId) ? [`${KEY_HOST_ID}=${spec.hostId}`] : []),
     '',
     '[Service]',
     'Type=exec',
