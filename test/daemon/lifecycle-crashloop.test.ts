@@ -1,6 +1,4 @@
 import test from 'ava';
-import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { createProcessBackend } from '../../src/backends/process/index.js';
 import type { Backend } from '../../src/backends/types.js';
@@ -8,6 +6,7 @@ import { silentLogger } from '../../src/log.js';
 import { startEmulator } from '../emulator/index.js';
 import { poolYaml, startTestDaemon, until } from '../helpers/daemon.js';
 import { attempts, httpStatus, liveRows, online, requestCount, stopAndKillRunners } from './lifecycle-kit.js';
+import { tempDir } from '../helpers/temp.js';
 
 const WINDOW_MS = 12_000;
 
@@ -99,7 +98,7 @@ test('a registration deleted on the server: the listener exits 0 and the daemon 
 test('while an exited runner is still being cleaned up, passes neither count it nor retire the healthy runner', async (t) => {
   const emu = await startEmulator();
   t.teardown(() => emu.close());
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rf-daemon-'));
+  const dir = await tempDir(t, 'rf-daemon-');
   // The real process backend, with the victim's destroy held open: the reap stays in flight.
   const real = createProcessBackend({ host: 'h1', dataDir: path.join(dir, 'data'), logger: silentLogger() });
   let release!: () => void;

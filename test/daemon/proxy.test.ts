@@ -7,7 +7,6 @@
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { createProcessBackend } from '../../src/backends/process/index.js';
@@ -16,6 +15,7 @@ import type { Emulator } from '../emulator/types.js';
 import { poolYaml, startTestDaemon, until, type PoolYaml } from '../helpers/daemon.js';
 import { startProxy } from '../helpers/proxy.js';
 import { captureLogger, filesUnder, sha256, stopAndRemove } from './tools-kit.js';
+import { tempDir } from '../helpers/temp.js';
 
 const CANARY = `daemon-env-canary-${crypto.randomBytes(6).toString('hex')}`;
 process.env.RF_PROXY_TEST_CANARY = CANARY;
@@ -24,12 +24,6 @@ async function emulator(t: ExecutionContext): Promise<Emulator> {
   const emu = await startEmulator();
   t.teardown(() => emu.close());
   return emu;
-}
-
-async function tempDir(t: ExecutionContext): Promise<string> {
-  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'rf-proxy-'));
-  t.teardown(() => fs.promises.rm(dir, { recursive: true, force: true }));
-  return dir;
 }
 
 function makeCa(dir: string): string {

@@ -4,7 +4,6 @@
  * a tampered tool is found at the next start and reinstalled.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { hostArch } from '../../src/config/names.js';
@@ -12,6 +11,7 @@ import { startEmulator } from '../emulator/index.js';
 import type { Emulator } from '../emulator/types.js';
 import { poolYaml, startTestDaemon, until } from '../helpers/daemon.js';
 import { ARGOCD, ARGOCD_OUT, HELM_OUT, YQ_OUT, captureLogger, filesUnder, serveTools, sha256, stopAndRemove, toolBin } from './tools-kit.js';
+import { tempDir } from '../helpers/temp.js';
 
 const pool = (size: number): string => poolYaml({ name: 'cd', size });
 
@@ -81,8 +81,7 @@ test('a tampered tool is detected at the next daemon start (TOOL_TAMPERED) and r
   const emu = await emulator(t);
   const tools = await serveTools(emu);
   const host = 'tp3';
-  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'rf-tamper-'));
-  t.teardown(() => fs.promises.rm(dir, { recursive: true, force: true }));
+  const dir = await tempDir(t, 'rf-tamper-');
 
   const first = await startTestDaemon(emu, pool(0), { extra: tools.yaml, host, dir });
   await first.daemon.ready;
