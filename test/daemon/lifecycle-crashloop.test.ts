@@ -22,7 +22,7 @@ test('crash-looping pools back off exponentially while a healthy pool comes onli
     ...(process.getuid?.() === 0 ? [poolYaml({ name: 'crash', ephemeral: false, env: { RUNNER_ALLOW_RUNASROOT: '' } })] : []),
   ].join('');
   const crashes = process.getuid?.() === 0;
-  const fx = await startTestDaemon(emu, pools);
+  const fx = await startTestDaemon(t, emu, pools);
   t.teardown(() => stopAndKillRunners(fx));
   const t0 = Date.now();
 
@@ -75,7 +75,7 @@ test('crash-looping pools back off exponentially while a healthy pool comes onli
 test('a registration deleted on the server: the listener exits 0 and the daemon replaces the runner', async (t) => {
   const emu = await startEmulator();
   t.teardown(() => emu.close());
-  const fx = await startTestDaemon(emu, poolYaml({ name: 'cd', size: 2 }));
+  const fx = await startTestDaemon(t, emu, poolYaml({ name: 'cd', size: 2 }));
   t.teardown(() => stopAndKillRunners(fx));
   await until(() => online(emu).length === 2, 30_000, 'two online');
   const [victim, other] = online(emu);
@@ -110,7 +110,7 @@ test('while an exited runner is still being cleaned up, passes neither count it 
       return real.destroy(name, o, signal);
     },
   });
-  const fx = await startTestDaemon(emu, poolYaml({ name: 'cd', size: 2 }), { dir, daemon: { backends: { process: backend } } });
+  const fx = await startTestDaemon(t, emu, poolYaml({ name: 'cd', size: 2 }), { dir, daemon: { backends: { process: backend } } });
   t.teardown(() => stopAndKillRunners(fx));
   t.teardown(() => release());
   await until(() => online(emu).length === 2, 30_000, 'two online');

@@ -57,7 +57,7 @@ test('foreign registrations, another host\'s pid files and processes, and unowne
   ];
   const ghost = emu.addForeignRunner('org:acme', 'h1-cd-gh0st123', { status: 'offline' });
 
-  const fx = await startTestDaemon(emu, poolYaml({ name: 'cd', size: 2 }), { dir });
+  const fx = await startTestDaemon(t, emu, poolYaml({ name: 'cd', size: 2 }), { dir });
   t.teardown(() => stopAndKillRunners(fx));
   await until(() => online(emu).length === 2, 30_000, 'two runners of ours online');
   await until(() => !emu.runners().some((r) => r.id === ghost.id), 15_000, 'our ghost removed');

@@ -60,7 +60,7 @@ test('a job sees proxy, CA, secretEnv and pool env; not the daemon env; the secr
   const cap = captureLogger();
   // Runner output echoed into the daemon log (off by default), so the log grep covers it too.
   const processBackend = createProcessBackend({ host, dataDir: path.join(dir, 'data'), logger: cap.logger, echoOutput: true });
-  const fx = await startTestDaemon(emu, processPool({
+  const fx = await startTestDaemon(t, emu, processPool({
     env: { ARGOCD_SERVER: 'argocd.internal' },
     extra: `    secretEnv: { ARGOCD_AUTH_TOKEN: ${secretFile} }\n`,
   }), {
@@ -115,7 +115,7 @@ test("the daemon's GitHub traffic goes through network.proxy", async (t) => {
   const emu = await emulator(t);
   const proxy = await startProxy(t);
   const host = 'px2';
-  const fx = await startTestDaemon(emu, processPool(), { host, extra: `network:\n  proxy: { http: "${proxy.url}" }\n` });
+  const fx = await startTestDaemon(t, emu, processPool(), { host, extra: `network:\n  proxy: { http: "${proxy.url}" }\n` });
   t.teardown(() => stopAndRemove(fx));
   await fx.daemon.ready;
   await online(emu, host);
@@ -138,7 +138,7 @@ test('noProxy bypasses network.proxy for matching hosts', async (t) => {
   const emu = await emulator(t);
   const proxy = await startProxy(t);
   const host = 'px3';
-  const fx = await startTestDaemon(emu, processPool(), { host, extra: `network:\n  proxy: { http: "${proxy.url}", noProxy: "localhost,127.0.0.0/8" }\n` });
+  const fx = await startTestDaemon(t, emu, processPool(), { host, extra: `network:\n  proxy: { http: "${proxy.url}", noProxy: "localhost,127.0.0.0/8" }\n` });
   t.teardown(() => stopAndRemove(fx));
   await fx.daemon.ready;
   await online(emu, host);

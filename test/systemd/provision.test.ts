@@ -8,12 +8,12 @@
  */
 import test from 'ava';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { startEmulator } from '../emulator/index.js';
 import { until } from '../helpers/poll.js';
+import { tempDir } from '../helpers/temp.js';
 import { REPO_DIR, requireSystemdHost, type SystemdHost } from '../helpers/systemd-host.js';
 
 const HOST = 'e2e';
@@ -39,9 +39,8 @@ test('setup-host.sh provisions a systemd host; the daemon runs a systemd pool en
     t.fail('dist/ missing: run `npm run build` before this test');
     return;
   }
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'rf-provision-'));
+  const dir = await tempDir(t, 'rf-provision-');
   await chmod(dir, 0o755);
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
   const sd = await requireSystemdHost(t, { mounts: [dir] });
   if (!sd) return;
   const emu = await startEmulator();
