@@ -248,10 +248,10 @@ test('proxy credentials reach the runner from the 0600 env file, not from the wo
   });
   if (!c) return;
   await c.backend.create(c.spec);
-  const out = await waitFor('out', async () => {
+  const out = await until(async () => {
     const r = await c.sd.exec(['cat', path.join(c.spec.root, 'out')]);
     return r.code === 0 && r.stdout.split('\n').length > 2 ? r.stdout : undefined;
-  });
+  }, 30_000, 'out');
   t.true(out.startsWith(`${proxy}\n`), out);
   t.regex(out, /\\n E x e c/, 'the value arrived whole, line break included');
   t.false((await c.sd.sh(`cat /etc/systemd/system/${c.unit}`)).includes('Pr0xyS3cret'));
