@@ -5,6 +5,7 @@ import { ManualClock } from '../src/clock.js';
 import { startEmulator } from './emulator/index.js';
 import { runIn, unpackRunner } from './emulator/testkit.js';
 import type { Emulator } from './emulator/types.js';
+import { until } from './helpers/poll.js';
 
 interface Received { headers: IncomingHttpHeaders; body: string }
 
@@ -70,8 +71,7 @@ test('auto-delivery: queued, in_progress, completed as a runner takes and finish
   const id = emu.queueJob({ labels: ['self-hosted'], script: 'echo hi' });
   await emu.waitForJob(id);
   t.is(await proc.exited, 0);
-  const deadline = Date.now() + 5000;
-  while (emu.deliveries().length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await until(() => emu.deliveries().length >= 3, 5000, 'three deliveries');
   t.deepEqual(emu.deliveries().map((d) => [d.action, d.status]), [['queued', 202], ['in_progress', 202], ['completed', 202]]);
   const payloads = rx.got.map((g) => JSON.parse(g.body).workflow_job);
   t.like(payloads[1], { status: 'in_progress', runner_name: 'hooked', conclusion: null });

@@ -1,22 +1,18 @@
 import type { Backend, BackendKind, ObservedRunner } from '../backends/types.js';
-import type { Clock } from '../clock.js';
+import { runnerLabels } from '../config/names.js';
 import type { FleetConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
-import type { GitHubRunner, RunnerService, Token } from '../github/types.js';
-import type { Logger } from '../log.js';
-import type { Store } from '../store/types.js';
+import type { GitHubRunner } from '../github/types.js';
+import { Executor, type ExecutorDeps } from './executor.js';
 import type { Failpoint } from '../daemon/failpoints.js';
-import { Executor } from './executor.js';
 import { HookFiles } from './hook-files.js';
 import { JobQueue, poolForJob } from './jobs.js';
-import { isPresent } from './states.js';
-import { runnerLabels } from '../config/names.js';
-import type { LaunchKit, ReconcileMetrics } from './kit.js';
 import { plan } from './planner.js';
 import { DrainHold } from './drain-hold.js';
 import { hostLabel, hostOwnership } from './host-id.js';
 import { rememberScope } from './pool-scopes.js';
 import { PoolRuntime } from './pools.js';
+import { isPresent } from './states.js';
 import type { Observation } from './types.js';
 
 /** The parts of a workflow_job delivery the reconciler uses. */
@@ -26,19 +22,10 @@ export interface WorkflowJobLike {
   repository: { fullName: string; private?: boolean };
 }
 
-export interface ReconcilerDeps {
+/** The executor's deps, minus what the reconciler itself provides (pools, config, job queue). */
+export interface ReconcilerDeps extends Omit<ExecutorDeps, 'config' | 'pool' | 'jobs' | 'retrigger'> {
+  /** The config at start; updateConfig() swaps it. */
   config: FleetConfig;
-  store: Store;
-  github: RunnerService;
-  tokens: { get(scope: FleetConfig['pools'][number]['scope'], kind: 'registration' | 'remove'): Promise<Token> };
-  backends: Partial<Record<BackendKind, Backend>>;
-  kit: LaunchKit;
-  clock: Clock;
-  logger: Logger;
-  arch: string;
-  metrics?: ReconcileMetrics;
-  /** A runner exited 7: look for a newer runner version now. */
-  onVersionDeprecated?: () => void;
   /** How often GitHub's runner list is read (conditional; 304s are free). Default 120 s. */
   githubListIntervalMs?: number;
   /** How often a ready pool's public-repository and runner-group checks re-run (conditional requests). Default 10 min. */

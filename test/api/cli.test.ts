@@ -1,12 +1,12 @@
-import test from 'ava';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import test, { type ExecutionContext } from 'ava';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import type { StatusReport } from '../../src/api/types.js';
 import { main } from '../../src/cli/index.js';
 import { openStore } from '../../src/store/index.js';
 import { sampleStatus, startApi } from './helpers.js';
+import { tempDir } from '../helpers/temp.js';
 
 /** `runner-fleet …` in-process with captured output. */
 async function cli(args: string[]) {
@@ -20,8 +20,8 @@ async function cli(args: string[]) {
   return { code, stdout, stderr };
 }
 
-async function config(port: number, extra = '', dir?: string) {
-  dir ??= await mkdtemp(path.join(os.tmpdir(), 'rf-cli-api-'));
+async function config(t: ExecutionContext, port: number, extra = '', dir?: string) {
+  dir ??= await tempDir(t, 'rf-cli-api-');
   const file = path.join(dir, 'config.yaml');
   await writeFile(file, `host: { name: build-01, dataDir: ${dir}/data }
 github: { auth: { token: x } }
@@ -37,8 +37,8 @@ ${extra}pools:
 }
 
 /** A data dir with the daemon's control socket in it (what the CLI uses for control calls). */
-async function socketDir(): Promise<{ dir: string; socketPath: string }> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'rf-cli-api-'));
+async function socketDir(t: ExecutionContext): Promise<{ dir: string; socketPath: string }> {
+  const dir = await tempDir(t, 'rf-cli-api-');
   await mkdir(path.join(dir, 'data'), { mode: 0o700 });
   return { dir, socketPath: path.join(dir, 'data', 'control.sock') };
 }
@@ -54,7 +54,7 @@ async function closedPort(): Promise<number> {
 test('status: reads the daemon API (text and --json) with the bearer token', async (t) => {
   const s = await startApi({ token: 'api-tok' });
   t.teardown(() => s.api.close());
-  const { file } = await config(s.port, '  token: api-tok\n');
+  const { file } = await config(t, s.port, '  token: api-tok\n');
   const text = await cli(['status', '-c', file]);
   t.is(text.code, 0, text.stderr);
   t.regex(text.stdout, /build-01-cd-abc123/);
@@ -67,12 +67,12 @@ test('status: reads the daemon API (text and --json) with the bearer token', asy
 test('status: a wrong token is a configuration error (exit 2)', async (t) => {
   const s = await startApi({ token: 'api-tok' });
   t.teardown(() => s.api.close());
-  const { file } = await config(s.port, '  token: wrong\n');
+  const { file } = await config(t, s.port, '  token: wrong\n');
   t.is((await cli(['status', '-c', file])).code, 2);
 });
 
 test('status: daemon down → exit 3, the state database as last recorded, health unknown', async (t) => {
-  const { file, dataDir } = await config(await closedPort());
+  const { file, dataDir } = await config(t, await closedPort());
   const store = openStore(dataDir);
   store.runners.insert({
     name: 'build-01-cd-zzz999', pool: 'cd', backend: 'process', state: 'busy', ephemeral: true, version: '2.330.0',
@@ -96,7 +96,7 @@ test('status: daemon down → exit 3, the state database as last recorded, healt
 });
 
 test('status: daemon down and no database → exit 3, source none', async (t) => {
-  const { file } = await config(await closedPort());
+  const { file } = await config(t, await closedPort());
   const r = await cli(['status', '--json', '-c', file]);
   t.is(r.code, 3);
   t.is((JSON.parse(r.stdout) as { source: string }).source, 'none');
@@ -105,7 +105,7 @@ test('status: daemon down and no database → exit 3, source none', async (t) =>
 test('drain: asks the daemon, waits until the pool is empty, exit 0', async (t) => {
   let report: StatusReport = structuredClone(sampleStatus);
   const calls: unknown[] = [];
-  const sd = await socketDir();
+  const sd = await socketDir(t);
   const s = await startApi({
     socketPath: sd.socketPath,
     status: () => report,
@@ -115,7 +115,7 @@ test('drain: asks the daemon, waits until the pool is empty, exit 0', async (t) 
     },
   });
   t.teardown(() => s.api.close());
-  const { file } = await config(s.port, '', sd.dir);
+  const { file } = await config(t, s.port, '', sd.dir);
   const r = await cli(['drain', '--pool', 'cd', '--timeout', '20', '-c', file]);
   t.is(r.code, 0, r.stderr);
   t.deepEqual(calls, [{ pool: 'cd', timeoutMs: 20_000 }]);
@@ -123,20 +123,20 @@ test('drain: asks the daemon, waits until the pool is empty, exit 0', async (t) 
 });
 
 test('drain: runners still there at the timeout → exit 1; unknown pool → exit 2; daemon down → exit 1', async (t) => {
-  const sd = await socketDir();
+  const sd = await socketDir(t);
   const s = await startApi({ socketPath: sd.socketPath, drain: () => undefined });
   t.teardown(() => s.api.close());
-  const { file } = await config(s.port, '', sd.dir);
+  const { file } = await config(t, s.port, '', sd.dir);
   t.is((await cli(['drain', '--timeout', '0.2', '-c', file])).code, 1);
   t.is((await cli(['drain', '--pool', 'nope', '-c', file])).code, 2);
-  const down = await config(await closedPort());
+  const down = await config(t, await closedPort());
   t.is((await cli(['drain', '-c', down.file])).code, 1);
 });
 
 test('deregister --all: calls the daemon, waits until no runner is left; without --all exit 2; daemon down exit 1', async (t) => {
   let called = 0;
   let report: StatusReport = structuredClone(sampleStatus);
-  const sd = await socketDir();
+  const sd = await socketDir(t);
   const s = await startApi({
     socketPath: sd.socketPath,
     status: () => report,
@@ -147,7 +147,7 @@ test('deregister --all: calls the daemon, waits until no runner is left; without
     },
   });
   t.teardown(() => s.api.close());
-  const { file } = await config(s.port, '', sd.dir);
+  const { file } = await config(t, s.port, '', sd.dir);
   t.is((await cli(['deregister', '-c', file])).code, 2);
   const ok = await cli(['deregister', '--all', '--timeout', '20', '-c', file]);
   t.is(ok.code, 0, ok.stderr);
@@ -157,7 +157,7 @@ test('deregister --all: calls the daemon, waits until no runner is left; without
   const js = await cli(['deregister', '--all', '--json', '--timeout', '20s', '-c', file]);
   t.is(js.code, 0, js.stderr);
   t.like(JSON.parse(js.stdout), { ok: true, removed: [{ name: 'build-01-cd-abc123', pool: 'cd' }], remaining: [] });
-  const down = await config(await closedPort());
+  const down = await config(t, await closedPort());
   const r = await cli(['deregister', '--all', '-c', down.file]);
   t.is(r.code, 1);
   t.regex(r.stderr, /daemon/);

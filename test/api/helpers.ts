@@ -80,11 +80,3 @@ export function postRaw(port: number, path: string, body: Buffer, headers: Recor
     req.end(body);
   });
 }
-
-export async function waitFor(pred: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

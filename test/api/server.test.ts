@@ -1,7 +1,8 @@
 import test from 'ava';
 import { sign } from '@octokit/webhooks-methods';
 import { verifySignature } from '../../src/api/webhook.js';
-import { deliver, postRaw, sampleStatus, SECRET, startApi, waitFor, workflowJob } from './helpers.js';
+import { deliver, postRaw, sampleStatus, SECRET, startApi, workflowJob } from './helpers.js';
+import { until } from '../helpers/poll.js';
 
 test('healthz: 200 while reconciles are recent, 503 when the last is older than 3 intervals', async (t) => {
   const s = await startApi();
@@ -89,7 +90,7 @@ test('webhook: a good signature is accepted (202) and the handler runs once', as
   t.teardown(() => s.api.close());
   const res = await deliver(s.base, workflowJob(42), { deliveryId: 'd-42' });
   t.is(res.status, 202);
-  await waitFor(() => s.jobs.length === 1);
+  await until(() => s.jobs.length === 1, 5000);
   t.like(s.jobs[0], {
     action: 'queued',
     deliveryId: 'd-42',
@@ -117,7 +118,7 @@ test('webhook: a replayed delivery id is acknowledged but not handled twice', as
   const replay = await deliver(s.base, workflowJob(7), { deliveryId: 'same' });
   t.is(replay.status, 202);
   t.deepEqual(await replay.json(), { duplicate: true });
-  await waitFor(() => s.jobs.length >= 1);
+  await until(() => s.jobs.length >= 1, 5000);
   await new Promise((r) => setTimeout(r, 50));
   t.is(s.jobs.length, 1);
 });

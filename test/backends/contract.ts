@@ -4,11 +4,12 @@
  * run in parallel without seeing each other.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ExecutionContext, TestFn } from 'ava';
 import type { Backend, ObservedRunner, RunnerExit, RunnerSpec } from '../../src/backends/types.js';
+import { until } from '../helpers/poll.js';
+import { tempDir } from '../helpers/temp.js';
 
 export interface ContractOptions {
   /** Called first in every test; false means the engine is missing and the test already failed. */
@@ -26,17 +27,6 @@ export interface ContractOptions {
 export type MakeBackend = (host: string) => Backend | Promise<Backend>;
 /** Adds the backend's own fields (docker image, systemd user) to a generic spec. */
 export type MakeSpec = (base: RunnerSpec) => RunnerSpec | Promise<RunnerSpec>;
-
-/** Polls `fn` until it returns a value other than undefined, or fails after timeoutMs. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
 
 const suffix = () => randomBytes(4).toString('hex');
 
@@ -59,12 +49,11 @@ export function backendContract(test: TestFn, name: string, makeBackend: MakeBac
     if (opts.ready && !(await opts.ready(t))) return undefined;
     const host = `ct${suffix()}`;
     const backend = await makeBackend(host);
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'rf-contract-'));
+    const dataDir = await tempDir(t, 'rf-contract-');
     const created: string[] = [];
     t.teardown(async () => {
       for (const n of created) await backend.destroy(n, { graceMs: 0 }).catch(() => undefined);
       await backend.close?.();
-      await rm(dataDir, { recursive: true, force: true });
     });
     const spec = async (o: { script?: string; pool?: string } = {}) => {
       const pool = o.pool ?? 'cd';
@@ -92,7 +81,7 @@ export function backendContract(test: TestFn, name: string, makeBackend: MakeBac
 
   const find = async (b: Backend, runner: string) => (await b.list()).filter((r) => r.name === runner);
   const running = (b: Backend, runner: string) =>
-    waitFor(`${runner} running`, async () => (await find(b, runner)).find((r) => r.state === 'running'), timeoutMs);
+    until(async () => (await find(b, runner)).find((r) => r.state === 'running'), timeoutMs, `${runner} running`);
 
   test(`${name}: create → listed as running with pool and name; env and secretEnv reach the command`, async (t) => {
     const c = await setup(t);
@@ -104,7 +93,7 @@ export function backendContract(test: TestFn, name: string, makeBackend: MakeBac
     t.is(r.pool, 'cd');
     t.is(r.backend, c.backend.kind);
     t.truthy(r.ref);
-    const out = await waitFor('out file', () => readFile(path.join(spec.root, 'out'), 'utf8').catch(() => undefined), timeoutMs);
+    const out = await until(() => readFile(path.join(spec.root, 'out'), 'utf8').catch(() => undefined), timeoutMs, 'out file');
     t.is(out.trim(), 'foo-value:secret-value:clean');
   });
 
@@ -139,10 +128,10 @@ export function backendContract(test: TestFn, name: string, makeBackend: MakeBac
     const unwatch = c.backend.watch?.((e) => exits.push(e));
     t.teardown(() => unwatch?.());
     await c.backend.create(spec);
-    const r = await waitFor(`${spec.name} exited`, async () => (await find(c.backend, spec.name)).find((x) => x.state === 'exited'), timeoutMs);
+    const r = await until(async () => (await find(c.backend, spec.name)).find((x) => x.state === 'exited'), timeoutMs, `${spec.name} exited`);
     t.is(r.exitCode, 3);
     if (unwatch) {
-      const e = await waitFor('exit event', async () => exits.find((x) => x.name === spec.name), timeoutMs);
+      const e = await until(async () => exits.find((x) => x.name === spec.name), timeoutMs, 'exit event');
       t.is(e.exitCode, 3);
       t.true(e.at > 0);
     }

@@ -2,8 +2,6 @@
  * The events stream across an engine restart. Runs against a private dockerd so stopping
  * "the engine" never disturbs the suites sharing the machine's Docker.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import Dockerode from 'dockerode';
@@ -13,7 +11,8 @@ import { isFleetError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { startPrivateDockerd } from '../helpers/dockerd.js';
 import { BUSYBOX_IMAGE, requireDocker } from '../helpers/engines.js';
-import { waitFor } from './contract.js';
+import { until } from '../helpers/poll.js';
+import { tempDir } from '../helpers/temp.js';
 
 test('watch survives an engine restart, emits nothing stale, and list fails cleanly while down', async (t) => {
   if (!(await requireDocker(t))) return;
@@ -21,8 +20,7 @@ test('watch survives an engine restart, emits nothing stale, and list fails clea
   await engine.loadFrom(new Dockerode(), BUSYBOX_IMAGE);
   const host = `rs${process.pid}`;
   const backend = createDockerBackend({ host, logger: silentLogger(), docker: engine.docker, watchBackoffMs: { min: 100, max: 500 } });
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'rf-restart-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const dir = await tempDir(t, 'rf-restart-');
   const spec = async (suffix: string, script: string): Promise<RunnerSpec> => {
     const name = `${host}-cd-${suffix}`;
     const root = path.join(dir, name);
@@ -40,7 +38,7 @@ test('watch survives an engine restart, emits nothing stale, and list fails clea
 
   const before = await spec('before1', 'sleep 1; exit 5');
   await backend.create(before);
-  const e1 = await waitFor('exit before restart', async () => exits.find((e) => e.name === before.name));
+  const e1 = await until(async () => exits.find((e) => e.name === before.name), 30_000, 'exit before restart');
   t.is(e1.exitCode, 5);
 
   await engine.stop();
@@ -50,7 +48,7 @@ test('watch survives an engine restart, emits nothing stale, and list fails clea
 
   const after = await spec('after01', 'sleep 1; exit 3');
   await backend.create(after);
-  const e2 = await waitFor('exit after restart', async () => exits.find((e) => e.name === after.name), 30_000);
+  const e2 = await until(async () => exits.find((e) => e.name === after.name), 30_000, 'exit after restart');
   t.is(e2.exitCode, 3);
   t.is(exits.filter((e) => e.name === before.name).length, 1, 'no replay of events from before the restart');
   t.deepEqual((await backend.list()).map((r) => [r.name, r.state, r.exitCode]).sort(), [

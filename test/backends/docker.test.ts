@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import Dockerode from 'dockerode';
@@ -10,7 +9,9 @@ import type { DockerPoolConfig } from '../../src/config/types.js';
 import { isFleetError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { BUSYBOX_IMAGE, TEST_IMAGE, requireDocker } from '../helpers/engines.js';
-import { backendContract, waitFor } from './contract.js';
+import { until } from '../helpers/poll.js';
+import { backendContract } from './contract.js';
+import { tempDir } from '../helpers/temp.js';
 
 const docker = new Dockerode();
 const dockerConfig = (over: Partial<DockerPoolConfig> = {}): DockerPoolConfig => ({
@@ -41,13 +42,12 @@ let n = 0;
 async function fixture(t: import('ava').ExecutionContext, script: string, docker: Partial<DockerPoolConfig> = {}, over: Partial<RunnerSpec> = {}) {
   const host = `dt${process.pid}x${n++}`;
   const backend = makeBackend(host);
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'rf-docker-'));
+  const dir = await tempDir(t, 'rf-docker-');
   const name = `${host}-cd-abcdef${n}`;
   const root = path.join(dir, 'runners', name);
   await mkdir(root, { recursive: true });
   t.teardown(async () => {
     await backend.destroy(name, { graceMs: 0 }).catch(() => undefined);
-    await rm(dir, { recursive: true, force: true });
   });
   const spec: RunnerSpec = {
     name, pool: 'cd', host, root,
@@ -99,7 +99,7 @@ test('container config: labels, dns, extra hosts, limits, ro mounts; no privileg
   t.false(info.Mounts.some((m) => m.Source === '/var/run/docker.sock' || m.Destination === '/var/run/docker.sock'));
   t.true(info.Mounts.some((m) => m.Source === f.root && m.Destination === f.root && m.RW));
   t.is(info.Config.WorkingDir, f.root);
-  const out = await waitFor('out', () => readFile(path.join(f.root, 'out'), 'utf8').catch(() => undefined));
+  const out = await until(() => readFile(path.join(f.root, 'out'), 'utf8').catch(() => undefined), 30_000, 'out');
   t.regex(out, /nameserver 10\.9\.8\.7/);
   t.regex(out, /10\.20\.0\.15\s+argocd\.internal\.example/);
   t.regex(out, /\nRO\nx/);
@@ -126,7 +126,7 @@ test('docker socket and host network on a real container', async (t) => {
   const info = await docker.getContainer(ref.ref).inspect();
   t.is(info.HostConfig.NetworkMode, 'host');
   t.false(info.HostConfig.Privileged);
-  t.is((await waitFor('out', () => readFile(path.join(f.root, 'out'), 'utf8').catch(() => undefined))).trim(), 'sock');
+  t.is((await until(() => readFile(path.join(f.root, 'out'), 'utf8').catch(() => undefined), 30_000, 'out')).trim(), 'sock');
 });
 
 test('runnerFrom image runs the image runner with cwd in the image', async (t) => {
@@ -142,7 +142,7 @@ test('an exited container under the name is replaced by create', async (t) => {
   if (!(await requireDocker(t))) return;
   const f = await fixture(t, 'exit 0', { image: BUSYBOX_IMAGE });
   const first = await f.backend.create(f.spec);
-  await waitFor('exit', async () => (await f.backend.list()).find((r) => r.name === f.name && r.state === 'exited'));
+  await until(async () => (await f.backend.list()).find((r) => r.name === f.name && r.state === 'exited'), 30_000, 'exit');
   f.spec.command = ['/bin/sh', '-c', 'exec sleep 300'];
   const second = await f.backend.create(f.spec);
   t.not(second.ref, first.ref);
@@ -165,10 +165,10 @@ test('logs returns stdout and stderr, tail-limited', async (t) => {
   if (!(await requireDocker(t))) return;
   const f = await fixture(t, 'for i in 1 2 3 4 5; do echo out$i; done; sleep 0.3; echo err1 >&2; exec sleep 300', { image: BUSYBOX_IMAGE });
   await f.backend.create(f.spec);
-  const text = await waitFor('logs', async () => {
+  const text = await until(async () => {
     const s = await f.backend.logs!(f.name, { tail: 3 });
     return s.includes('err1') ? s : undefined;
-  });
+  }, 30_000, 'logs');
   t.deepEqual(text.trim().split('\n'), ['out4', 'out5', 'err1']);
 });
 
@@ -177,7 +177,7 @@ test('SIGINT reaches the command through init; destroy within grace', async (t) 
   const f = await fixture(t, `trap 'echo got-int > ${'$'}R/sig; exit 0' INT; while :; do sleep 0.1; done`, { image: BUSYBOX_IMAGE });
   f.spec.env.R = f.root;
   await f.backend.create(f.spec);
-  await waitFor('running', async () => (await f.backend.list()).find((r) => r.name === f.name && r.state === 'running'));
+  await until(async () => (await f.backend.list()).find((r) => r.name === f.name && r.state === 'running'), 30_000, 'running');
   const started = Date.now();
   await f.backend.destroy(f.name, { graceMs: 20_000 });
   t.true(Date.now() - started < 10_000, 'the command stopped on SIGINT rather than the grace running out');

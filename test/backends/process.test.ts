@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -9,7 +9,9 @@ import { pidFilePath, type PidRecord } from '../../src/backends/process/pidfile.
 import { readProc } from '../../src/backends/process/procfs.js';
 import type { RunnerExit, RunnerSpec } from '../../src/backends/types.js';
 import { silentLogger } from '../../src/log.js';
+import { until } from '../helpers/poll.js';
 import { backendContract } from './contract.js';
+import { tempDir } from '../helpers/temp.js';
 
 const HOST = 'build-01';
 
@@ -47,12 +49,8 @@ backendContract(
   },
 );
 
-async function tmpDir(): Promise<string> {
-  return fs.mkdtemp(path.join(os.tmpdir(), 'rf-proc-'));
-}
-
-async function setup() {
-  const dataDir = await tmpDir();
+async function setup(t: ExecutionContext) {
+  const dataDir = await tempDir(t, 'rf-proc-');
   const backend = createProcessBackend({ host: HOST, dataDir, logger: silentLogger(), pollMs: 50 });
   return { dataDir, backend };
 }
@@ -75,23 +73,13 @@ async function spec(dataDir: string, name: string, script: string, extra: Partia
   };
 }
 
-async function until<T>(fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await delay(25);
-  }
-}
-
 function alive(pid: number): boolean {
   const p = readProc(pid);
   return !!p && p.state !== 'Z';
 }
 
 test('reports the real exit code through watch() and list()', async (t) => {
-  const { dataDir, backend } = await setup();
+  const { dataDir, backend } = await setup(t);
   const exits: RunnerExit[] = [];
   const stop = backend.watch!((e) => exits.push(e));
   t.teardown(stop);
@@ -108,7 +96,7 @@ test('reports the real exit code through watch() and list()', async (t) => {
 });
 
 test('the runner sees only spec.env + secretEnv; secrets stay out of argv and the pid file', async (t) => {
-  const { dataDir, backend } = await setup();
+  const { dataDir, backend } = await setup(t);
   process.env.RF_PROCESS_CANARY = 'daemon-secret';
   t.teardown(() => delete process.env.RF_PROCESS_CANARY);
   const s = await spec(dataDir, `${HOST}-cd-envenv`, 'env > env.out', {
@@ -131,7 +119,7 @@ test('the runner sees only spec.env + secretEnv; secrets stay out of argv and th
 });
 
 test('create is idempotent by name; destroy of an unknown runner is fine', async (t) => {
-  const { dataDir, backend } = await setup();
+  const { dataDir, backend } = await setup(t);
   const s = await spec(dataDir, `${HOST}-cd-idemp1`, 'while :; do sleep 0.05; done');
   const a = await backend.create(s);
   const b = await backend.create(s);
@@ -145,7 +133,7 @@ test('create is idempotent by name; destroy of an unknown runner is fine', async
 });
 
 test('a new backend instance adopts a running process and reports its real exit code', async (t) => {
-  const { dataDir, backend: first } = await setup();
+  const { dataDir, backend: first } = await setup(t);
   const s = await spec(dataDir, `${HOST}-cd-adopt1`, 'while [ ! -f stop ]; do sleep 0.05; done; exit 4');
   const ref = await first.create(s);
   await first.close!();
@@ -166,7 +154,7 @@ test('a new backend instance adopts a running process and reports its real exit 
 });
 
 test('a pid file whose pid was recycled is neither adopted nor signalled', async (t) => {
-  const { dataDir, backend } = await setup();
+  const { dataDir, backend } = await setup(t);
   const stranger = spawn('/bin/sleep', ['30'], { stdio: 'ignore', detached: true });
   t.teardown(() => stranger.kill('SIGKILL'));
   const pid = stranger.pid!;
@@ -190,7 +178,7 @@ test('a pid file whose pid was recycled is neither adopted nor signalled', async
 });
 
 test('destroy escalates SIGINT → SIGTERM → SIGKILL on the process group', async (t) => {
-  const { dataDir, backend } = await setup();
+  const { dataDir, backend } = await setup(t);
   const exits: RunnerExit[] = [];
   t.teardown(backend.watch!((e) => exits.push(e)));
   const script = "trap 'echo INT >> sig.log' INT; trap 'echo TERM >> sig.log' TERM; echo ready > ready; while :; do sleep 0.05; done";
@@ -210,7 +198,7 @@ test('destroy escalates SIGINT → SIGTERM → SIGKILL on the process group', as
 });
 
 test('a runner that stops on SIGINT is not escalated and reports its own code', async (t) => {
-  const { dataDir, backend } = await setup();
+  const { dataDir, backend } = await setup(t);
   const exits: RunnerExit[] = [];
   t.teardown(backend.watch!((e) => exits.push(e)));
   const s = await spec(dataDir, `${HOST}-cd-intok1`, "trap 'exit 0' INT; echo ready > ready; while :; do sleep 0.05; done");
@@ -224,7 +212,7 @@ test('a runner that stops on SIGINT is not escalated and reports its own code', 
 });
 
 test('create refuses a command that cannot run', async (t) => {
-  const { dataDir, backend } = await setup();
+  const { dataDir, backend } = await setup(t);
   const s = await spec(dataDir, `${HOST}-cd-nocmd1`, '', { command: ['/nonexistent/Runner.Listener', 'run'] });
   const err = await t.throwsAsync(backend.create(s));
   t.is((err as { code?: string }).code, 'BACKEND_FAILED');
@@ -232,7 +220,7 @@ test('create refuses a command that cannot run', async (t) => {
 });
 
 test('as root, spec.user runs the runner under that uid/gid and still reports its exit code', async (t) => {
-  const { dataDir, backend } = await setup();
+  const { dataDir, backend } = await setup(t);
   await fs.chmod(dataDir, 0o755);
   const exits: RunnerExit[] = [];
   t.teardown(backend.watch!((e) => exits.push(e)));
@@ -251,7 +239,7 @@ test('as root, spec.user runs the runner under that uid/gid and still reports it
 });
 
 test('echoOutput repeats runner output lines to the logger at debug', async (t) => {
-  const dataDir = await tmpDir();
+  const dataDir = await tempDir(t, 'rf-proc-');
   const lines: string[] = [];
   const { pino } = await import('pino');
   const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(s) });
@@ -260,7 +248,7 @@ test('echoOutput repeats runner output lines to the logger at debug', async (t) 
   const s = await spec(dataDir, `${HOST}-cd-echo01`, 'echo first-line; sleep 0.3; echo second-line; while :; do sleep 0.05; done');
   await backend.create(s);
   t.teardown(() => backend.destroy(s.name, { graceMs: 100 }));
-  await until(() => lines.some((l) => l.includes('second-line')) || undefined);
+  await until(() => lines.some((l) => l.includes('second-line')));
   const rec = JSON.parse(lines.find((l) => l.includes('second-line'))!) as { runner: string; level: number };
   t.is(rec.runner, s.name);
   t.is(rec.level, 20);

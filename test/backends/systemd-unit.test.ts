@@ -2,16 +2,16 @@
  * Generated and shipped units, checked by systemd's own tools on this machine:
  * `systemd-analyze verify` must be clean, the daemon's exposure score must stay <= 3.0.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { credentialsDropIn, installService, SHIPPED_DIR } from '../../src/backends/systemd/service-install.js';
 import { parseUnitKeys, renderEnvFile, renderUnit, unitName } from '../../src/backends/systemd/unit.js';
 import type { RunnerSpec } from '../../src/backends/types.js';
 import { createNotifier } from '../../src/systemd-notify.js';
+import { tempDir } from '../helpers/temp.js';
 
 const exec = promisify(execFile);
 
@@ -26,11 +26,7 @@ async function analyze(args: string[], cwd: string): Promise<{ code: number; out
   }
 }
 
-async function tmp(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
-  const d = await mkdtemp(path.join(os.tmpdir(), 'rf-unit-'));
-  t.teardown(() => rm(d, { recursive: true, force: true }));
-  return d;
-}
+const tmp = (t: ExecutionContext) => tempDir(t, 'rf-unit-');
 
 function spec(root: string, over: Partial<RunnerSpec> = {}): RunnerSpec {
   const name = 'build-01-cd-abc123';

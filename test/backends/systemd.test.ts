@@ -12,7 +12,8 @@ import { isFleetError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { requireSystemdHost, startSystemdHost, type SystemdHost } from '../helpers/systemd-host.js';
 import { requireDocker } from '../helpers/engines.js';
-import { backendContract, waitFor } from './contract.js';
+import { until } from '../helpers/poll.js';
+import { backendContract } from './contract.js';
 
 // Every temp dir of this file (the contract's data dirs too) lives under one dir that the
 // container mounts at the same path, so runner roots resolve identically inside.
@@ -91,10 +92,10 @@ test('a non-root job user owns its root; secrets are in a 0600 root env file, no
   if (!c) return;
   await c.sd.sh('id runner >/dev/null 2>&1 || useradd --system --create-home --shell /bin/bash runner');
   await c.backend.create(c.spec);
-  const out = await waitFor('out', async () => {
+  const out = await until(async () => {
     const r = await c.sd.exec(['cat', path.join(c.spec.root, 'out')]);
     return r.code === 0 && r.stdout.split('\n').length > 2 ? r.stdout : undefined;
-  });
+  }, 30_000, 'out');
   t.is(out, 'runner\ns3cr3t-value:foo\n');
   const unitText = await c.sd.sh(`cat /etc/systemd/system/${c.unit}`);
   t.false(unitText.includes('s3cr3t-value'));
@@ -112,10 +113,10 @@ test('persistent: exit 2 restarts the runner; exit 1 stops it and is listed with
   });
   if (!c) return;
   await c.backend.create(c.spec);
-  const r = await waitFor('exited 1', async () => {
+  const r = await until(async () => {
     const s = await state(c.backend, c.spec.name);
     return s?.state === 'exited' && s.exitCode === 1 ? s : undefined;
-  }, 30_000);
+  }, 30_000, 'exited 1');
   t.is(r.exitCode, 1);
   t.is(await c.sd.sh(`cat ${c.spec.root}/log`), 'first\nsecond\n');
 });
@@ -124,20 +125,20 @@ test('ephemeral: no restart; a runner killed by a signal is exited with a null c
   const c = await setup(t);
   if (!c) return;
   await c.backend.create(c.spec);
-  await waitFor('running', async () => ((await state(c.backend, c.spec.name))?.state === 'running' ? true : undefined));
+  await until(async () => ((await state(c.backend, c.spec.name))?.state === 'running' ? true : undefined), 30_000, 'running');
   await c.sd.sh(`systemctl kill --signal=SIGKILL ${c.unit}`);
-  const r = await waitFor('exited', async () => {
+  const r = await until(async () => {
     const s = await state(c.backend, c.spec.name);
     return s?.state === 'exited' ? s : undefined;
-  });
+  }, 30_000, 'exited');
   t.is(r.exitCode, null);
   // A clean 0 exit stays observable (RemainAfterExit) with its code.
   const d = await setup(t, { script: 'exit 0' });
   await d!.backend.create(d!.spec);
-  const z = await waitFor('exit 0', async () => {
+  const z = await until(async () => {
     const s = await state(d!.backend, d!.spec.name);
     return s?.state === 'exited' ? s : undefined;
-  });
+  }, 30_000, 'exit 0');
   t.is(z.exitCode, 0);
   t.truthy(z.startedAt);
 });
@@ -146,10 +147,10 @@ test('destroy: SIGINT first, the job process tree is gone afterwards, files remo
   const c = await setup(t, { script: 'trap "echo graceful > stopped; exit 0" INT; sleep 300 & echo $! > child; wait' });
   if (!c) return;
   await c.backend.create(c.spec);
-  const child = await waitFor('child pid', async () => {
+  const child = await until(async () => {
     const r = await c.sd.exec(['cat', path.join(c.spec.root, 'child')]);
     return r.code === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
-  });
+  }, 30_000, 'child pid');
   await c.backend.destroy(c.spec.name, { graceMs: 5_000 });
   t.is((await c.sd.sh(`cat ${c.spec.root}/stopped`)).trim(), 'graceful');
   t.not((await c.sd.exec(['kill', '-0', child])).code, 0, 'the job child was killed with the unit');
@@ -165,10 +166,10 @@ test('dns and extraHosts reach the runner through bind-mounted resolv.conf / hos
   });
   if (!c) return;
   await c.backend.create(c.spec);
-  const net = await waitFor('net', async () => {
+  const net = await until(async () => {
     const r = await c.sd.exec(['cat', path.join(c.spec.root, 'net')]);
     return r.code === 0 && r.stdout ? r.stdout : undefined;
-  });
+  }, 30_000, 'net');
   t.regex(net, /nameserver 10\.9\.8\.7/);
   t.regex(net, /10\.20\.0\.15\s+argocd\.internal\.example/);
 });
@@ -178,10 +179,10 @@ test('logs come from the journal; ping works; a bad name is refused', async (t) 
   if (!c) return;
   await c.backend.ping();
   await c.backend.create(c.spec);
-  const logs = await waitFor('logs', async () => {
+  const logs = await until(async () => {
     const l = await c.backend.logs!(c.spec.name, { tail: 20 });
     return l.includes('hello-from-runner') ? l : undefined;
-  });
+  }, 30_000, 'logs');
   t.regex(logs, /hello-from-runner/);
   const err = await t.throwsAsync(c.backend.destroy('../etc/passwd', { graceMs: 0 }));
   t.true(isFleetError(err, 'BACKEND_FAILED'));
@@ -247,10 +248,10 @@ test('proxy credentials reach the runner from the 0600 env file, not from the wo
   });
   if (!c) return;
   await c.backend.create(c.spec);
-  const out = await waitFor('out', async () => {
+  const out = await until(async () => {
     const r = await c.sd.exec(['cat', path.join(c.spec.root, 'out')]);
     return r.code === 0 && r.stdout.split('\n').length > 2 ? r.stdout : undefined;
-  });
+  }, 30_000, 'out');
   t.true(out.startsWith(`${proxy}\n`), out);
   t.regex(out, /\\n E x e c/, 'the value arrived whole, line break included');
   t.false((await c.sd.sh(`cat /etc/systemd/system/${c.unit}`)).includes('Pr0xyS3cret'));

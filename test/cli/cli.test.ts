@@ -1,10 +1,11 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sanitizeHostName } from '../../src/config/names.js';
+import { tempDir } from '../helpers/temp.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const EXAMPLE = path.join(ROOT, 'config.example.yaml');
@@ -31,8 +32,8 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   });
 }
 
-async function tempConfig(text: string): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'rf-cli-'));
+async function tempConfig(t: ExecutionContext, text: string): Promise<string> {
+  const dir = await tempDir(t, 'rf-cli-');
   const file = path.join(dir, 'config.yaml');
   await writeFile(file, text);
   return file;
@@ -69,7 +70,7 @@ test.serial('validate: $RUNNER_FLEET_CONFIG is used when -c is absent', async (t
 });
 
 test.serial('validate: every problem as FILE:LINE:COL: path: message, exit 2', async (t) => {
-  const file = await tempConfig(`github:
+  const file = await tempConfig(t, `github:
   auth: { token: x }
 colour: blue
 pools:
@@ -122,7 +123,7 @@ test.serial('plan --json: pools, names, labels, backend, tools; no secrets', asy
 });
 
 test.serial('plan: human output calls out privileged and docker socket; invalid config exits 2', async (t) => {
-  const file = await tempConfig(`github: { auth: { token: ghp_SECRET } }
+  const file = await tempConfig(t, `github: { auth: { token: ghp_SECRET } }
 pools:
   - name: dind
     scope: { org: acme }

@@ -2,13 +2,13 @@ import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs, readFileSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEmulator } from '../emulator/index.js';
 import type { Emulator } from '../emulator/types.js';
 import { poolYaml, until } from '../helpers/daemon.js';
 import { killRunners } from '../daemon/lifecycle-kit.js';
+import { tempDir } from '../helpers/temp.js';
 
 /** The real `runner-fleet daemon` process (bin.ts), signals and all, against the emulator. */
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -73,7 +73,7 @@ async function jitValues(dataDir: string): Promise<string[]> {
 test('runner-fleet daemon as a process: healthz, status, SIGHUP (bad then good config), SIGTERM drain → exit 0, status from the DB', async (t) => {
   const emu = await startEmulator();
   t.teardown(() => emu.close());
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rf-cli-daemon-'));
+  const dir = await tempDir(t, 'rf-cli-daemon-');
   const dataDir = path.join(dir, 'data');
   const cfg = path.join(dir, 'config.yaml');
   const port = await freePort();

@@ -1,12 +1,12 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import { createDockerBackend } from '../../src/backends/docker/index.js';
 import { main } from '../../src/cli/index.js';
 import { silentLogger } from '../../src/log.js';
 import { BUSYBOX_IMAGE, requireDocker } from '../helpers/engines.js';
-import { waitFor } from '../backends/contract.js';
+import { until } from '../helpers/poll.js';
+import { tempDir } from '../helpers/temp.js';
 
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -21,7 +21,7 @@ async function run(args: string[]): Promise<{ code: number; stdout: string; stde
 
 test('logs <runner> prints the docker runner output; unknown runners are usage errors', async (t) => {
   if (!(await requireDocker(t))) return;
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'rf-logs-'));
+  const dir = await tempDir(t, 'rf-logs-');
   const host = `lg${process.pid}`;
   const name = `${host}-cd-abc123`;
   const root = path.join(dir, 'runners', name);
@@ -29,7 +29,6 @@ test('logs <runner> prints the docker runner output; unknown runners are usage e
   const backend = createDockerBackend({ host, logger: silentLogger() });
   t.teardown(async () => {
     await backend.destroy(name, { graceMs: 0 });
-    await rm(dir, { recursive: true, force: true });
   });
   const config = path.join(dir, 'config.yaml');
   await writeFile(config, `host: { name: ${host}, dataDir: ${dir} }
@@ -47,10 +46,10 @@ pools:
     env: {}, secretEnv: {}, mounts: [], ephemeral: true, network: { dns: [], extraHosts: {} },
     docker: { image: BUSYBOX_IMAGE, runnerFrom: 'cache', privileged: false, dockerSocket: false, imageRunnerDir: '/home/runner', pull: 'never' },
   });
-  const r = await waitFor('logs', async () => {
+  const r = await until(async () => {
     const x = await run(['-c', config, 'logs', name, '--tail', '2']);
     return x.stdout.includes('oops') ? x : undefined;
-  });
+  }, 30_000, 'logs');
   t.is(r.code, 0, r.stderr);
   t.is(r.stdout, 'line2\noops\n');
   t.is((await run(['-c', config, 'logs', `${host}-other-abc123`])).code, 2);

@@ -1,11 +1,11 @@
 import test from 'ava';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exitCodeFor, main } from '../../src/cli/index.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { FleetError } from '../../src/errors.js';
+import { tempDir } from '../helpers/temp.js';
 
 /** In-process runs of the same entry point bin.ts calls: cheap enough for breadth. */
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -55,7 +55,7 @@ test('validate -c example: summary on stdout, exit 0', async (t) => {
 });
 
 test('validate: issues on stderr in file order, exit 2', async (t) => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'rf-main-'));
+  const dir = await tempDir(t, 'rf-main-');
   const file = path.join(dir, 'c.yaml');
   await writeFile(file, 'pools:\n  - name: cd\n    size: 1\n    scope: {}\nextra: 1\n');
   const r = await run(['validate', '-c', file]);
@@ -83,7 +83,7 @@ test('plan --json is stable and matches the config', async (t) => {
 });
 
 test('plan never prints secrets, even from files', async (t) => {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'rf-main-'));
+  const dir = await tempDir(t, 'rf-main-');
   await writeFile(path.join(dir, 'token'), 'ghp_FILE_SECRET\n');
   await writeFile(path.join(dir, 'argo-token'), 'ARGO_SECRET\n');
   const file = path.join(dir, 'c.yaml');

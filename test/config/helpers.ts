@@ -1,5 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { checkConfigText } from '../../src/config/load.js';
 import type { ConfigIssue } from '../../src/config/types.js';
@@ -28,9 +27,7 @@ export function issueAt(issues: ConfigIssue[], p: string): ConfigIssue | undefin
   return issues.find((i) => i.path === p);
 }
 
-export async function tempDir(): Promise<string> {
-  return mkdtemp(path.join(os.tmpdir(), 'rf-config-'));
-}
+export { tempDir } from '../helpers/temp.js';
 
 export async function writeTemp(dir: string, name: string, text: string, mode = 0o600): Promise<string> {
   const file = path.join(dir, name);

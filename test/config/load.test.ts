@@ -97,7 +97,7 @@ network:
 });
 
 test('a missing file is CONFIG_NOT_FOUND, an invalid one a ConfigError with issues', async (t) => {
-  const dir = await tempDir();
+  const dir = await tempDir(t);
   const missing = await t.throwsAsync(loadConfig(path.join(dir, 'nope.yaml'), {}));
   t.true(isFleetError(missing, 'CONFIG_NOT_FOUND'));
   const bad = await writeTemp(dir, 'bad.yaml', 'pools: 3\n');
@@ -109,7 +109,7 @@ test('a missing file is CONFIG_NOT_FOUND, an invalid one a ConfigError with issu
 });
 
 test('relative paths resolve against the config file directory', async (t) => {
-  const dir = await tempDir();
+  const dir = await tempDir(t);
   await mkdir(path.join(dir, 'secrets'));
   await writeTemp(dir, 'secrets/t', 's3cret\n');
   const file = await writeTemp(dir, 'c.yaml', `${MINIMAL}    secretEnv: { TOKEN: secrets/t }\nhost: { dataDir: ./data }\n`);

@@ -12,7 +12,7 @@ const pool = `pools:
 `;
 
 test('tokenFile is read and its trailing newline dropped', async (t) => {
-  const dir = await tempDir();
+  const dir = await tempDir(t);
   await writeTemp(dir, 'token', 'ghp_fromfile\n');
   const file = await writeTemp(dir, 'c.yaml', `github:\n  auth:\n    tokenFile: ${dir}/token\n${pool}`);
   const cfg = await loadConfig(file, {});
@@ -20,7 +20,7 @@ test('tokenFile is read and its trailing newline dropped', async (t) => {
 });
 
 test('systemd credentials: ${CREDENTIALS_DIRECTORY}/name', async (t) => {
-  const dir = await tempDir();
+  const dir = await tempDir(t);
   const creds = path.join(dir, 'creds');
   await mkdir(creds);
   await writeTemp(creds, 'github-token', 'ghp_cred');
@@ -43,7 +43,7 @@ test('systemd credentials: ${CREDENTIALS_DIRECTORY}/name', async (t) => {
 });
 
 test('an unreadable secret file is a located issue', async (t) => {
-  const dir = await tempDir();
+  const dir = await tempDir(t);
   const file = await writeTemp(dir, 'c.yaml', `github:\n  auth:\n    tokenFile: ${dir}/missing\napi:\n  webhookSecretFile: ${dir}/also-missing\n${pool}`);
   const err = await t.throwsAsync(loadConfig(file, {}));
   t.true(isFleetError(err, 'CONFIG_INVALID'));
@@ -53,7 +53,7 @@ test('an unreadable secret file is a located issue', async (t) => {
 });
 
 test('an empty secret file is an issue', async (t) => {
-  const dir = await tempDir();
+  const dir = await tempDir(t);
   await writeTemp(dir, 'token', '\n');
   const file = await writeTemp(dir, 'c.yaml', `github:\n  auth:\n    tokenFile: ${dir}/token\n${pool}`);
   const err = await t.throwsAsync(loadConfig(file, {}));
@@ -61,7 +61,7 @@ test('an empty secret file is an issue', async (t) => {
 });
 
 test('a file without read permission is an issue (when not root)', async (t) => {
-  const dir = await tempDir();
+  const dir = await tempDir(t);
   const secret = await writeTemp(dir, 'token', 'x');
   await chmod(secret, 0o000);
   const file = await writeTemp(dir, 'c.yaml', `github:\n  auth:\n    tokenFile: ${secret}\n${pool}`);

@@ -11,7 +11,7 @@ test('a job that lands between the stop decision and the deregistration is never
   const emu = await startEmulator();
   t.teardown(() => emu.close());
   // GitHub's list is read once at start only, so the DELETE is the one delayed call.
-  const fx = await startTestDaemon(emu, pool(1, true), { daemon: { githubListIntervalMs: 3_600_000 } });
+  const fx = await startTestDaemon(t, emu, pool(1, true), { daemon: { githubListIntervalMs: 3_600_000 } });
   t.teardown(() => fx.stop('keep'));
   await emu.waitForRunners((rs) => rs.some((r) => r.name.startsWith('h1-cd-') && r.status === 'online'), 30_000);
   const [runner] = fx.daemon.store.runners.list({ pool: 'cd' });
@@ -39,7 +39,7 @@ test('a job that lands between the stop decision and the deregistration is never
 test('version roll with one busy runner: it finishes on the old version, the rest move, the pool never drops below size-1', async (t) => {
   const emu = await startEmulator({ runnerVersions: ['2.330.0'] });
   t.teardown(() => emu.close());
-  const fx = await startTestDaemon(emu, pool(3, false));
+  const fx = await startTestDaemon(t, emu, pool(3, false));
   t.teardown(() => fx.stop('keep'));
   const online = (v: string) => emu.runners().filter((r) => r.name.startsWith('h1-cd-') && r.status === 'online' && r.version === v);
   await until(() => online('2.330.0').length === 3, 30_000, 'three runners on 2.330.0');

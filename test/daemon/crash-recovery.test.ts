@@ -30,7 +30,7 @@ test.serial('docker: a container created but never started (SIGKILL between crea
   const left = await hostContainers(docker, host);
   t.deepEqual(left.map((c) => [c.Labels[LABEL_RUNNER], c.State]), [[crashed, 'created']], 'the crash left a never-started container');
 
-  const b = await startTestDaemon(emu, pools, { dir: a.dir, host });
+  const b = await startTestDaemon(t, emu, pools, { dir: a.dir, host });
   t.teardown(() => b.stop('keep'));
   await emu.waitForRunners((rs) => onlineCount(host, rs) === 1, 90_000);
   const now = await hostContainers(docker, host);
@@ -54,7 +54,7 @@ test.serial('process: SIGKILL between JIT registration and backend create: the r
   await a.kill();
   t.true(emu.runners().some((r) => r.name === crashed && r.status === 'offline'), 'registered, never started');
 
-  const b = await startTestDaemon(emu, pools, { dir: a.dir });
+  const b = await startTestDaemon(t, emu, pools, { dir: a.dir });
   t.teardown(() => stopAndKillRunners(b));
   await until(() => online(emu).length === 1, 30_000, 'one runner online');
   await until(() => !emu.runners().some((r) => r.name === crashed), 30_000, 'leaked registration deleted');
@@ -77,7 +77,7 @@ test.serial('process: SIGKILL between deregistration and destroy (a scale-down b
   const pid = (await pidRecords(dataDir)).find((r) => r.name === crashed)?.pid;
   t.false(emu.runners().some((r) => r.name === crashed), 'deregistered before the crash');
 
-  const b = await startTestDaemon(emu, poolYaml({ name: 'cd', size: 1 }), { dir: a.dir });
+  const b = await startTestDaemon(t, emu, poolYaml({ name: 'cd', size: 1 }), { dir: a.dir });
   t.teardown(() => stopAndKillRunners(b));
   await until(() => b.daemon.store.runners.get(crashed)?.state === 'gone', 30_000, 'retire finished');
   t.false(pid !== undefined && alive(pid), 'the deregistered runner process is stopped');
@@ -98,7 +98,7 @@ test.serial('process: SIGKILL between backend create and recording it: the runni
   await a.kill();
   await until(() => online(emu).length === 1, 30_000, 'the runner came online on its own');
 
-  const b = await startTestDaemon(emu, pools, { dir: a.dir });
+  const b = await startTestDaemon(t, emu, pools, { dir: a.dir });
   t.teardown(() => stopAndKillRunners(b));
   for (let i = 0; i < 3; i++) {
     await b.daemon.reconciler.trigger();
@@ -122,7 +122,7 @@ test.serial('process: SIGKILL between spawning the runner and writing its pid fi
   t.deepEqual(await pidRecords(dataDir), [], 'the crash left the runner without a pid file');
   await until(() => online(emu).length === 1, 30_000, 'the unrecorded runner came online');
 
-  const b = await startTestDaemon(emu, pools, { dir: a.dir });
+  const b = await startTestDaemon(t, emu, pools, { dir: a.dir });
   t.teardown(() => stopAndKillRunners(b));
   for (let i = 0; i < 3; i++) {
     await b.daemon.reconciler.trigger();

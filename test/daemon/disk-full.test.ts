@@ -69,7 +69,7 @@ tools:
 `;
   let fx: DaemonFixture | undefined;
   t.teardown(() => fx?.stop('keep'));
-  fx = await startTestDaemon(emu, poolYaml({ name: 'cd', size: 1 }), { extra, dir: disk.dir });
+  fx = await startTestDaemon(t, emu, poolYaml({ name: 'cd', size: 1 }), { extra, dir: disk.dir });
 
   let last: unknown;
   const full = await until(async () => {
@@ -120,7 +120,7 @@ test.serial('leftovers of a crashed download or install (.tmp-*) are removed at 
   fs.utimesSync(oldFormat, hourAgo, hourAgo);
   fs.chmodSync(data, 0o700);
 
-  const fx = await startTestDaemon(emu, poolYaml({ name: 'cd', size: 0 }), { dir });
+  const fx = await startTestDaemon(t, emu, poolYaml({ name: 'cd', size: 0 }), { dir });
   t.teardown(() => fx.stop('keep'));
   for (const p of [...leftovers, oldFormat, tarball, marker]) t.false(fs.existsSync(p), `${path.basename(p)} left behind`);
   t.true(fs.existsSync(live), "a live process's staging dir is not ours to remove");

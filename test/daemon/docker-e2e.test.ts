@@ -59,7 +59,7 @@ test.serial('docker pool: online through the engine, inspectable, runs a job cle
     await removeHostContainers(docker, host);
     if (fx) await fs.rm(fx.dir, { recursive: true, force: true });
   });
-  fx = await startTestDaemon(emu, dockerPoolYaml({ secretFile: sec.secretFile, caFile: sec.caFile }), {
+  fx = await startTestDaemon(t, emu, dockerPoolYaml({ secretFile: sec.secretFile, caFile: sec.caFile }), {
     host, extra: toolsYaml(emu), logger: log.logger, daemon: { backends: { docker: backend } },
   });
   const t0 = Date.now();
@@ -159,7 +159,7 @@ test.serial('adoption: a restarted daemon adopts its running containers; foreign
     await removeHostContainers(docker, host, [foreign.id, unlabelled.id]);
     if (fx) await fs.rm(fx.dir, { recursive: true, force: true });
   });
-  fx = await startTestDaemon(emu, dockerPoolYaml(), { host });
+  fx = await startTestDaemon(t, emu, dockerPoolYaml(), { host });
   await emu.waitForRunners((rs) => onlineCount(host, rs) === 2, 60_000);
   const before = (await hostContainers(docker, host, true)).map((c) => c.Id).sort();
   const registered = emu.runners().length;
@@ -170,7 +170,7 @@ test.serial('adoption: a restarted daemon adopts its running containers; foreign
 
   // Same config and data dir: the new daemon must find, not recreate.
   const t0 = Date.now();
-  fx = await startTestDaemon(emu, dockerPoolYaml(), { host, dir: fx.dir });
+  fx = await startTestDaemon(t, emu, dockerPoolYaml(), { host, dir: fx.dir });
   await fx.daemon.ready;
   const passes = new Set<number>();
   await until(() => {

@@ -66,7 +66,7 @@ async function runPool(t: ExecutionContext, image: string, host: string): Promis
     await fx?.stop('keep');
     await removeHostContainers(docker, host);
   });
-  fx = await startTestDaemon(emu, poolYaml(image), { host, dir: await hostDir(t) });
+  fx = await startTestDaemon(t, emu, poolYaml(image), { host, dir: await hostDir(t) });
   return { fx, emu };
 }
 

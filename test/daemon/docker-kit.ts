@@ -2,7 +2,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { ExecutionContext } from 'ava';
@@ -11,6 +10,7 @@ import { LABEL_HOST } from '../../src/backends/docker/index.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import type { EmulatedRunner, Emulator } from '../emulator/types.js';
 import { TEST_IMAGE } from '../helpers/engines.js';
+import { tempDir } from '../helpers/temp.js';
 
 /** A host name no other suite (or run) shares, so ownership labels never overlap. */
 export function uniqueHost(tag: string): string {
@@ -43,8 +43,7 @@ export function toolsYaml(emu: Emulator): string {
 
 /** A throwaway CA certificate (PEM) and a 0600 secret file in a fresh temp dir. */
 export async function secretsDir(t: ExecutionContext, secret: string): Promise<{ dir: string; caFile: string; secretFile: string }> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rf-docker-e2e-'));
-  t.teardown(() => fs.rm(dir, { recursive: true, force: true }));
+  const dir = await tempDir(t, 'rf-docker-e2e-');
   const caFile = path.join(dir, 'internal-ca.pem');
   execFileSync('openssl', [
     'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=runner-fleet test CA',

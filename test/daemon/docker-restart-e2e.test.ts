@@ -31,7 +31,7 @@ test('docker engine restart: the daemon rides it out and the pool returns to siz
     await fx?.stop('keep');
     if (fx) await fs.rm(fx.dir, { recursive: true, force: true });
   });
-  fx = await startTestDaemon(emu, dockerPoolYaml(), { host, logger: log.logger, daemon: { backends: { docker } } });
+  fx = await startTestDaemon(t, emu, dockerPoolYaml(), { host, logger: log.logger, daemon: { backends: { docker } } });
   const t0 = Date.now();
   await emu.waitForRunners((rs) => onlineCount(host, rs) === 2, 60_000);
   const first = ours(host, emu.runners()).map((r) => r.name);

@@ -17,7 +17,7 @@ test('public-repo and runner-group checks re-run (304s while unchanged); a repo 
   });
   t.teardown(() => emu.close());
   const pools = poolYaml({ name: 'site', scope: '{ repo: acme/site }' }) + poolYaml({ name: 'grp', runnerGroup: 'deploy' }) + poolYaml({ name: 'cd' });
-  const fx = await startTestDaemon(emu, pools, { daemon: { exposureCheckIntervalMs: 300 } });
+  const fx = await startTestDaemon(t, emu, pools, { daemon: { exposureCheckIntervalMs: 300 } });
   t.teardown(() => stopAndKillRunners(fx));
   await until(() => ['site', 'grp', 'cd'].every((p) => online(emu, p).length === 1), 30_000, 'three pools online');
 
@@ -50,7 +50,7 @@ test('public-repo and runner-group checks re-run (304s while unchanged); a repo 
 test('a workflow_job delivery from a repository that is now public re-checks its pool at once', async (t) => {
   const emu = await startEmulator({ repos: [{ fullName: 'acme/site', visibility: 'private' }] });
   t.teardown(() => emu.close());
-  const fx = await startTestDaemon(emu, poolYaml({ name: 'site', scope: '{ repo: acme/site }' }), { daemon: { exposureCheckIntervalMs: 3_600_000 } });
+  const fx = await startTestDaemon(t, emu, poolYaml({ name: 'site', scope: '{ repo: acme/site }' }), { daemon: { exposureCheckIntervalMs: 3_600_000 } });
   t.teardown(() => stopAndKillRunners(fx));
   await until(() => online(emu, 'site').length === 1, 30_000, 'site online');
   emu.setRepoVisibility('acme/site', 'public');

@@ -24,7 +24,7 @@ test('two hosts, one name: a registration with another host\'s id is left alone 
   t.is(reg.status, 'offline');
   t.true(reg.labels.some((l) => /^rf-host-[0-9a-f]{8}$/.test(l)), 'registered with its host id label');
 
-  const b = await startTestDaemon(emu, pools);
+  const b = await startTestDaemon(t, emu, pools);
   t.teardown(() => stopAndKillRunners(b));
   await until(() => online(emu).length === 1, 30_000, 'host B runner online');
   const mine = online(emu)[0]!;
@@ -55,12 +55,12 @@ test('the host id is created once and kept: a restart on the same data dir carri
   const emu = await startEmulator();
   t.teardown(() => emu.close());
   const pools = poolYaml({ name: 'cd', size: 1 });
-  const a = await startTestDaemon(emu, pools);
+  const a = await startTestDaemon(t, emu, pools);
   t.teardown(() => stopAndKillRunners(a));
   const first = (await httpStatus(a)).hostId;
   t.regex(first ?? '', /^[0-9a-f]{16}$/);
   await a.stop('drain');
-  const b = await startTestDaemon(emu, pools, { dir: a.dir });
+  const b = await startTestDaemon(t, emu, pools, { dir: a.dir });
   t.teardown(() => stopAndKillRunners(b));
   t.is((await httpStatus(b)).hostId, first);
   t.is(LABEL_HOST_ID, 'io.runner-fleet.host-id');

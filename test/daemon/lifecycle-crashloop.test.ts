@@ -1,6 +1,4 @@
 import test from 'ava';
-import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { createProcessBackend } from '../../src/backends/process/index.js';
 import type { Backend } from '../../src/backends/types.js';
@@ -8,6 +6,7 @@ import { silentLogger } from '../../src/log.js';
 import { startEmulator } from '../emulator/index.js';
 import { poolYaml, startTestDaemon, until } from '../helpers/daemon.js';
 import { attempts, httpStatus, liveRows, online, requestCount, stopAndKillRunners } from './lifecycle-kit.js';
+import { tempDir } from '../helpers/temp.js';
 
 const WINDOW_MS = 12_000;
 
@@ -23,7 +22,7 @@ test('crash-looping pools back off exponentially while a healthy pool comes onli
     ...(process.getuid?.() === 0 ? [poolYaml({ name: 'crash', ephemeral: false, env: { RUNNER_ALLOW_RUNASROOT: '' } })] : []),
   ].join('');
   const crashes = process.getuid?.() === 0;
-  const fx = await startTestDaemon(emu, pools);
+  const fx = await startTestDaemon(t, emu, pools);
   t.teardown(() => stopAndKillRunners(fx));
   const t0 = Date.now();
 
@@ -76,7 +75,7 @@ test('crash-looping pools back off exponentially while a healthy pool comes onli
 test('a registration deleted on the server: the listener exits 0 and the daemon replaces the runner', async (t) => {
   const emu = await startEmulator();
   t.teardown(() => emu.close());
-  const fx = await startTestDaemon(emu, poolYaml({ name: 'cd', size: 2 }));
+  const fx = await startTestDaemon(t, emu, poolYaml({ name: 'cd', size: 2 }));
   t.teardown(() => stopAndKillRunners(fx));
   await until(() => online(emu).length === 2, 30_000, 'two online');
   const [victim, other] = online(emu);
@@ -99,7 +98,7 @@ test('a registration deleted on the server: the listener exits 0 and the daemon 
 test('while an exited runner is still being cleaned up, passes neither count it nor retire the healthy runner', async (t) => {
   const emu = await startEmulator();
   t.teardown(() => emu.close());
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rf-daemon-'));
+  const dir = await tempDir(t, 'rf-daemon-');
   // The real process backend, with the victim's destroy held open: the reap stays in flight.
   const real = createProcessBackend({ host: 'h1', dataDir: path.join(dir, 'data'), logger: silentLogger() });
   let release!: () => void;
@@ -111,7 +110,7 @@ test('while an exited runner is still being cleaned up, passes neither count it 
       return real.destroy(name, o, signal);
     },
   });
-  const fx = await startTestDaemon(emu, poolYaml({ name: 'cd', size: 2 }), { dir, daemon: { backends: { process: backend } } });
+  const fx = await startTestDaemon(t, emu, poolYaml({ name: 'cd', size: 2 }), { dir, daemon: { backends: { process: backend } } });
   t.teardown(() => stopAndKillRunners(fx));
   t.teardown(() => release());
   await until(() => online(emu).length === 2, 30_000, 'two online');

@@ -14,7 +14,7 @@ function exitCodes(fx: Awaited<ReturnType<typeof startTestDaemon>>): (number | n
 test('exit 7 (version deprecated): the daemon finds the newer runner and new runners come up on it', async (t) => {
   const emu = await startEmulator({ runnerVersions: ['2.330.0'] });
   t.teardown(() => emu.close());
-  const fx = await startTestDaemon(emu, poolYaml({ name: 'cd', size: 2, env: DEPRECATED_ENV }));
+  const fx = await startTestDaemon(t, emu, poolYaml({ name: 'cd', size: 2, env: DEPRECATED_ENV }));
   t.teardown(() => stopAndKillRunners(fx));
   await until(() => online(emu).filter((r) => r.version === '2.330.0').length === 2, 30_000, 'two runners on 2.330.0');
 
@@ -41,7 +41,7 @@ test('exit 7 with no newer runner published: restarts are bounded (backoff), nev
   const emu = await startEmulator({ runnerVersions: ['2.330.0'] });
   t.teardown(() => emu.close());
   emu.deprecateRunnerVersion('2.330.0');
-  const fx = await startTestDaemon(emu, poolYaml({ name: 'cd', size: 1, env: DEPRECATED_ENV }));
+  const fx = await startTestDaemon(t, emu, poolYaml({ name: 'cd', size: 1, env: DEPRECATED_ENV }));
   t.teardown(() => stopAndKillRunners(fx));
   const t0 = Date.now();
   await until(() => exitCodes(fx).includes(7), 30_000, 'first exit 7');

@@ -1,12 +1,12 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { promises as fs, readFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createApiClient } from '../../src/api/client.js';
 import { startEmulator } from '../emulator/index.js';
 import { poolYaml, startTestDaemon, until } from '../helpers/daemon.js';
 import { alive, liveRows, online, ours, stopAndKillRunners } from './lifecycle-kit.js';
+import { tempDir } from '../helpers/temp.js';
 
 /** A process this daemon did not start, with a pid record that identifies it exactly (start time + argv). */
 async function foreignProcess(t: { teardown(fn: () => void): void }, dataDir: string, rec: { name: string; pool: string; host: string }) {
@@ -25,7 +25,7 @@ async function foreignProcess(t: { teardown(fn: () => void): void }, dataDir: st
   const startTime = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
   const dir = path.join(dataDir, 'process');
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'rf-foreign-'));
+  const root = await tempDir(t, 'rf-foreign-');
   const file = path.join(dir, `${rec.name}.json`);
   await fs.writeFile(file, JSON.stringify({
     ...rec, pid, startTime, cmdline: argv, startedAt: Date.now(), root,
@@ -41,7 +41,7 @@ async function exists(file: string): Promise<boolean> {
 test('foreign registrations, another host\'s pid files and processes, and unowned names survive a full deregister', async (t) => {
   const emu = await startEmulator();
   t.teardown(() => emu.close());
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rf-own-'));
+  const dir = await tempDir(t, 'rf-own-');
   const dataDir = path.join(dir, 'data');
   // Set up before the daemon starts, as if they were there all along (shared data dir, other tools).
   const otherHost = await foreignProcess(t, dataDir, { name: 'h2-cd-abcdef12', pool: 'cd', host: 'h2' });
@@ -57,7 +57,7 @@ test('foreign registrations, another host\'s pid files and processes, and unowne
   ];
   const ghost = emu.addForeignRunner('org:acme', 'h1-cd-gh0st123', { status: 'offline' });
 
-  const fx = await startTestDaemon(emu, poolYaml({ name: 'cd', size: 2 }), { dir });
+  const fx = await startTestDaemon(t, emu, poolYaml({ name: 'cd', size: 2 }), { dir });
   t.teardown(() => stopAndKillRunners(fx));
   await until(() => online(emu).length === 2, 30_000, 'two runners of ours online');
   await until(() => !emu.runners().some((r) => r.id === ghost.id), 15_000, 'our ghost removed');

@@ -12,7 +12,7 @@ test('persistent pool: config.sh with a cached token, --disableupdate, labels an
   // 20-minute tokens: every token has less than the 30 minutes the cache wants, so each is "due".
   const emu = await startEmulator({ tokenTtlMs: 20 * MIN, runnerGroups: [{ org: 'acme', name: 'deploy' }] });
   t.teardown(() => emu.close());
-  const fx = await startTestDaemon(emu, poolYaml({ name: 'cd', ephemeral: false, runnerGroup: 'deploy', labels: ['cd-pipeline', 'docker'] }), {
+  const fx = await startTestDaemon(t, emu, poolYaml({ name: 'cd', ephemeral: false, runnerGroup: 'deploy', labels: ['cd-pipeline', 'docker'] }), {
     extra: 'tokens:\n  refreshSchedule: "* * * * * *"\n',
   });
   t.teardown(() => stopAndKillRunners(fx));
@@ -57,7 +57,7 @@ test('a registration after the cached token expired fetches a fresh one: config.
   const clock = new ShiftedClock();
   const emu = await startEmulator({ tokenTtlMs: 40 * MIN, clock });
   t.teardown(() => emu.close());
-  const fx = await startTestDaemon(emu, poolYaml({ name: 'cd', ephemeral: false }), { daemon: { clock } });
+  const fx = await startTestDaemon(t, emu, poolYaml({ name: 'cd', ephemeral: false }), { daemon: { clock } });
   t.teardown(() => stopAndKillRunners(fx));
 
   const [first] = await until(() => (online(emu).length === 1 ? online(emu) : null), 30_000, 'first runner online');
@@ -89,7 +89,7 @@ test('a persistent runner killed outright is deregistered at once, by the id in 
   const emu = await startEmulator();
   t.teardown(() => emu.close());
   // GitHub's list is read at start only: the ghost sweep cannot be what removes the registration.
-  const fx = await startTestDaemon(emu, poolYaml({ name: 'cd', ephemeral: false }), { host: 'pk1', daemon: { githubListIntervalMs: 3_600_000 } });
+  const fx = await startTestDaemon(t, emu, poolYaml({ name: 'cd', ephemeral: false }), { host: 'pk1', daemon: { githubListIntervalMs: 3_600_000 } });
   t.teardown(() => stopAndKillRunners(fx));
   const mine = () => emu.runners().filter((r) => /^pk1-cd-[a-z0-9]{8}$/.test(r.name));
   const [first] = await until(() => (mine().some((r) => r.status === 'online') ? mine() : null), 30_000, 'runner online');

@@ -22,7 +22,7 @@ function pools(allowPublic: boolean): string {
 test('public repository guard: refused pools register nothing and say why; the other pool runs on; allowPublicRepos lifts it', async (t) => {
   const emu = await startEmulator({ repos: REPOS, runnerGroups: [{ org: 'acme', name: 'public-ok', allowsPublicRepositories: true }] });
   t.teardown(() => emu.close());
-  const fx = await startTestDaemon(emu, pools(false));
+  const fx = await startTestDaemon(t, emu, pools(false));
   t.teardown(() => stopAndKillRunners(fx));
 
   await until(() => online(emu, 'cd').length === 1, 30_000, 'private pool online');

@@ -18,7 +18,7 @@ for (const { ephemeral, loseDb } of CASES) {
     const emu = await startEmulator();
     t.teardown(() => emu.close());
     const pools = poolYaml({ name: 'cd', size: 2, ephemeral });
-    const a = await startTestDaemon(emu, pools);
+    const a = await startTestDaemon(t, emu, pools);
     t.teardown(() => stopAndKillRunners(a));
     await until(() => online(emu).length === 2, 30_000, 'two runners online under daemon A');
     const names = online(emu).map((r) => r.name).sort();
@@ -34,7 +34,7 @@ for (const { ephemeral, loseDb } of CASES) {
     if (loseDb) for (const f of ['state.db', 'state.db-wal', 'state.db-shm']) await fs.rm(path.join(dataDir, f), { force: true });
 
     // Daemon B on the same data dir.
-    const b = await startTestDaemon(emu, pools, { dir: a.dir });
+    const b = await startTestDaemon(t, emu, pools, { dir: a.dir });
     t.teardown(() => stopAndKillRunners(b));
     for (let i = 0; i < 3; i++) {
       await b.daemon.reconciler.trigger();

@@ -18,7 +18,7 @@ test('process pool: comes online, runs a job in a clean env, replaces the epheme
   const foreignBig = emu.addForeignRunner('org:acme', 'h1-cd-big-abcdef12', { status: 'offline' });
   const foreignOther = emu.addForeignRunner('org:acme', 'someone-else', { status: 'offline' });
   const ghost = emu.addForeignRunner('org:acme', 'h1-cd-zz99zz99', { status: 'offline' });
-  const fx = await startTestDaemon(emu, POOL);
+  const fx = await startTestDaemon(t, emu, POOL);
   t.teardown(() => fx.stop('keep'));
 
   const ours = (rs: ReturnType<typeof emu.runners>) => rs.filter((r) => /^h1-cd-[a-z0-9]{8}$/.test(r.name) && r.id !== ghost.id);

@@ -7,7 +7,6 @@
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { createProcessBackend } from '../../src/backends/process/index.js';
@@ -16,6 +15,7 @@ import type { Emulator } from '../emulator/types.js';
 import { poolYaml, startTestDaemon, until, type PoolYaml } from '../helpers/daemon.js';
 import { startProxy } from '../helpers/proxy.js';
 import { captureLogger, filesUnder, sha256, stopAndRemove } from './tools-kit.js';
+import { tempDir } from '../helpers/temp.js';
 
 const CANARY = `daemon-env-canary-${crypto.randomBytes(6).toString('hex')}`;
 process.env.RF_PROXY_TEST_CANARY = CANARY;
@@ -24,12 +24,6 @@ async function emulator(t: ExecutionContext): Promise<Emulator> {
   const emu = await startEmulator();
   t.teardown(() => emu.close());
   return emu;
-}
-
-async function tempDir(t: ExecutionContext): Promise<string> {
-  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'rf-proxy-'));
-  t.teardown(() => fs.promises.rm(dir, { recursive: true, force: true }));
-  return dir;
 }
 
 function makeCa(dir: string): string {
@@ -66,7 +60,7 @@ test('a job sees proxy, CA, secretEnv and pool env; not the daemon env; the secr
   const cap = captureLogger();
   // Runner output echoed into the daemon log (off by default), so the log grep covers it too.
   const processBackend = createProcessBackend({ host, dataDir: path.join(dir, 'data'), logger: cap.logger, echoOutput: true });
-  const fx = await startTestDaemon(emu, processPool({
+  const fx = await startTestDaemon(t, emu, processPool({
     env: { ARGOCD_SERVER: 'argocd.internal' },
     extra: `    secretEnv: { ARGOCD_AUTH_TOKEN: ${secretFile} }\n`,
   }), {
@@ -121,7 +115,7 @@ test("the daemon's GitHub traffic goes through network.proxy", async (t) => {
   const emu = await emulator(t);
   const proxy = await startProxy(t);
   const host = 'px2';
-  const fx = await startTestDaemon(emu, processPool(), { host, extra: `network:\n  proxy: { http: "${proxy.url}" }\n` });
+  const fx = await startTestDaemon(t, emu, processPool(), { host, extra: `network:\n  proxy: { http: "${proxy.url}" }\n` });
   t.teardown(() => stopAndRemove(fx));
   await fx.daemon.ready;
   await online(emu, host);
@@ -144,7 +138,7 @@ test('noProxy bypasses network.proxy for matching hosts', async (t) => {
   const emu = await emulator(t);
   const proxy = await startProxy(t);
   const host = 'px3';
-  const fx = await startTestDaemon(emu, processPool(), { host, extra: `network:\n  proxy: { http: "${proxy.url}", noProxy: "localhost,127.0.0.0/8" }\n` });
+  const fx = await startTestDaemon(t, emu, processPool(), { host, extra: `network:\n  proxy: { http: "${proxy.url}", noProxy: "localhost,127.0.0.0/8" }\n` });
   t.teardown(() => stopAndRemove(fx));
   await fx.daemon.ready;
   await online(emu, host);

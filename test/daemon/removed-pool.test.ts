@@ -18,7 +18,7 @@ async function reload(fx: Awaited<ReturnType<typeof startTestDaemon>>, emu: Para
 test('a pool removed by SIGHUP drains: a job landing before the deregistration (422) finishes, nothing leaks', async (t) => {
   const emu = await startEmulator();
   t.teardown(() => emu.close());
-  const fx = await startTestDaemon(emu, cd + ops(), { daemon: { githubListIntervalMs: 3_600_000 } });
+  const fx = await startTestDaemon(t, emu, cd + ops(), { daemon: { githubListIntervalMs: 3_600_000 } });
   t.teardown(() => stopAndKillRunners(fx));
   await until(() => online(emu, 'ops').length === 1 && online(emu, 'cd').length === 1, 30_000, 'both pools online');
   const [runner] = fx.daemon.store.runners.list({ pool: 'ops' });
@@ -43,7 +43,7 @@ test('a pool removed by SIGHUP drains: a job landing before the deregistration (
 test('an idle persistent runner of a removed pool is deregistered before it is stopped', async (t) => {
   const emu = await startEmulator();
   t.teardown(() => emu.close());
-  const fx = await startTestDaemon(emu, cd + ops({ ephemeral: false }));
+  const fx = await startTestDaemon(t, emu, cd + ops({ ephemeral: false }));
   t.teardown(() => stopAndKillRunners(fx));
   await until(() => online(emu, 'ops').length === 1, 30_000, 'ops online');
   const [runner] = fx.daemon.store.runners.list({ pool: 'ops' });
@@ -59,7 +59,7 @@ test('a busy leftover of a removed pool (state DB lost) is stopped only after it
   t.timeout(2 * 60_000);
   const emu = await startEmulator();
   t.teardown(() => emu.close());
-  const a = await startTestDaemon(emu, cd + ops());
+  const a = await startTestDaemon(t, emu, cd + ops());
   t.teardown(() => stopAndKillRunners(a));
   await until(() => online(emu, 'ops').length === 1, 30_000, 'ops online');
   const jobId = emu.queueJob({ labels: OPS, durationMs: 5000 });
@@ -71,7 +71,7 @@ test('a busy leftover of a removed pool (state DB lost) is stopped only after it
   for (const f of ['state.db', 'state.db-wal', 'state.db-shm']) await fs.rm(path.join(dataDir, f), { force: true });
   const pid = (await pidRecords(dataDir)).find((r) => r.name === runner)!.pid;
 
-  const b = await startTestDaemon(emu, cd, { dir: a.dir });
+  const b = await startTestDaemon(t, emu, cd, { dir: a.dir });
   t.teardown(() => stopAndKillRunners(b));
   for (let i = 0; i < 3; i++) {
     await b.daemon.reconciler.trigger();

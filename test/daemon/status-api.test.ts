@@ -23,7 +23,7 @@ test('/api/v1/status: pools with desired/actual runners, token expiry, network c
     backend: process
     size: 1
 `;
-  const fx = await startTestDaemon(emu, pools, { extra, host: 'st1' });
+  const fx = await startTestDaemon(t, emu, pools, { extra, host: 'st1' });
   t.teardown(() => fx.stop('keep'));
   emu.addForeignRunner('org:acme', 'unrelated-runner');
   const base = `http://127.0.0.1:${fx.daemon.apiPort}`;

@@ -11,7 +11,7 @@ test('daemon start with several persistent runners and 20-minute tokens: one reg
   const emu = await startEmulator({ tokenTtlMs: 20 * MIN });
   t.teardown(() => emu.close());
   const pools = poolYaml({ name: 'cd', ephemeral: false, size: 3 }) + poolYaml({ name: 'ops', ephemeral: false, size: 2, labels: ['ops'] });
-  const fx = await startTestDaemon(emu, pools, { extra: 'tokens:\n  refreshSchedule: "0 0 1 1 *"\n' });
+  const fx = await startTestDaemon(t, emu, pools, { extra: 'tokens:\n  refreshSchedule: "0 0 1 1 *"\n' });
   t.teardown(() => stopAndKillRunners(fx));
 
   await until(() => online(emu, 'cd').length === 3 && online(emu, 'ops').length === 2, 60_000, 'five persistent runners online');

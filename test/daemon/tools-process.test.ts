@@ -4,7 +4,6 @@
  * a tampered tool is found at the next start and reinstalled.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { hostArch } from '../../src/config/names.js';
@@ -12,6 +11,7 @@ import { startEmulator } from '../emulator/index.js';
 import type { Emulator } from '../emulator/types.js';
 import { poolYaml, startTestDaemon, until } from '../helpers/daemon.js';
 import { ARGOCD, ARGOCD_OUT, HELM_OUT, YQ_OUT, captureLogger, filesUnder, serveTools, sha256, stopAndRemove, toolBin } from './tools-kit.js';
+import { tempDir } from '../helpers/temp.js';
 
 const pool = (size: number): string => poolYaml({ name: 'cd', size });
 
@@ -30,7 +30,7 @@ test('tools (plain sha256, checksumUrl, tar.gz binary) install, verify and are o
   const emu = await emulator(t);
   const tools = await serveTools(emu);
   const host = 'tp1';
-  const fx = await startTestDaemon(emu, pool(1), { extra: tools.yaml, host });
+  const fx = await startTestDaemon(t, emu, pool(1), { extra: tools.yaml, host });
   t.teardown(() => stopAndRemove(fx));
   await fx.daemon.ready;
   const dataDir = fx.config.host.dataDir;
@@ -59,7 +59,7 @@ test('a checksum mismatch is refused: nothing installed, logged, the other tools
   const bad = served.yaml.replace(`sha256: ${sha256(ARGOCD)}`, `sha256: ${sha256('not argocd')}`);
   t.not(bad, served.yaml);
   const cap = captureLogger();
-  const fx = await startTestDaemon(emu, pool(1), { extra: bad, host, logger: cap.logger });
+  const fx = await startTestDaemon(t, emu, pool(1), { extra: bad, host, logger: cap.logger });
   t.teardown(() => stopAndRemove(fx));
   await fx.daemon.ready;
   const dataDir = fx.config.host.dataDir;
@@ -81,17 +81,16 @@ test('a tampered tool is detected at the next daemon start (TOOL_TAMPERED) and r
   const emu = await emulator(t);
   const tools = await serveTools(emu);
   const host = 'tp3';
-  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'rf-tamper-'));
-  t.teardown(() => fs.promises.rm(dir, { recursive: true, force: true }));
+  const dir = await tempDir(t, 'rf-tamper-');
 
-  const first = await startTestDaemon(emu, pool(0), { extra: tools.yaml, host, dir });
+  const first = await startTestDaemon(t, emu, pool(0), { extra: tools.yaml, host, dir });
   await first.daemon.ready;
   await first.stop('drain');
   const bin = toolBin(first.config.host.dataDir, 'argocd', 'v2.13.3');
   t.is(sha256(fs.readFileSync(bin)), sha256(ARGOCD));
   fs.writeFileSync(bin, '#!/bin/sh\necho "argocd: pwned"\n');
 
-  const second = await startTestDaemon(emu, pool(1), { extra: tools.yaml, host, dir });
+  const second = await startTestDaemon(t, emu, pool(1), { extra: tools.yaml, host, dir });
   t.teardown(() => second.stop('drain'));
   await second.daemon.ready;
   const events = second.daemon.store.events.recent(50, { kind: 'TOOL_TAMPERED' });

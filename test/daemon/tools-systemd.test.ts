@@ -41,7 +41,7 @@ test('systemd pool: tools install, verify and are on the PATH of a job running a
   const dir = path.join(SHARED, host);
   mkdirSync(dir, { mode: 0o755 });
   const systemd = createSystemdBackend({ host, logger: silentLogger(), run: sd.run, files: sd.files, pollMs: 500, stopPollMs: 100 });
-  const fx = await startTestDaemon(emu, POOL, { extra: tools.yaml, host, dir, daemon: { backends: { systemd } } });
+  const fx = await startTestDaemon(t, emu, POOL, { extra: tools.yaml, host, dir, daemon: { backends: { systemd } } });
   // Teardowns run last-registered first: the daemon drains its units before the container goes.
   t.teardown(() => fx.stop('drain'));
   await fx.daemon.ready;

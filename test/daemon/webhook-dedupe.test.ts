@@ -7,7 +7,7 @@ import { stopAndKillRunners } from './lifecycle-kit.js';
 test('webhook: the same job and action under a new delivery id is a duplicate; another action of the job is not', async (t) => {
   const emu = await startEmulator();
   t.teardown(() => emu.close());
-  const fx = await startTestDaemon(emu, poolYaml({ name: 'cd', size: 0 }));
+  const fx = await startTestDaemon(t, emu, poolYaml({ name: 'cd', size: 0 }));
   t.teardown(() => stopAndKillRunners(fx));
   const base = `http://127.0.0.1:${fx.daemon.apiPort}`;
   const send = async (action: string, deliveryId: string) =>

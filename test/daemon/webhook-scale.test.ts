@@ -17,7 +17,7 @@ const ours = (names: string[]) => names.filter((n) => /^h1-cd-[a-z0-9]{8}$/.test
 test('three signed queued deliveries → three runners, each job served; nothing idles afterwards', async (t) => {
   const emu = await startEmulator();
   t.teardown(() => emu.close());
-  const fx = await startTestDaemon(emu, SCALE_POOL);
+  const fx = await startTestDaemon(t, emu, SCALE_POOL);
   t.teardown(() => fx.stop('keep'));
   emu.setWebhook(`http://127.0.0.1:${fx.daemon.apiPort}/webhook`, 'test-secret');
 
@@ -36,7 +36,7 @@ test('three signed queued deliveries → three runners, each job served; nothing
 test('a bad signature → 401 and nothing starts; a job its runner took before the in_progress delivery starts no second runner; a replay starts nothing', async (t) => {
   const emu = await startEmulator();
   t.teardown(() => emu.close());
-  const fx = await startTestDaemon(emu, SCALE_POOL);
+  const fx = await startTestDaemon(t, emu, SCALE_POOL);
   t.teardown(() => fx.stop('keep'));
   const hook = `http://127.0.0.1:${fx.daemon.apiPort}/webhook`;
 
@@ -69,7 +69,7 @@ test('a bad signature → 401 and nothing starts; a job its runner took before t
 test('jobs whose labels no pool has start nothing', async (t) => {
   const emu = await startEmulator();
   t.teardown(() => emu.close());
-  const fx = await startTestDaemon(emu, SCALE_POOL);
+  const fx = await startTestDaemon(t, emu, SCALE_POOL);
   t.teardown(() => fx.stop('keep'));
   const hook = `http://127.0.0.1:${fx.daemon.apiPort}/webhook`;
   const job = emu.queueJob({ labels: ['self-hosted', 'gpu'], durationMs: 100 });

@@ -2,6 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { until } from '../helpers/poll.js';
 import { verifyAppJwt, type AppDef } from './app-auth.js';
 import { error, json, Router } from './http.js';
 import { FileStore, Releases } from './release.js';
@@ -18,16 +19,6 @@ const publicJob = (j: JobRec): JobInfo => ({
   id: j.id, name: j.name, labels: [...j.labels], status: j.status, conclusion: j.conclusion, runnerName: j.runnerName,
   runnerId: j.runnerId, output: j.output, queuedAt: j.queuedAt, startedAt: j.startedAt, completedAt: j.completedAt,
 });
-
-async function until<T>(check: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`emulator: timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
   const clock = opts.clock;

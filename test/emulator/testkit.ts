@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { extract } from 'tar';
+import { until } from '../helpers/poll.js';
 import type { Emulator } from './types.js';
 
 /** Downloads the emulator's runner tarball (checking its sha256) and unpacks it into a fresh temp dir. */
@@ -47,11 +48,13 @@ export function runIn(cwd: string, file: string, args: string[], env: Record<str
     exited,
     output: () => out,
     async waitFor(text, timeoutMs = 15_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!out.includes(text)) {
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`did not see "${text}" in output:\n${out}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
+      await until(() => {
+        if (out.includes(text)) return true;
+        if (child.exitCode !== null) throw new Error(`exited before "${text}" appeared in output:\n${out}`);
+        return false;
+      }, timeoutMs, `"${text}" in output`, 25).catch((err: Error) => {
+        throw new Error(`${err.message}; output so far:\n${out}`);
+      });
     },
   };
 }

@@ -51,11 +51,4 @@ export function emuCount(emu: Emulator, method: string, route: string, status?: 
     .reduce((n, r) => n + r.count, 0);
 }
 
-/** Poll (real time, bounded) until cond holds. */
-export async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { until } from '../helpers/poll.js';

@@ -1,20 +1,18 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { isFleetError } from '../../src/errors.js';
 import { TokenCache, withTokenCache } from '../../src/github/index.js';
 import type { Scope } from '../../src/github/types.js';
 import { openStore } from '../../src/store/index.js';
 import { emuCount, setup } from './helpers.js';
+import { tempDir } from '../helpers/temp.js';
 
 const ORG: Scope = { kind: 'org', org: 'acme' };
 const REPO: Scope = { kind: 'repo', owner: 'acme', repo: 'app' };
 const MIN = 60_000;
 const REG = '/orgs/{org}/actions/runners/registration-token';
 
-async function tempStore(t: { teardown(fn: () => void): void }) {
-  const store = openStore(await fs.promises.mkdtemp(path.join(os.tmpdir(), 'rf-tokens-')));
+async function tempStore(t: ExecutionContext) {
+  const store = openStore(await tempDir(t, 'rf-tokens-'));
   t.teardown(() => store.close());
   return store;
 }

@@ -1,11 +1,12 @@
+import type { ExecutionContext } from 'ava';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
 import type { FleetConfig } from '../../src/config/types.js';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { startDaemon, type Daemon, type DaemonOptions } from '../../src/daemon/start.js';
 import type { Emulator } from '../emulator/types.js';
+import { tempDir } from './temp.js';
 
 export interface DaemonFixture {
   dir: string;
@@ -68,12 +69,14 @@ ${p.runnerGroup ? `    runnerGroup: ${p.runnerGroup}\n` : ''}    labels: [${(p.l
 ${p.extra ?? ''}`;
 }
 
+/** A daemon on the emulator in a temp dir removed when the test ends (unless `opts.dir` is the caller's). */
 export async function startTestDaemon(
+  t: Pick<ExecutionContext, 'teardown'>,
   emu: Emulator,
   pools: string,
   opts: { extra?: string; logger?: Logger; daemon?: Partial<DaemonOptions>; dir?: string; host?: string; dataDir?: string } = {},
 ): Promise<DaemonFixture> {
-  const dir = opts.dir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'rf-daemon-')));
+  const dir = opts.dir ?? (await tempDir(t, 'rf-daemon-'));
   const configPath = path.join(dir, 'config.yaml');
   await fs.writeFile(configPath, emulatorConfigYaml(emu, opts.dataDir ?? path.join(dir, 'data'), pools, opts.extra, opts.host));
   const config = await loadConfig(configPath, {});
@@ -89,13 +92,4 @@ export async function startTestDaemon(
   };
 }
 
-/** Poll until fn() is truthy; bounded. */
-export async function until<T>(fn: () => T | Promise<T>, timeoutMs = 30_000, what = 'condition'): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+export { until } from './poll.js';

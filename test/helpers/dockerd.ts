@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ExecutionContext } from 'ava';
 import Dockerode from 'dockerode';
+import { until } from './poll.js';
 
 /**
  * A throwaway Docker engine of the test's own (own data root, exec root, socket, bridge; no
@@ -49,13 +50,10 @@ function dropBridge(name: string): void {
 }
 
 async function waitPing(docker: Dockerode, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  await until(async () => {
     if (child.exitCode !== null) throw new Error(`private dockerd exited with ${child.exitCode}`);
-    if (await docker.ping().then(() => true, () => false)) return;
-    if (Date.now() > deadline) throw new Error('private dockerd did not answer in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+    return docker.ping().then(() => true, () => false);
+  }, timeoutMs, 'the private dockerd to answer', 100);
 }
 
 export async function startPrivateDockerd(t: ExecutionContext): Promise<PrivateDockerd> {

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
 import { runnerFiles, type CommandResult, type CommandRunner, type HostFiles } from '../../src/backends/systemd/exec.js';
 import { requireDocker, TEST_IMAGE } from './engines.js';
+import { until } from './poll.js';
 
 export const REPO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -118,15 +119,11 @@ export async function startSystemdHost(opts: SystemdHostOptions = {}): Promise<S
 }
 
 async function waitBooted(exec: (argv: string[]) => Promise<CommandResult>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
+  await until(async () => {
     const r = await exec(['systemctl', 'is-system-running']);
-    last = r.stdout.trim() || r.stderr.trim();
-    if (last === 'running' || last === 'degraded') return;
-    await new Promise((res) => setTimeout(res, 250));
-  }
-  throw new Error(`is-system-running still "${last}" after ${timeoutMs}ms`);
+    const state = r.stdout.trim() || r.stderr.trim();
+    return state === 'running' || state === 'degraded';
+  }, timeoutMs, 'systemd to finish booting (is-system-running)', 250);
 }
 
 /**

@@ -1,13 +1,4 @@
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import type { ExecutionContext } from 'ava';
-
-export async function tempDir(t: ExecutionContext, prefix = 'rf-runner-'): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
-  t.teardown(() => fs.rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+export { tempDir } from '../helpers/temp.js';
 
 /** A fetch that counts the requests it sees (per URL). */
 export function countingFetch(inner: typeof fetch = fetch): { fetch: typeof fetch; calls: string[] } {

@@ -17,7 +17,7 @@ import { openStore } from '../../src/store/index.js';
 import { startEmulator } from '../emulator/index.js';
 import { startTestDaemon, type DaemonFixture } from '../helpers/daemon.js';
 import { requireDocker } from '../helpers/engines.js';
-import { waitFor } from '../backends/contract.js';
+import { until } from '../helpers/poll.js';
 import { dockerPoolYaml, onlineCount, ours, removeHostContainers, toolsYaml, uniqueHost } from '../daemon/docker-kit.js';
 import { countingFetch, tempDir } from '../runner/util.js';
 import { ATTACK, ensureJobUser, JOB_USER, snapshot } from './isolation-kit.js';
@@ -87,10 +87,10 @@ test('a process runner job as its own user cannot change the runner cache or the
     command: ['/bin/sh', '-c', ATTACK],
     env: { PATH: '/usr/bin:/bin', R: root, D: dataDir }, secretEnv: {}, mounts: [], ephemeral: true, network: { dns: [], extraHosts: {} },
   });
-  const out = await waitFor('attacks', async () => {
+  const out = await until(async () => {
     const s = await backend.logs!(name, { tail: 1000 });
     return s.includes('attacks-done') ? s : undefined;
-  });
+  }, 30_000, 'attacks');
   t.true(out.includes("refused"), out);
   t.false(out.includes('ATTACK-OK'), out);
   t.deepEqual(snapshot(path.join(dataDir, 'cache')), before.cache);
@@ -111,7 +111,7 @@ test.serial('a root job in a Docker runner cannot change the runner cache or the
     if (fx) fs.rmSync(fx.dir, { recursive: true, force: true });
   });
   // The test image runs as root, and the pool allows it (RUNNER_ALLOW_RUNASROOT).
-  fx = await startTestDaemon(emu, dockerPoolYaml({ size: 1 }), { host, extra: toolsYaml(emu) });
+  fx = await startTestDaemon(t, emu, dockerPoolYaml({ size: 1 }), { host, extra: toolsYaml(emu) });
   await emu.waitForRunners((rs) => onlineCount(host, rs) === 1, 60_000);
   const dataDir = fx.config.host.dataDir;
   const before = { cache: snapshot(path.join(dataDir, 'cache', 'runner')), tools: snapshot(path.join(dataDir, 'tools')) };

@@ -55,7 +55,7 @@ test('TCP with api.token: a control call with no or a wrong token is 401, the ri
 test('a job on the host loopback calling drain and deregister-all gets 403; the fleet runs on', async (t) => {
   const emu = await startEmulator();
   t.teardown(() => emu.close());
-  const fx = await startTestDaemon(emu, poolYaml({ name: 'cd', size: 1 }));
+  const fx = await startTestDaemon(t, emu, poolYaml({ name: 'cd', size: 1 }));
   t.teardown(() => stopAndKillRunners(fx));
   await until(() => online(emu).length === 1, 30_000, 'runner online');
   const base = `http://127.0.0.1:${fx.daemon.apiPort}`;
@@ -75,7 +75,7 @@ test('a job on the host loopback calling drain and deregister-all gets 403; the 
 test('the CLI drains through the control socket ({dataDir}/control.sock, 0600, the daemon user); TCP alone is refused', async (t) => {
   const emu = await startEmulator();
   t.teardown(() => emu.close());
-  const fx = await startTestDaemon(emu, poolYaml({ name: 'cd', size: 1 }));
+  const fx = await startTestDaemon(t, emu, poolYaml({ name: 'cd', size: 1 }));
   t.teardown(() => stopAndKillRunners(fx));
   const sock = path.join(fx.config.host.dataDir, 'control.sock');
   const st = await fs.lstat(sock);

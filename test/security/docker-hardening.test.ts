@@ -13,7 +13,7 @@ import type { RunnerSpec } from '../../src/backends/types.js';
 import type { DockerPoolConfig } from '../../src/config/types.js';
 import { silentLogger } from '../../src/log.js';
 import { TEST_IMAGE, requireDocker } from '../helpers/engines.js';
-import { waitFor } from '../backends/contract.js';
+import { until } from '../helpers/poll.js';
 
 const docker = new Dockerode();
 const TOKEN = `AREGTOKEN${process.pid}SCOPEWIDE`;
@@ -62,7 +62,7 @@ test('a root job in a Docker runner: capabilities dropped, no new privileges, th
     docker: dockerConfig({ user: '0' }),
   };
   const ref = await backend.create(spec);
-  await waitFor('job done', () => readFile(path.join(root, 'done'), 'utf8').catch(() => undefined), 30_000);
+  await until(() => readFile(path.join(root, 'done'), 'utf8').catch(() => undefined), 30_000, 'job done');
 
   // The runner itself got its secrets, byte for byte.
   t.is(await readFile(path.join(root, 'runner-had-token'), 'utf8'), TOKEN);

@@ -29,7 +29,7 @@ test('docker (root job, network host): control calls refused, .runner not truste
     await removeHostContainers(docker, host);
     if (fx) await fs.rm(fx.dir, { recursive: true, force: true });
   });
-  fx = await startTestDaemon(emu, `  - name: cd
+  fx = await startTestDaemon(t, emu, `  - name: cd
     scope: { org: acme }
     labels: [cd-pipeline]
     backend: docker

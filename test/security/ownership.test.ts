@@ -17,7 +17,7 @@ test("a job that rewrites .runner's agentId to a sibling's id: retiring its runn
   const emu = await startEmulator();
   t.teardown(() => emu.close());
   const pools = poolYaml({ name: 'cd', ephemeral: false }) + poolYaml({ name: 'ci', ephemeral: false, labels: ['ci-only'] });
-  const fx = await startTestDaemon(emu, pools);
+  const fx = await startTestDaemon(t, emu, pools);
   t.teardown(() => stopAndKillRunners(fx));
   const [victim] = await until(() => (online(emu, 'ci').length === 1 ? online(emu, 'ci') : null), 30_000, 'sibling online');
   const [mine] = await until(() => (online(emu, 'cd').length === 1 ? online(emu, 'cd') : null), 30_000, 'runner online');
@@ -38,7 +38,7 @@ test(".runner pointing at a foreign registration: a killed runner's cleanup neve
   t.teardown(() => emu.close());
   const foreign = emu.addForeignRunner('org:acme', 'someone-else', { status: 'online' });
   const otherHost = emu.addForeignRunner('org:acme', 'h2-cd-abcdef12', { status: 'online' });
-  const fx = await startTestDaemon(emu, poolYaml({ name: 'cd', ephemeral: false }));
+  const fx = await startTestDaemon(t, emu, poolYaml({ name: 'cd', ephemeral: false }));
   t.teardown(() => stopAndKillRunners(fx));
   const [mine] = await until(() => (online(emu).length === 1 ? online(emu) : null), 30_000, 'runner online');
 
@@ -68,7 +68,7 @@ test('a job linking _work and .rf out of its root: removing the runner deletes n
   await fs.writeFile(path.join(outside, 'hooks', 'job-started.sh'), 'precious\n');
   const before = await snapshot(outside);
 
-  const fx = await startTestDaemon(emu, poolYaml({ name: 'cd' }));
+  const fx = await startTestDaemon(t, emu, poolYaml({ name: 'cd' }));
   t.teardown(() => stopAndKillRunners(fx));
   const [first] = await until(() => (online(emu).length === 1 ? online(emu) : null), 30_000, 'runner online');
   const script = [

@@ -15,7 +15,6 @@ import { buildPlan } from '../../src/cli/plan.js';
 import { checkJobIsolation } from '../../src/doctor/index.js';
 import { config, context, pool } from '../doctor/util.js';
 import { silentLogger } from '../../src/log.js';
-import { waitFor } from '../backends/contract.js';
 import { tempDir } from '../runner/util.js';
 
 const TOKEN = `AREGTOKEN${process.pid}PROCESS`;
@@ -55,7 +54,7 @@ test('the supervising shim keeps no secret in its environment; the secret file i
     secretEnv: { ACTIONS_RUNNER_INPUT_TOKEN: TOKEN },
     mounts: [], ephemeral: false, network: { dns: [], extraHosts: {} },
   });
-  await waitFor('job', async () => (fs.existsSync(path.join(root, 'done')) ? true : undefined), 10_000).catch(async (e) => {
+  await until(async () => (fs.existsSync(path.join(root, 'done')) ? true : undefined), 10_000, 'job').catch(async (e) => {
     t.log(await backend.logs!(name, { tail: 50 }));
     throw e;
   });
@@ -82,7 +81,7 @@ test.serial('a process pool with process.user: its jobs run as that user and rea
   fs.chmodSync(dir, 0o711);
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const log = capturedLogger();
-  const fx = await startTestDaemon(emu, pools, { host: 'hpu', dir, logger: log.logger });
+  const fx = await startTestDaemon(t, emu, pools, { host: 'hpu', dir, logger: log.logger });
   t.teardown(() => {
     if (!t.passed) t.log(log.lines.filter((l) => /"level":(40|50)/.test(l)).slice(-15).join('\n'));
   });

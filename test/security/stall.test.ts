@@ -117,7 +117,7 @@ if [ -p ../.rf/job ]; then timeout 1 sh -c 'echo "{}" > ../.rf/job' || true; fi
 const vandalised = test.macro(async (t, vandalise: string) => {
   const emu = await startEmulator();
   t.teardown(() => emu.close());
-  const fx = await startTestDaemon(emu, poolYaml({ name: 'cd', size: 1, ephemeral: false }));
+  const fx = await startTestDaemon(t, emu, poolYaml({ name: 'cd', size: 1, ephemeral: false }));
   t.teardown(() => stopAndKillRunners(fx));
   const [first] = await until(() => (online(emu).length === 1 ? online(emu) : null), 30_000, 'runner online');
 

@@ -39,7 +39,7 @@ test('a systemd runner job cannot change the runner cache or the tools; the next
   const dir = path.join(SHARED, host);
   mkdirSync(dir, { mode: 0o755 });
   const systemd = createSystemdBackend({ host, logger: silentLogger(), run: sd.run, files: sd.files, pollMs: 500, stopPollMs: 100 });
-  const fx = await startTestDaemon(emu, POOL, { extra: tools.yaml, host, dir, daemon: { backends: { systemd } } });
+  const fx = await startTestDaemon(t, emu, POOL, { extra: tools.yaml, host, dir, daemon: { backends: { systemd } } });
   t.teardown(() => fx.stop('drain'));
   await fx.daemon.ready;
   const dataDir = fx.config.host.dataDir;

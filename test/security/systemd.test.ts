@@ -40,7 +40,7 @@ test('systemd (job as the pool user): control calls refused, .runner not trusted
     ephemeral: false
     systemd: { user: runner }
 `;
-  const fx = await startTestDaemon(emu, pool, { host, dir, daemon: { backends: { systemd } } });
+  const fx = await startTestDaemon(t, emu, pool, { host, dir, daemon: { backends: { systemd } } });
   t.teardown(() => fx.stop('drain'));
   const mine = () => emu.runners().filter((r) => r.name.startsWith(`${host}-cd-`) && r.status === 'online');
   const [first] = await until(() => (mine().length === 1 ? mine() : null), 120_000, 'systemd runner online');

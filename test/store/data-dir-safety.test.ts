@@ -56,7 +56,7 @@ async function startWith(t: ExecutionContext, dataDir: string): Promise<{ err: u
   t.teardown(() => emu.close());
   const dir = scratch(t);
   try {
-    const fx = await startTestDaemon(emu, poolYaml({ name: 'cd', size: 0 }), { dir, dataDir });
+    const fx = await startTestDaemon(t, emu, poolYaml({ name: 'cd', size: 0 }), { dir, dataDir });
     await fx.stop('keep');
     return { err: undefined };
   } catch (err) {

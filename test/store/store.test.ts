@@ -1,15 +1,11 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import BetterSqlite3 from 'better-sqlite3';
 import { ManualClock } from '../../src/clock.js';
 import { isFleetError } from '../../src/errors.js';
 import { checkDataDir, openStore, openStoreReadOnly, SCHEMA_VERSION, type RunnerRow } from '../../src/store/index.js';
-
-async function tempDir(): Promise<string> {
-  return fs.promises.mkdtemp(path.join(os.tmpdir(), 'rf-store-'));
-}
+import { tempDir } from '../helpers/temp.js';
 
 function runner(name: string, over: Partial<RunnerRow> = {}): Omit<RunnerRow, 'updatedAt'> {
   return {
@@ -36,7 +32,7 @@ function runner(name: string, over: Partial<RunnerRow> = {}): Omit<RunnerRow, 'u
 const mode = (p: string) => fs.statSync(p).mode & 0o777;
 
 test('fresh create: data dir 0700, database files 0600, WAL, latest schema', async (t) => {
-  const dataDir = path.join(await tempDir(), 'data');
+  const dataDir = path.join(await tempDir(t), 'data');
   const store = openStore(dataDir);
   t.teardown(() => store.close());
   store.meta.set('k', 'v'); // forces -wal/-shm into existence
@@ -53,7 +49,7 @@ test('fresh create: data dir 0700, database files 0600, WAL, latest schema', asy
 });
 
 test('an existing data dir keeps its mode; checkDataDir reports it', async (t) => {
-  const dataDir = await tempDir();
+  const dataDir = await tempDir(t);
   fs.chmodSync(dataDir, 0o755);
   const store = openStore(dataDir);
   store.close();
@@ -66,7 +62,7 @@ test('an existing data dir keeps its mode; checkDataDir reports it', async (t) =
 });
 
 test('migrates a v1 database and keeps its rows', async (t) => {
-  const dataDir = await tempDir();
+  const dataDir = await tempDir(t);
   const dbPath = path.join(dataDir, 'state.db');
   // The v1 schema exactly as it shipped (shipped migrations never change).
   const v1 = new BetterSqlite3(dbPath);
@@ -104,7 +100,7 @@ test('migrates a v1 database and keeps its rows', async (t) => {
 });
 
 test('a database from a newer schema is refused and left untouched', async (t) => {
-  const dataDir = await tempDir();
+  const dataDir = await tempDir(t);
   const dbPath = path.join(dataDir, 'state.db');
   const future = new BetterSqlite3(dbPath);
   future.exec(`CREATE TABLE future (x); PRAGMA user_version = ${SCHEMA_VERSION + 5};`);
@@ -120,7 +116,7 @@ test('a database from a newer schema is refused and left untouched', async (t) =
 
 test('runner rows: insert, get, list filters, update, transitions, purge, remove', async (t) => {
   const clock = new ManualClock(10_000);
-  const store = openStore(await tempDir(), { clock });
+  const store = openStore(await tempDir(t), { clock });
   t.teardown(() => store.close());
 
   const a = store.runners.insert(runner('h-cd-aaaaaa'));
@@ -163,7 +159,7 @@ test('runner rows: insert, get, list filters, update, transitions, purge, remove
 });
 
 test('failed rows retry: failed → pending_create, last exit and error kept', async (t) => {
-  const store = openStore(await tempDir(), { clock: new ManualClock(1) });
+  const store = openStore(await tempDir(t), { clock: new ManualClock(1) });
   t.teardown(() => store.close());
   store.runners.insert(runner('h-cd-cccccc'));
   store.runners.update('h-cd-cccccc', { state: 'failed', lastError: 'boom', lastExitCode: 1 });
@@ -172,7 +168,7 @@ test('failed rows retry: failed → pending_create, last exit and error kept', a
 });
 
 test('tokens, versions, tools, meta upsert and list', async (t) => {
-  const store = openStore(await tempDir());
+  const store = openStore(await tempDir(t));
   t.teardown(() => store.close());
   store.tokens.put({ scopeKey: 'org:acme', kind: 'registration', token: 'T1', expiresAt: 100, fetchedAt: 1 });
   store.tokens.put({ scopeKey: 'org:acme', kind: 'registration', token: 'T2', expiresAt: 200, fetchedAt: 2 });
@@ -204,7 +200,7 @@ test('tokens, versions, tools, meta upsert and list', async (t) => {
 
 test('events: append with clock time, recent newest first, filters', async (t) => {
   const clock = new ManualClock(50);
-  const store = openStore(await tempDir(), { clock });
+  const store = openStore(await tempDir(t), { clock });
   t.teardown(() => store.close());
   store.events.append({ kind: 'created', runner: 'r1', pool: 'cd', data: { id: 1 } });
   clock.advance(10);
@@ -222,7 +218,7 @@ test('events: append with clock time, recent newest first, filters', async (t) =
 });
 
 test('transaction rolls back together; caller errors pass through unchanged', async (t) => {
-  const store = openStore(await tempDir());
+  const store = openStore(await tempDir(t));
   t.teardown(() => store.close());
   const err = t.throws(() =>
     store.transaction(() => {
@@ -238,7 +234,7 @@ test('transaction rolls back together; caller errors pass through unchanged', as
 });
 
 test('read-only store reads what the daemon wrote and refuses writes', async (t) => {
-  const dataDir = await tempDir();
+  const dataDir = await tempDir(t);
   const rw = openStore(dataDir);
   rw.runners.insert(runner('h-cd-eeeeee'));
   rw.close(); // daemon down
@@ -250,7 +246,7 @@ test('read-only store reads what the daemon wrote and refuses writes', async (t)
 });
 
 test('read-only store works while the daemon holds the database open', async (t) => {
-  const dataDir = await tempDir();
+  const dataDir = await tempDir(t);
   const rw = openStore(dataDir);
   t.teardown(() => rw.close());
   rw.runners.insert(runner('h-cd-ffffff'));
@@ -261,13 +257,13 @@ test('read-only store works while the daemon holds the database open', async (t)
 });
 
 test('a file that is not SQLite gives STORE_FAILED', async (t) => {
-  const dataDir = await tempDir();
+  const dataDir = await tempDir(t);
   fs.writeFileSync(path.join(dataDir, 'state.db'), 'this is not a database, just some text '.repeat(50));
   t.true(isFleetError(t.throws(() => openStore(dataDir)), 'STORE_FAILED'));
 });
 
 test('two processes opening a new database at once both end up on the latest schema', async (t) => {
-  const dataDir = await tempDir();
+  const dataDir = await tempDir(t);
   const { spawn } = await import('node:child_process');
   const script = `
     import { openStore } from ${JSON.stringify(path.resolve('src/store/index.ts'))};

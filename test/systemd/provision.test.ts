@@ -8,12 +8,12 @@
  */
 import test from 'ava';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { startEmulator } from '../emulator/index.js';
-import { waitFor } from '../backends/contract.js';
+import { until } from '../helpers/poll.js';
+import { tempDir } from '../helpers/temp.js';
 import { REPO_DIR, requireSystemdHost, type SystemdHost } from '../helpers/systemd-host.js';
 
 const HOST = 'e2e';
@@ -39,9 +39,8 @@ test('setup-host.sh provisions a systemd host; the daemon runs a systemd pool en
     t.fail('dist/ missing: run `npm run build` before this test');
     return;
   }
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'rf-provision-'));
+  const dir = await tempDir(t, 'rf-provision-');
   await chmod(dir, 0o755);
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
   const sd = await requireSystemdHost(t, { mounts: [dir] });
   if (!sd) return;
   const emu = await startEmulator();
@@ -102,7 +101,7 @@ pools:
   t.is((await sd.sh("stat -c '%a' /etc/runner-fleet/credentials/github-token")).trim(), '600');
 
   // The pool's runner: a unit, registered with the emulator, taking a job as the job user.
-  const [unit] = await waitFor('runner unit', async () => ((await runnerUnits(sd)).length === 1 ? runnerUnits(sd) : undefined), 120_000, 500);
+  const [unit] = await until(async () => ((await runnerUnits(sd)).length === 1 ? runnerUnits(sd) : undefined), 120_000, 'runner unit', 500);
   await emu.waitForRunners((rs) => rs.some((r) => r.name.startsWith(`${HOST}-sd-`) && r.status === 'online'), 60_000);
   const jobId = emu.queueJob({ labels: ['self-hosted', 'e2e-systemd'], script: 'id -un', scope: { org: 'acme' } });
   const job = await emu.waitForJob(jobId, 90_000);
@@ -110,15 +109,15 @@ pools:
   t.regex(job.output, /^runner$/m);
 
   // A runner killed behind the daemon's back is replaced by a new one.
-  const before = await waitFor('a fresh runner unit', async () => {
+  const before = await until(async () => {
     const us = await runnerUnits(sd);
     return us.length === 1 && us[0] !== unit ? us[0] : undefined;
-  }, 120_000, 500);
+  }, 120_000, 'a fresh runner unit', 500);
   await sd.sh(`systemctl kill --signal=SIGKILL ${before}`);
-  const replaced = await waitFor('replacement unit', async () => {
+  const replaced = await until(async () => {
     const us = await runnerUnits(sd);
     return us.length === 1 && us[0] !== before ? us[0] : undefined;
-  }, 120_000, 500);
+  }, 120_000, 'replacement unit', 500);
 
   // A daemon restart (shutdown.mode: keep) adopts the running runner: same unit, no second one.
   await sd.sh('systemctl restart runner-fleet.service');
