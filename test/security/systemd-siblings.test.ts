@@ -67,7 +67,7 @@ test('systemd: a job cannot read its sibling runner\'s root or its Listener\'s e
   t.regex(job.output, /attacks-done/, job.output);
   t.false(job.output.includes('ATTACK-OK'), job.output);
   const readable = [...job.output.matchAll(/^environ-readable=(\d+) cwd=(.*)$/gm)];
-  const own = path.join(fx.config.host.dataDir, 'runners', job.runnerName);
+  const own = path.join(fx.config.host.dataDir, 'runners', job.runnerName ?? '');
   t.true(readable.every((m) => m[2] === own), `only its own Listener's environ: ${job.output}`);
   t.regex(job.output, /^user=rf-\S+ /m, 'the job ran as its runner\'s own user');
 });
