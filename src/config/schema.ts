@@ -149,7 +149,9 @@ const docker = z.strictObject({
   pull: z.enum(['missing', 'always', 'never']).default('missing'),
 }).transform(({ memory, ...d }) => stripUndefined({ ...d, memory: memory?.toLowerCase() }));
 
-const systemd = z.strictObject({ user: unixName, group: optional(unixName) }).transform(stripUndefined);
+const systemd = z
+  .strictObject({ user: unixName, group: optional(unixName), isolation: optional(z.enum(['per-runner', 'shared'])) })
+  .transform(stripUndefined);
 
 /** process pools: run the runner and its jobs as this user (the daemon must be root to switch). */
 const processUser = z.strictObject({ user: text, group: optional(text) });

@@ -52,6 +52,8 @@ export interface DockerPoolConfig {
 export interface SystemdPoolConfig {
   user: string;
   group?: string;
+  /** per-runner (default): each runner its own system user in the pool's group; shared: all run as `user`. */
+  isolation?: 'per-runner' | 'shared';
 }
 
 /** Settings of a process pool: the user its runners and jobs run as (else the daemon's own). */

@@ -87,8 +87,8 @@ async function setup(t: ExecutionContext, extra: Partial<RunnerSpec> & { script?
 
 const state = async (b: Backend, name: string) => (await b.list()).find((r) => r.name === name);
 
-test('a non-root job user owns its root; secrets are in a 0600 root env file, not in the unit', async (t) => {
-  const c = await setup(t, { systemd: { user: 'runner' }, script: 'id -un > out; echo "$SECRET_X:$FOO" >> out; exec sleep 300' });
+test('a non-root job user (isolation: shared) owns its root; secrets are in a 0600 root env file, not in the unit', async (t) => {
+  const c = await setup(t, { systemd: { user: 'runner', isolation: 'shared' }, script: 'id -un > out; echo "$SECRET_X:$FOO" >> out; exec sleep 300' });
   if (!c) return;
   await c.sd.sh('id runner >/dev/null 2>&1 || useradd --system --create-home --shell /bin/bash runner');
   await c.backend.create(c.spec);

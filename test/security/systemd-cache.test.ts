@@ -49,7 +49,7 @@ test('a systemd runner job cannot change the runner cache or the tools; the next
 
   const script = `R="\${RUNNER_WORKSPACE%/_work}"; D="${dataDir}"; echo "user=$(id -un)"; ${ATTACK}`;
   const job = await emu.waitForJob(emu.queueJob({ labels: ['self-hosted', 'cd-pipeline'], script }), 60_000);
-  t.regex(job.output, /^user=runner$/m);
+  t.regex(job.output, /^user=rf-[0-9a-f]+$/m, 'the job ran as its runner\'s own user (isolation: per-runner)');
   t.regex(job.output, /attacks-done/);
   t.regex(job.output, /refused/);
   t.false(job.output.includes('ATTACK-OK'), job.output);

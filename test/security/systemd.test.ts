@@ -1,7 +1,7 @@
 /**
- * Hostile-job suite on the systemd backend (issue 10 items 3, 4, 5): a job running as the pool's
- * user in its runner unit on a real systemd (PID 1 in a container, host network, the data dir
- * mounted at the same path). It tries to drain and deregister the fleet over the host loopback,
+ * Hostile-job suite on the systemd backend (issue 10 items 3, 4, 5): a job running as its runner's
+ * own user (in the pool user's group) on a real systemd (PID 1 in a container, host network, the
+ * data dir mounted at the same path). It tries to drain and deregister the fleet over the host loopback,
  * rewrites `.runner` to a foreign registration's id and turns its hook file into a FIFO.
  */
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -19,7 +19,7 @@ const SHARED = mkdtempSync(path.join('/tmp', 'rf-sec-sd-'));
 chmodSync(SHARED, 0o755);
 test.after.always(() => rmSync(SHARED, { recursive: true, force: true }));
 
-test('systemd (job as the pool user): control calls refused, .runner not trusted, a FIFO hook file neither stalls the daemon nor keeps the runner', async (t) => {
+test('systemd (job as its runner user): control calls refused, .runner not trusted, a FIFO hook file neither stalls the daemon nor keeps the runner', async (t) => {
   t.timeout(5 * 60_000);
   const sd = await requireSystemdHost(t, { mounts: [SHARED] });
   if (!sd) return;
@@ -47,7 +47,7 @@ test('systemd (job as the pool user): control calls refused, .runner not trusted
 
   const script = hostileScript(`http://127.0.0.1:${fx.daemon.apiPort}`, foreign.id);
   const job = await emu.waitForJob(emu.queueJob({ labels: ['self-hosted', 'cd-pipeline'], script }), 120_000);
-  t.regex(job.output, /^runner$/m, 'the job ran as the pool user');
+  t.regex(job.output, /^rf-[0-9a-f]+$/m, 'the job ran as its runner\'s own user (isolation: per-runner)');
   t.regex(job.output, /drain=403/);
   t.regex(job.output, /deregister=403/);
   const probes = healthProbes(job.output);

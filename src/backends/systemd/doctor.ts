@@ -18,11 +18,14 @@ export const checkSystemd: Check = async (ctx) => {
   return [fail('systemd', `${version}, system state "${state || 'unknown'}"`, 'the manager is not reachable: is this a container without systemd, or is the D-Bus socket missing?')];
 };
 
-/** Doctor: runners of one systemd pool share its user, so they share what that user can read. */
+/** Doctor: per-runner pools give each runner its own user; shared pools share what `user` can read. */
 export function systemdIsolation(pool: PoolOf<'systemd'>, _ctx: DoctorContext, name: string): CheckResult[] {
   const u = pool.systemd.user;
   if (u === 'root' || u === '0') return [warn(name, 'jobs run as root on this host', 'run runners as an unprivileged systemd.user')];
+  if ((pool.systemd.isolation ?? 'per-runner') === 'per-runner') {
+    return [ok(name, `each runner runs as its own user (rf-*) in ${u}'s group: siblings' roots and processes are out of reach (NoNewPrivileges, no capabilities, read-only system)`)];
+  }
   const many = pool.scale ? pool.scale.max > 1 : pool.size > 1;
   if (!many) return [ok(name, `jobs run as ${u} (NoNewPrivileges, no capabilities, read-only system)`)];
-  return [warn(name, `runners of this pool share ${u}: a job can read its siblings' roots (.credentials_rsaparams) and process environments`, 'give pools that must not trust each other different users')];
+  return [warn(name, `runners of this pool share ${u}: a job can read its siblings' roots (.credentials_rsaparams) and process environments`, 'use systemd.isolation: per-runner (the default) unless jobs need the pool user itself')];
 }

@@ -9,6 +9,7 @@ import { localFiles, localRunner, type CommandRunner, type HostFiles } from './e
 import { mainGone, SHOW_PROPS, toObserved } from './state.js';
 import { Systemctl, type UnitProps } from './systemctl.js';
 import { envFileFor, parseUnitKeys, renderUnit, runAsUser, UNIT_PREFIX, unitName, type UnitPaths } from './unit.js';
+import { perRunner, runnerUsers } from './users.js';
 import { createWatcher } from './watch.js';
 
 export type { CommandRunner, CommandResult, HostFiles } from './exec.js';
@@ -47,6 +48,7 @@ export function createSystemdBackend(opts: SystemdBackendOptions): Backend {
   const sc = new Systemctl(run);
   const homes = new Map<string, string | undefined>();
   const serialized = perRunnerLock();
+  const users = runnerUsers(run);
 
   const pathsFor = (name: string): UnitPaths => ({ envFile: path.join(envDir, `${name}.env`) });
   const unitFile = (name: string) => path.join(unitDir, unitName(name));
@@ -122,18 +124,23 @@ export function createSystemdBackend(opts: SystemdBackendOptions): Backend {
       if (found === 'foreign') throw new FleetError('BACKEND_FAILED', `${unit} exists and is not owned by runner-fleet host ${opts.host}`);
       if (found && ACTIVE.has(found.props.ActiveState ?? '') && found.props.SubState !== 'exited') return { name: spec.name, ref: unit };
 
-      const { user, group } = runAsUser(spec);
-      const home = await homeOf(user);
+      const pool = runAsUser(spec);
+      const own = perRunner(spec) ? await users.ensure(spec, pool.user, pool.group) : undefined;
+      const { user, group } = own ?? pool;
+      // A per-runner user's home is its root (useradd --home-dir): writable, and nobody else's.
+      const home = own ? spec.root : await homeOf(user);
       // The Listener writes .runner, _diag and _work into its root: it must own it. Files with more
       // than one link are hard links into the verified runner cache: chowning them would hand the
       // cache (used by every pool) to the job user, so they stay root's (0755 is enough to run).
       const owner = group ? `${user}:${group}` : `${user}:`;
       const linkedIntoCache = ['-type', 'f', '-links', '+1'];
       await must(['find', spec.root, '-not', '(', ...linkedIntoCache, ')', '-exec', 'chown', '-h', '--', owner, '{}', '+'], `chown ${spec.root}`, signal);
+      // Siblings run as other users of the same group: the root is for its own user only.
+      if (own) await must(['chmod', '0700', '--', spec.root], `chmod ${spec.root}`, signal);
       const paths = pathsFor(spec.name);
       await files.write(paths.envFile, envFileFor(spec), 0o600);
       await writeNetworkFiles(spec, paths);
-      const text = renderUnit(spec, paths, { home, stopTimeoutSec: opts.stopTimeoutSec ?? 30 });
+      const text = renderUnit(spec, paths, { home, stopTimeoutSec: opts.stopTimeoutSec ?? 30, ...(own ? { runAs: own } : {}) });
       await files.write(unitFile(spec.name), text, 0o644);
       await sc.exec(['daemon-reload'], { signal, ok: [0] });
       await sc.exec(['reset-failed', '--', unit], { signal });
@@ -191,9 +198,14 @@ export function createSystemdBackend(opts: SystemdBackendOptions): Backend {
       if (found) await files.remove(unitFile(name));
       await files.remove(paths.envFile);
       await files.remove(path.join(envDir, name));
+      if (found) {
+        await sc.exec(['daemon-reload'], { signal, ok: [0] });
+        await sc.exec(['reset-failed', '--', unit], { signal });
+      }
+      // After the unit: its processes are gone, so userdel does not refuse. Also when the unit
+      // was already gone (a create that failed after useradd, a destroy retried).
+      await users.remove(name);
       if (!found) return;
-      await sc.exec(['daemon-reload'], { signal, ok: [0] });
-      await sc.exec(['reset-failed', '--', unit], { signal });
       log.info({ runner: name, unit }, 'runner unit removed');
     });
   }

@@ -6,13 +6,15 @@ export interface SystemdPlan {
   unit: string;
   user: string;
   group?: string;
+  /** per-runner: each runner its own rf-* user in the pool user's group (the default); shared: all run as user. */
+  isolation: 'per-runner' | 'shared';
 }
 
 export function systemdPlan(p: PoolOf<'systemd'>, example: string): { backend: SystemdPlan; warnings: string[] } {
   const s = p.systemd;
-  return { backend: { kind: 'systemd', unit: unitName(example), user: s.user, ...(s.group ? { group: s.group } : {}) }, warnings: [] };
+  return { backend: { kind: 'systemd', unit: unitName(example), user: s.user, ...(s.group ? { group: s.group } : {}), isolation: s.isolation ?? 'per-runner' }, warnings: [] };
 }
 
 export function systemdPlanRows(b: SystemdPlan): Array<[string, string]> {
-  return [['backend', `systemd unit ${b.unit}, user ${b.user}${b.group ? `, group ${b.group}` : ''}`]];
+  return [['backend', `systemd unit ${b.unit}, ${b.isolation === 'shared' ? `user ${b.user}` : `a user per runner in ${b.user}'s group`}${b.group ? `, group ${b.group}` : ''}`]];
 }

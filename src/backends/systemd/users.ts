@@ -1,0 +1,89 @@
+import crypto from 'node:crypto';
+import { FleetError } from '../../errors.js';
+import type { RunnerSpec } from '../types.js';
+import type { CommandRunner } from './exec.js';
+
+/**
+ * Per-runner system users (systemd.isolation: per-runner, the default): each runner of a pool
+ * runs as its own user in the pool user's group, so a job cannot read its siblings' roots or
+ * their Listeners' /proc/<pid>/environ. systemd 252 refuses a numeric User= without a passwd
+ * entry and DynamicUser= forces a private /tmp, hence real users, made and removed here.
+ */
+
+const isRoot = (u: string) => u === 'root' || u === '0';
+
+/** Whether this runner gets its own user (root pools asked for root: nothing to separate). */
+export function perRunner(spec: RunnerSpec): boolean {
+  const s = spec.systemd;
+  const user = s?.user ?? spec.user;
+  return (s?.isolation ?? 'per-runner') === 'per-runner' && user !== undefined && !isRoot(user);
+}
+
+/** rf-<13 hex>: deterministic (destroy finds it from the name alone), well under 32 characters. */
+export function runnerUserName(runner: string): string {
+  return `rf-${crypto.createHash('sha256').update(runner).digest('hex').slice(0, 13)}`;
+}
+
+/** The GECOS mark that makes a user ours: never remove a user we did not create. */
+const mark = (runner: string) => `runner-fleet ${runner}`;
+
+export interface RunnerUsers {
+  /** Creates (or reuses, when ours) the runner's user; returns its name and group. */
+  ensure(spec: RunnerSpec, poolUser: string, poolGroup: string | undefined): Promise<{ user: string; group: string }>;
+  /** Removes the runner's user if it exists and is ours; absent is fine. */
+  remove(runner: string): Promise<void>;
+}
+
+export function runnerUsers(run: CommandRunner): RunnerUsers {
+  // useradd/userdel lock /etc/passwd and fail (not wait) when another holds it: one at a time.
+  let chain: Promise<unknown> = Promise.resolve();
+  const one = <T>(fn: () => Promise<T>): Promise<T> => {
+    const p = chain.then(fn, fn);
+    chain = p.catch(() => undefined);
+    return p;
+  };
+
+  async function entry(user: string): Promise<string[] | undefined> {
+    const r = await run(['getent', 'passwd', user]);
+    return r.code === 0 ? r.stdout.trim().split(':') : undefined;
+  }
+
+  async function must(argv: string[], what: string): Promise<string> {
+    const r = await run(argv);
+    if (r.code !== 0) throw new FleetError('BACKEND_FAILED', `${what} failed (${r.code}): ${r.stderr.trim()}`);
+    return r.stdout.trim();
+  }
+
+  return {
+    ensure: (spec, poolUser, poolGroup) =>
+      one(async () => {
+        const user = runnerUserName(spec.name);
+        // The pool's group (shared read-only files stay readable) and its supplementary groups
+        // (docker, for the docker CLI), so jobs keep what the pool user could use.
+        const group = poolGroup ?? (await must(['id', '-gn', '--', poolUser], `id -gn ${poolUser}`));
+        const existing = await entry(user);
+        if (existing) {
+          if (existing[4] !== mark(spec.name)) throw new FleetError('BACKEND_FAILED', `user ${user} exists and was not created by runner-fleet for ${spec.name}`);
+          return { user, group };
+        }
+        const extra = (await must(['id', '-Gn', '--', poolUser], `id -Gn ${poolUser}`)).split(/\s+/).filter((g) => g && g !== group);
+        await must(
+          [
+            'useradd', '--system', '--no-create-home', '--home-dir', spec.root, '--shell', '/usr/sbin/nologin',
+            '--gid', group, ...(extra.length ? ['--groups', extra.join(',')] : []), '--comment', mark(spec.name), '--', user,
+          ],
+          `useradd ${user}`,
+        );
+        return { user, group };
+      }),
+    remove: (runner) =>
+      one(async () => {
+        const user = runnerUserName(runner);
+        const existing = await entry(user);
+        if (!existing || existing[4] !== mark(runner)) return;
+        // 6: already gone (a concurrent destroy); anything else (8: still has processes) is retried by the caller.
+        const r = await run(['userdel', '--', user]);
+        if (r.code !== 0 && r.code !== 6) throw new FleetError('BACKEND_FAILED', `userdel ${user} failed (${r.code}): ${r.stderr.trim()}`);
+      }),
+  };
+}
