@@ -226,5 +226,6 @@ function reconcileMetrics(m: Metrics, everyPass: () => void): ReconcileMetrics {
       everyPass();
     },
     poolHealthy: (pool, ok) => m.setPoolHealthy(pool, ok),
+    pools: (pools) => m.setPools(pools),
   };
 }

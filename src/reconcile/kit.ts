@@ -32,4 +32,6 @@ export interface ReconcileMetrics {
   job?(pool: string, conclusion: string): void;
   runners?(counts: { pool: string; state: string; count: number }[]): void;
   poolHealthy?(pool: string, healthy: boolean): void;
+  /** Every pass: each configured pool's labels, desired count and webhook queue. */
+  pools?(pools: { pool: string; backend: string; labels: string[]; desired: number; queued: number; oldestQueuedAt?: number }[]): void;
 }

@@ -226,7 +226,20 @@ export class Reconciler {
     this.githubListedAt = 0;
   }
 
+  private reportPools(): void {
+    this.deps.metrics?.pools?.(
+      [...this.pools.values()].map((p) => {
+        const c = p.cfg;
+        const queued = this.jobs.queuedFor(c.name);
+        const oldestQueuedAt = queued > 0 ? this.jobs.oldestFor(c.name) : undefined;
+        const desired = c.size ?? Math.min(c.scale?.max ?? 0, (c.scale?.minIdle ?? 0) + queued);
+        return { pool: c.name, backend: c.backend, labels: runnerLabels(c, this.deps.arch), desired, queued, ...(oldestQueuedAt !== undefined ? { oldestQueuedAt } : {}) };
+      }),
+    );
+  }
+
   private reportCounts(): void {
+    this.reportPools();
     if (!this.deps.metrics?.runners) return;
     const counts = new Map<string, number>();
     for (const r of this.deps.store.runners.list().filter((x) => x.state !== 'failed')) counts.set(`${r.pool}\u0000${r.state}`, (counts.get(`${r.pool}\u0000${r.state}`) ?? 0) + 1);
