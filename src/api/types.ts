@@ -27,6 +27,18 @@ export interface PoolStatus {
   /** What to check for this error, when there is a likely cause. */
   hint?: string;
   runners: RunnerStatus[];
+  /** The pool's last runner exits, newest first, with their cause (job_done, exit_code, oom, signal, engine_gone, disk_full, interrupted). */
+  lastExits?: RunnerExitStatus[];
+}
+
+export interface RunnerExitStatus {
+  runner: string;
+  at: number;
+  cause: string;
+  exitCode: number | null;
+  signal: string | null;
+  /** The exit code's meaning per runner-facts (job-done, registration-gone, retryable...). */
+  meaning: string;
 }
 
 export interface RunnerStatus {

@@ -50,6 +50,10 @@ export interface ObservedRunner {
   state: ObservedState;
   /** Set when state is 'exited'. null when killed by a signal. */
   exitCode?: number | null;
+  /** The signal that killed it, when the engine says (SIGKILL, SIGTERM...). */
+  signal?: string | null;
+  /** The engine says the kernel's OOM killer ended it (Docker State.OOMKilled, systemd Result=oom-kill, cgroup memory.events). */
+  oomKilled?: boolean;
   /** epoch ms */
   startedAt?: number;
   ref: string;

@@ -28,6 +28,7 @@ import { NetworkChecks } from './netchecks.js';
 import { buildStatus } from './status.js';
 import { RunnerVersions } from './versions.js';
 import { VERSION } from '../version.js';
+import { createLogArchive } from '../runner/log-archive.js';
 
 export interface DaemonOptions {
   config: FleetConfig;
@@ -98,6 +99,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       if (left !== null) metrics.setRateLimitRemaining(left);
     }),
     onVersionDeprecated: () => void versions.refresh(),
+    logArchive: createLogArchive({ dataDir: config.host.dataDir }),
     ...(opts.githubListIntervalMs !== undefined ? { githubListIntervalMs: opts.githubListIntervalMs } : {}),
   });
   const versions = new RunnerVersions({
@@ -220,6 +222,7 @@ function reconcileMetrics(m: Metrics, everyPass: () => void): ReconcileMetrics {
     reconcileDuration: (s) => m.observeReconcile(s * 1000),
     scaleUpLatency: (pool, backend, s) => m.observeScaleUp(pool, backend, s * 1000),
     runnerRestart: (pool, code) => m.runnerRestarted(pool, code),
+    runnerExit: (pool, cause) => m.runnerExited(pool, cause),
     job: (pool, conclusion) => m.jobCompleted(pool, conclusion),
     runners: (counts) => {
       m.setRunnerCounts(counts);

@@ -1,4 +1,4 @@
-import { poolRunners } from '../api/status.js';
+import { lastExits, poolRunners } from '../api/status.js';
 import type { StatusReport } from '../api/types.js';
 import type { FleetConfig } from '../config/types.js';
 import type { RequestStats } from '../github/types.js';
@@ -35,6 +35,7 @@ export function buildStatus(deps: {
         ...(error ? { error: error.error } : {}),
         ...(error?.code ? { errorCode: error.code } : {}),
         ...(error?.hint ? { hint: error.hint } : {}),
+        lastExits: lastExits(store, p.name),
       };
     }),
     draining: [...reconciler.pools.values()].some((p) => p.draining),

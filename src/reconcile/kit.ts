@@ -29,6 +29,8 @@ export interface ReconcileMetrics {
   reconcileDuration?(seconds: number): void;
   scaleUpLatency?(pool: string, backend: string, seconds: number): void;
   runnerRestart?(pool: string, exitCode: number | null): void;
+  /** A runner ended, by cause (see ExitCause). */
+  runnerExit?(pool: string, cause: string): void;
   job?(pool: string, conclusion: string): void;
   runners?(counts: { pool: string; state: string; count: number }[]): void;
   poolHealthy?(pool: string, healthy: boolean): void;

@@ -69,7 +69,10 @@ function planRow(
     case 'busy': {
       if (!running) {
         const exitCode = o?.exitCode ?? row.lastExitCode ?? null;
-        return { kind: 'reap', name: row.name, pool: row.pool, exitCode, reason: o ? 'exited' : 'vanished' };
+        return {
+          kind: 'reap', name: row.name, pool: row.pool, exitCode, reason: o ? 'exited' : 'vanished',
+          ...(o?.signal ? { signal: o.signal } : {}), ...(o?.oomKilled ? { oomKilled: true } : {}),
+        };
       }
       // Its hooks can no longer be believed, so neither can its busy state: GitHub decides (the
       // executor deregisters first and keeps it on 422), and the runner is not reused.

@@ -5,6 +5,7 @@ import { describeError } from '../errors.js';
 import type { GitHubRunner, RunnerService, Token } from '../github/types.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/types.js';
+import type { LogArchive } from '../runner/log-archive.js';
 import { Executor } from './executor.js';
 import { HookFiles } from './hook-files.js';
 import { JobQueue, poolForJob } from './jobs.js';
@@ -35,6 +36,8 @@ export interface ReconcilerDeps {
   metrics?: ReconcileMetrics;
   /** A runner exited 7: look for a newer runner version now. */
   onVersionDeprecated?: () => void;
+  /** Keeps the last output of ended runners for `runner-fleet logs`. */
+  logArchive?: LogArchive;
   /** How often GitHub's runner list is read (conditional; 304s are free). Default 120 s. */
   githubListIntervalMs?: number;
 }
@@ -64,10 +67,11 @@ export class Reconciler {
     this.jobs = new JobQueue(deps.clock);
     this.hookFiles = new HookFiles({ kit: deps.kit, jobs: this.jobs, store: deps.store, logger: deps.logger });
     for (const p of this.cfg.pools) this.poolMap.set(p.name, new PoolRuntime(p, this.cfg.host.name));
-    const { store, github, tokens, backends, kit, clock, logger, arch, metrics, onVersionDeprecated } = deps;
+    const { store, github, tokens, backends, kit, clock, logger, arch, metrics, onVersionDeprecated, logArchive } = deps;
     this.exec = new Executor({
       store, github, tokens, backends, kit, clock, logger, arch,
       ...(metrics ? { metrics } : {}),
+      ...(logArchive ? { logArchive } : {}),
       ...(onVersionDeprecated ? { onVersionDeprecated } : {}),
       config: () => this.cfg,
       pool: (name) => this.poolMap.get(name),

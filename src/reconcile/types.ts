@@ -50,7 +50,7 @@ export type Action =
   /** Stop an idle runner: deregister first (422 → it is busy, keep it), then destroy. */
   | { kind: 'retire'; name: string; pool: string; reason: string }
   /** A runner that is no longer running: clean registration, resource and dir; count the exit. */
-  | { kind: 'reap'; name: string; pool: string; exitCode: number | null; reason: string }
+  | { kind: 'reap'; name: string; pool: string; exitCode: number | null; reason: string; signal?: string; oomKilled?: boolean }
   /** A row left mid-flight by a previous daemon, or a running runner whose row is behind. */
   | { kind: 'mark'; name: string; state: 'idle' | 'busy'; reason: string }
   /** A backend resource of this host with no live row: adopt it or remove it. */

@@ -232,7 +232,7 @@ export function createDockerBackend(opts: DockerBackendOptions): Backend {
       ...base,
       state,
       ...(startedAt > 0 ? { startedAt } : {}),
-      ...(state === 'exited' ? { exitCode: exitFromCode(info.State.ExitCode).exitCode } : {}),
+      ...(state === 'exited' ? { ...exitFromCode(info.State.ExitCode), ...(info.State.OOMKilled ? { oomKilled: true } : {}) } : {}),
     };
   }
 

@@ -143,8 +143,11 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
       if (isSameProcess(rec)) {
         out.push({ ...base, state: 'running' });
       } else {
+        // Our own child: its exit status (the signal above all) arrives with its exit event.
+        const mine = children.get(rec.name);
+        if (mine?.rec.pid === rec.pid && !exits.has(key(rec))) await Promise.race([mine.done, delay(1000)]);
         const info = exits.get(key(rec)) ?? (await exitInfo(rec));
-        out.push({ ...base, state: 'exited', exitCode: info.exitCode });
+        out.push({ ...base, state: 'exited', exitCode: info.exitCode, ...(info.signal ? { signal: info.signal } : {}) });
       }
     }
     return out;
