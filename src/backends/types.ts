@@ -80,6 +80,8 @@ export interface Backend {
   watch?(onExit: (e: RunnerExit) => void): () => void;
   /** Recent output of a runner (for `runner-fleet logs`). */
   logs?(name: string, opts: { tail: number }): Promise<string>;
+  /** A directory this engine fills besides the data dir (Docker's data root), for host.capacity. */
+  dataRoot?(): Promise<string | undefined>;
   /** Is the engine reachable? (doctor, pool health) */
   ping(signal?: AbortSignal): Promise<void>;
   close?(): Promise<void>;

@@ -132,6 +132,20 @@ const tool = z.strictObject({
   versionCommand: optional(z.array(z.string())),
 });
 
+/** Byte sizes as in Docker: 512m, 10g, 1.5t, or a plain number of bytes. */
+export function parseBytes(s: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*([bkmgt]?)i?b?$/i.exec(s.trim());
+  if (!m) return undefined;
+  const unit = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as '' | 'b' | 'k' | 'm' | 'g' | 't'];
+  return Math.floor(Number(m[1]) * unit);
+}
+
+const byteSize = z
+  .union([z.string(), z.number()])
+  .transform(String)
+  .refine((s) => parseBytes(s) !== undefined, { error: 'a size: a number with b, k, m, g or t (e.g. 10g, 512m)' })
+  .transform((s) => parseBytes(s)!);
+
 const docker = z.strictObject({
   image: text,
   runnerFrom: z.enum(['cache', 'image']).default('cache'),
@@ -217,7 +231,13 @@ const app = z.strictObject({
 const auth = z.strictObject({ token: optional(secret), tokenFile: optional(text), app: optional(app) });
 
 export const configSchema = z.strictObject({
-  host: section(z.strictObject({ name: optional(name), dataDir: plainText.default('/var/lib/runner-fleet') })),
+  host: section(
+    z.strictObject({
+      name: optional(name),
+      dataDir: plainText.default('/var/lib/runner-fleet'),
+      capacity: section(z.strictObject({ minFreeDisk: optional(byteSize), minFreeMemory: optional(byteSize) })),
+    }),
+  ),
   github: section(
     z.strictObject({ url: httpUrl.default('https://github.com'), apiUrl: optional(httpUrl), auth: section(auth) }),
   ),

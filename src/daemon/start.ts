@@ -29,6 +29,7 @@ import { buildStatus } from './status.js';
 import { RunnerVersions } from './versions.js';
 import { VERSION } from '../version.js';
 import { createLogArchive } from '../runner/log-archive.js';
+import { readCapacity } from './capacity.js';
 
 export interface DaemonOptions {
   config: FleetConfig;
@@ -100,6 +101,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     }),
     onVersionDeprecated: () => void versions.refresh(),
     logArchive: createLogArchive({ dataDir: config.host.dataDir }),
+    capacity: async () => readCapacity(reconciler.config, await backendDisks(backends)),
     ...(opts.githubListIntervalMs !== undefined ? { githubListIntervalMs: opts.githubListIntervalMs } : {}),
   });
   const versions = new RunnerVersions({
@@ -216,6 +218,16 @@ function persistentScopes(cfg: FleetConfig) {
   return cfg.pools.filter((p) => !p.ephemeral).map((p) => p.scope);
 }
 
+/** Directories the engines fill besides the data dir (Docker's data root). */
+async function backendDisks(backends: Partial<Record<BackendKind, Backend>>): Promise<{ path: string; backend: BackendKind }[]> {
+  const out: { path: string; backend: BackendKind }[] = [];
+  for (const b of Object.values(backends)) {
+    const root = await b?.dataRoot?.();
+    if (b && root) out.push({ path: root, backend: b.kind });
+  }
+  return out;
+}
+
 /** The reconciler reports events; the Prometheus side decides units and names. */
 function reconcileMetrics(m: Metrics, everyPass: () => void): ReconcileMetrics {
   return {
@@ -230,5 +242,6 @@ function reconcileMetrics(m: Metrics, everyPass: () => void): ReconcileMetrics {
     },
     poolHealthy: (pool, ok) => m.setPoolHealthy(pool, ok),
     pools: (pools) => m.setPools(pools),
+    capacity: (figures, pools) => m.setHostCapacity(figures, pools),
   };
 }

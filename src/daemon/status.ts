@@ -28,7 +28,11 @@ export function buildStatus(deps: {
     version: deps.version,
     pools: config.pools.map((p) => {
       const rt = reconciler.pools.get(p.name);
-      const error = rt?.error ? { error: rt.error, code: rt.errorCode, hint: rt.hint } : runnerErrorOf(deps.runnerError);
+      const error = rt?.error
+        ? { error: rt.error, code: rt.errorCode, hint: rt.hint }
+        : rt?.capacity
+          ? { error: rt.capacity, code: 'HOST_CAPACITY', hint: null }
+          : runnerErrorOf(deps.runnerError);
       return {
         ...poolRunners(p, rows, { draining: rt?.draining ?? false, queued: reconciler.queuedFor(p.name) }),
         healthy: Boolean(rt?.ready) && (rt?.failures ?? 0) === 0 && !deps.runnerError,

@@ -1,5 +1,6 @@
 import type { PoolConfig } from '../config/types.js';
 import type { RunnerSpec } from '../backends/types.js';
+import type { CapacityFigure } from './capacity.js';
 import type { JobHookState } from './types.js';
 
 /** How a new runner proves itself to GitHub. */
@@ -34,6 +35,8 @@ export interface ReconcileMetrics {
   job?(pool: string, conclusion: string): void;
   runners?(counts: { pool: string; state: string; count: number }[]): void;
   poolHealthy?(pool: string, healthy: boolean): void;
+  /** Every pass: host.capacity figures and which pools they hold back. */
+  capacity?(figures: CapacityFigure[], pools: { pool: string; blocked: boolean }[]): void;
   /** Every pass: each configured pool's labels, desired count and webhook queue. */
   pools?(pools: { pool: string; backend: string; labels: string[]; desired: number; queued: number; oldestQueuedAt?: number }[]): void;
 }

@@ -12,6 +12,7 @@ import { JobQueue, poolForJob } from './jobs.js';
 import { isPresent } from './states.js';
 import { runnerLabels } from '../config/names.js';
 import type { LaunchKit, ReconcileMetrics } from './kit.js';
+import { capacityShortfall, type CapacityFigure } from './capacity.js';
 import { plan } from './planner.js';
 import { PoolRuntime } from './pools.js';
 import type { Observation } from './types.js';
@@ -36,6 +37,8 @@ export interface ReconcilerDeps {
   metrics?: ReconcileMetrics;
   /** A runner exited 7: look for a newer runner version now. */
   onVersionDeprecated?: () => void;
+  /** Reads host.capacity figures (disk, memory) each pass; without it nothing is held back. */
+  capacity?: () => Promise<CapacityFigure[]>;
   /** Keeps the last output of ended runners for `runner-fleet logs`. */
   logArchive?: LogArchive;
   /** How often GitHub's runner list is read (conditional; 304s are free). Default 120 s. */
@@ -197,8 +200,27 @@ export class Reconciler {
     const rows = this.deps.store.runners.list();
     const { hooks, tainted } = await this.hookFiles.read(rows);
     await this.refreshGitHub(now);
+    await this.checkCapacity();
     const pools = [...this.poolMap.values()].map((p) => p.view(now, this.targetVersion, this.jobs.queuedFor(p.cfg.name)));
     return { now, host: this.cfg.host.name, pools, rows, observed, unavailable, github: this.github, hooks, tainted };
+  }
+
+  /** host.capacity: a pool below a floor starts nothing new until the floor is met again. */
+  private async checkCapacity(): Promise<void> {
+    if (!this.deps.capacity) return;
+    let figures: CapacityFigure[] = [];
+    try {
+      figures = await this.deps.capacity();
+    } catch (err) {
+      this.deps.logger.warn({ err: describeError(err) }, 'cannot read host capacity');
+    }
+    for (const p of this.poolMap.values()) {
+      const short = capacityShortfall(figures, p.cfg.backend) ?? null;
+      if (short && short !== p.capacity) this.deps.logger.warn({ pool: p.cfg.name, code: 'HOST_CAPACITY', detail: short }, 'pool starts no new runner: host capacity');
+      else if (!short && p.capacity) this.deps.logger.info({ pool: p.cfg.name }, 'host capacity met again; pool starts runners');
+      p.setCapacity(short);
+    }
+    this.deps.metrics?.capacity?.(figures, [...this.pools.values()].map((p) => ({ pool: p.cfg.name, blocked: p.capacity !== null })));
   }
 
   /** GitHub lags and costs rate limit: read it rarely, conditionally, and never block a run on it. */

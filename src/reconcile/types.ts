@@ -12,6 +12,8 @@ export type PoolView = Sizing & {
   targetVersion: string | null;
   /** Pool can start runners (initialised, not in backoff, not draining, not broken). */
   canCreate: boolean;
+  /** Set while a host.capacity floor (or the CPU budget) is not met: what is short. Nothing new starts; running runners stay. */
+  hostCapacity?: string;
   draining: boolean;
   /** Queued jobs (webhook) routed to this pool and not yet picked up by a runner. */
   queuedJobs: number;

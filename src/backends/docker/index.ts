@@ -272,11 +272,22 @@ export function createDockerBackend(opts: DockerBackendOptions): Backend {
     }
   }
 
+  let root: Promise<string | undefined> | undefined;
+  /** Images, containers and volumes live there; asked once (it changes only with a dockerd restart). */
+  function dataRoot(): Promise<string | undefined> {
+    root ??= (docker.info() as Promise<{ DockerRootDir?: string }>).then((i) => i.DockerRootDir, () => {
+      root = undefined;
+      return undefined;
+    });
+    return root;
+  }
+
   return {
     kind: 'docker',
     create,
     destroy,
     list,
+    dataRoot,
     watch: (onExit) =>
       watchExits({ docker, host, logger, clock, minBackoffMs: opts.watchBackoffMs?.min, maxBackoffMs: opts.watchBackoffMs?.max }, onExit),
     logs,
