@@ -35,6 +35,8 @@ export interface BackendModule<K extends BackendKind = BackendKind> {
   settings(section: SectionOf<K> | undefined): Extract<BackendSettings, { backend: K }> | undefined;
   /** Why this pool's runners cannot get dns / extraHosts, or undefined when they can. */
   cannotApplyHostEntries(raw: RawPool): string | undefined;
+  /** Why this backend cannot enforce `limits` on this host, or undefined when it can. */
+  cannotApplyLimits?(): string | undefined;
 
   // --- runtime
   create(deps: { cfg: FleetConfig; logger: Logger; clock?: Clock }): Promise<Backend>;

@@ -1,4 +1,4 @@
-import type { BackendKind, DockerPoolConfig, SystemdPoolConfig } from '../config/types.js';
+import type { BackendKind, DockerPoolConfig, RunnerLimits, SystemdPoolConfig } from '../config/types.js';
 
 export type { BackendKind };
 
@@ -30,6 +30,8 @@ export interface RunnerSpec {
   /** Unix user to run as (systemd User=, docker --user, process: only when the daemon is root). */
   user?: string;
   ephemeral: boolean;
+  /** Per-runner cgroup limits (pool.limits). */
+  limits?: RunnerLimits;
   network: { dns: string[]; extraHosts: Record<string, string>; mode?: string };
   docker?: DockerPoolConfig;
   systemd?: SystemdPoolConfig;

@@ -193,6 +193,15 @@ const poolFields = z.strictObject({
   env: z.record(envName, z.union([oneLine(z.string()), z.number(), z.boolean()]).transform(String)).default({}),
   secretEnv: z.record(envName, text).default({}),
   network: optional(networkOverride),
+  limits: optional(
+    z
+      .strictObject({
+        cpus: optional(num.refine((n) => n > 0, { error: 'must be greater than 0' })),
+        memory: optional(byteSize.refine((n) => n >= 6 * 1024 * 1024, { error: 'at least 6m (the runner itself needs more)' })),
+        pids: optional(int.refine((n) => n > 0, { error: 'must be a positive integer' })),
+      })
+      .transform(stripUndefined),
+  ),
   docker: optional(docker),
   systemd: optional(systemd),
   process: optional(processUser),

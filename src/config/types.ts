@@ -80,6 +80,14 @@ export type BackendSettings =
 
 export type BackendKind = BackendSettings['backend'];
 
+/** Per-runner resource limits (cgroups), applied by every backend that can. */
+export interface RunnerLimits {
+  cpus?: number;
+  /** bytes */
+  memory?: number;
+  pids?: number;
+}
+
 export interface PoolCommon {
   name: string;
   scope: Scope;
@@ -93,6 +101,7 @@ export interface PoolCommon {
   secretEnv: Record<string, string>;
   /** The global network section with this pool's overrides applied. */
   network: NetworkConfig;
+  limits?: RunnerLimits;
 }
 
 export type PoolConfig = PoolCommon & Sizing & BackendSettings;

@@ -41,6 +41,7 @@ export function createLaunchKit(deps: {
         env: built.env, secretEnv: built.secretEnv,
         mounts: [...runnerMounts(cfg, pool, version), ...prepared.mounts],
         ephemeral: pool.ephemeral,
+        ...(pool.limits ? { limits: pool.limits } : {}),
         network: { dns: pool.network.dns, extraHosts: pool.network.extraHosts, ...(networkMode ? { mode: networkMode } : {}) },
         ...parts,
       };

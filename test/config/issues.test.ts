@@ -37,6 +37,8 @@ const cases: Array<{ title: string; text: string; path: string; line: number; co
   { title: 'label too long', text: MINIMAL + `    labels: [${'x'.repeat(257)}]\n`, path: 'pools[0].labels[0]', line: 8 },
   { title: 'bad host name', text: MINIMAL + 'host: { name: Build.01 }\n', path: 'host.name', line: 8 },
   { title: 'bad host.capacity size', text: MINIMAL + 'host: { capacity: { minFreeDisk: lots } }\n', path: 'host.capacity.minFreeDisk', line: 8 },
+  { title: 'limits on a process pool', text: MINIMAL + '    limits: { memory: 1g }\n', path: 'pools[0].limits', line: 8 },
+  { title: 'limits.memory not a size', text: MINIMAL + '    backend: systemd\n    systemd: { user: runner }\n    limits: { memory: lots }\n', path: 'pools[0].limits.memory', line: 10 },
   { title: 'runner names too long', text: MINIMAL + `host: { name: ${'h'.repeat(60)} }\n`, path: 'pools[0].name', line: 5 },
   { title: 'no credentials', text: MINIMAL.replace('    token: t0ken\n', ''), path: 'github.auth', line: 2 },
   { title: 'token and tokenFile', text: MINIMAL.replace('token: t0ken', 'token: t0ken\n    tokenFile: /x'), path: 'github.auth.tokenFile', line: 4 },
