@@ -243,5 +243,6 @@ function reconcileMetrics(m: Metrics, everyPass: () => void): ReconcileMetrics {
     poolHealthy: (pool, ok) => m.setPoolHealthy(pool, ok),
     pools: (pools) => m.setPools(pools),
     capacity: (figures, pools) => m.setHostCapacity(figures, pools),
+    diskFreed: (pool, what, bytes) => m.diskFreedBytes(pool, what, bytes),
   };
 }

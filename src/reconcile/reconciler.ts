@@ -12,7 +12,8 @@ import { JobQueue, poolForJob } from './jobs.js';
 import { isPresent } from './states.js';
 import { runnerLabels } from '../config/names.js';
 import type { LaunchKit, ReconcileMetrics } from './kit.js';
-import { capacityShortfall, type CapacityFigure } from './capacity.js';
+import type { CapacityFigure } from './capacity.js';
+import { HostGuard } from './host-guard.js';
 import { plan } from './planner.js';
 import { PoolRuntime } from './pools.js';
 import type { Observation } from './types.js';
@@ -64,11 +65,13 @@ export class Reconciler {
   private unwatch: (() => void)[] = [];
   private stopped = false;
   private readonly hookFiles: HookFiles;
+  private readonly host: HostGuard;
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.cfg = deps.config;
     this.jobs = new JobQueue(deps.clock);
     this.hookFiles = new HookFiles({ kit: deps.kit, jobs: this.jobs, store: deps.store, logger: deps.logger });
+    this.host = new HostGuard(deps, () => this.poolMap.values());
     for (const p of this.cfg.pools) this.poolMap.set(p.name, new PoolRuntime(p, this.cfg.host.name));
     const { store, github, tokens, backends, kit, clock, logger, arch, metrics, onVersionDeprecated, logArchive } = deps;
     this.exec = new Executor({
@@ -200,27 +203,9 @@ export class Reconciler {
     const rows = this.deps.store.runners.list();
     const { hooks, tainted } = await this.hookFiles.read(rows);
     await this.refreshGitHub(now);
-    await this.checkCapacity();
+    await this.host.check();
     const pools = [...this.poolMap.values()].map((p) => p.view(now, this.targetVersion, this.jobs.queuedFor(p.cfg.name)));
     return { now, host: this.cfg.host.name, pools, rows, observed, unavailable, github: this.github, hooks, tainted };
-  }
-
-  /** host.capacity: a pool below a floor starts nothing new until the floor is met again. */
-  private async checkCapacity(): Promise<void> {
-    if (!this.deps.capacity) return;
-    let figures: CapacityFigure[] = [];
-    try {
-      figures = await this.deps.capacity();
-    } catch (err) {
-      this.deps.logger.warn({ err: describeError(err) }, 'cannot read host capacity');
-    }
-    for (const p of this.poolMap.values()) {
-      const short = capacityShortfall(figures, p.cfg.backend) ?? null;
-      if (short && short !== p.capacity) this.deps.logger.warn({ pool: p.cfg.name, code: 'HOST_CAPACITY', detail: short }, 'pool starts no new runner: host capacity');
-      else if (!short && p.capacity) this.deps.logger.info({ pool: p.cfg.name }, 'host capacity met again; pool starts runners');
-      p.setCapacity(short);
-    }
-    this.deps.metrics?.capacity?.(figures, [...this.pools.values()].map((p) => ({ pool: p.cfg.name, blocked: p.capacity !== null })));
   }
 
   /** GitHub lags and costs rate limit: read it rarely, conditionally, and never block a run on it. */

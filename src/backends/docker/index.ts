@@ -97,7 +97,8 @@ export function createDockerBackend(opts: DockerBackendOptions): Backend {
 
   async function remove(id: string, signal?: AbortSignal): Promise<void> {
     try {
-      await docker.getContainer(id).remove({ force: true, abortSignal: signal });
+      // v: anonymous volumes (an image's VOLUME) go with the container; named ones are never ours to remove.
+      await docker.getContainer(id).remove({ force: true, v: true, abortSignal: signal });
     } catch (err) {
       // 404: already gone; 409: removal already in progress elsewhere.
       if (statusOf(err) !== 404 && statusOf(err) !== 409) throw engineError(`remove ${id}`, err);
