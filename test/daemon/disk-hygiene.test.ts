@@ -70,8 +70,11 @@ test('disk near its floor: an idle persistent runner\'s own _work is pruned and 
   t.true((await fs.stat(path.join(root, '.runner'))).isFile(), 'the runner itself is untouched');
   t.true((await fs.stat(path.join(tmp.data, 'not-a-runner.bin'))).isFile());
   t.is(online(emu, 'cd')[0]?.name, persistent, 'the persistent runner keeps running');
-  const metrics = await (await fetch(`http://127.0.0.1:${fx.daemon.apiPort}/metrics`)).text();
-  const freed = Number(/^runner_fleet_disk_freed_bytes_total\{pool="cd",what="work_dir"\} (\d+)$/m.exec(metrics)?.[1] ?? 0);
+  // _work is renamed aside first, then measured and removed: the figure follows.
+  const freed = await until(async () => {
+    const metrics = await (await fetch(`http://127.0.0.1:${fx.daemon.apiPort}/metrics`)).text();
+    return Number(/^runner_fleet_disk_freed_bytes_total\{pool="cd",what="work_dir"\} (\d+)$/m.exec(metrics)?.[1] ?? 0);
+  }, 30_000, 'the freed bytes in /metrics');
   t.true(freed >= 40 * MiB, `freed ${freed}`);
   // Still serves jobs afterwards (a fresh _work).
   const job = await emu.waitForJob(emu.queueJob({ labels: JOB_LABELS, script: 'echo again' }), 30_000);
