@@ -47,7 +47,7 @@ test.serial('docker limits: visible in docker inspect; a job past limits.memory 
   const first = ours(host, emu.runners())[0]!.name;
 
   const job = await emu.waitForJob(emu.queueJob({ labels: ['self-hosted', 'linux', 'cd-pipeline'], script: HOG }), 90_000);
-  t.not(job.conclusion, 'success');
+  t.not(job.conclusion, 'success', job.output);
   const base = `http://127.0.0.1:${fx.daemon.apiPort}`;
   const exit = await until(async () => {
     const s = (await (await fetch(`${base}/api/v1/status`)).json()) as StatusReport;

@@ -95,6 +95,9 @@ export function createDockerBackend(opts: DockerBackendOptions): Backend {
     return info;
   }
 
+  /** Runners whose container had an OOM kill (engine `oom` event), until they are destroyed. */
+  const oomSeen = new Set<string>();
+
   async function remove(id: string, signal?: AbortSignal): Promise<void> {
     try {
       // v: anonymous volumes (an image's VOLUME) go with the container; named ones are never ours to remove.
@@ -165,6 +168,7 @@ export function createDockerBackend(opts: DockerBackendOptions): Backend {
   }
 
   async function destroy(name: string, o: { graceMs: number }, signal?: AbortSignal): Promise<void> {
+    oomSeen.delete(name);
     const info = await inspectByName(name, signal);
     if (!info) return;
     if (!isOwned(info.Config.Labels, host, name)) {
@@ -233,7 +237,7 @@ export function createDockerBackend(opts: DockerBackendOptions): Backend {
       ...base,
       state,
       ...(startedAt > 0 ? { startedAt } : {}),
-      ...(state === 'exited' ? { ...exitFromCode(info.State.ExitCode), ...(info.State.OOMKilled ? { oomKilled: true } : {}) } : {}),
+      ...(state === 'exited' ? { ...exitFromCode(info.State.ExitCode), ...(info.State.OOMKilled || oomSeen.has(base.name) ? { oomKilled: true } : {}) } : {}),
     };
   }
 
@@ -290,7 +294,11 @@ export function createDockerBackend(opts: DockerBackendOptions): Backend {
     list,
     dataRoot,
     watch: (onExit) =>
-      watchExits({ docker, host, logger, clock, minBackoffMs: opts.watchBackoffMs?.min, maxBackoffMs: opts.watchBackoffMs?.max }, onExit),
+      watchExits(
+        { docker, host, logger, clock, minBackoffMs: opts.watchBackoffMs?.min, maxBackoffMs: opts.watchBackoffMs?.max },
+        onExit,
+        (runner) => oomSeen.add(runner),
+      ),
     logs,
     ping,
   };
