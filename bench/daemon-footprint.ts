@@ -59,7 +59,15 @@ function exited(child: ChildProcess): Promise<number | null> {
 /** Kept in step with `Environment=NODE_OPTIONS=` in systemd/runner-fleet.service. */
 export const DAEMON_NODE_OPTIONS = '--max-semi-space-size=1';
 
-export async function daemonFootprint(opts: { runners: number; windowMs: number; targetRssMB: number; nodeOptions?: string; env?: Record<string, string> }): Promise<ScenarioResult> {
+export async function daemonFootprint(opts: {
+  runners: number;
+  windowMs: number;
+  targetRssMB: number;
+  nodeOptions?: string;
+  env?: Record<string, string>;
+  /** Extra node flags NODE_OPTIONS refuses (--cpu-prof...); BENCH_CPU_PROF=DIR sets --cpu-prof there. */
+  nodeArgs?: string[];
+}): Promise<ScenarioResult> {
   const t0 = Date.now();
   const res: ScenarioResult = { name: 'daemon-footprint', figures: [], notes: [], seconds: 0, detail: {} };
   const entry = daemonEntry();
@@ -72,7 +80,8 @@ export async function daemonFootprint(opts: { runners: number; windowMs: number;
   // Production reconcile cadence (10 s) rather than the tests' 1 s.
   fs.writeFileSync(cfg, emulatorConfigYaml(emu, dataDir, poolYaml({ name: 'cd', size: opts.runners, ephemeral: true })).replace('interval: 1s', 'interval: 10s').replace('drainTimeout: 30s', 'drainTimeout: 60s'));
   const log = fs.openSync(path.join(dir, 'daemon.log'), 'w');
-  const child = spawn(entry.argv[0]!, [...entry.argv.slice(1), 'daemon', '-c', cfg], {
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : [];
+  const child = spawn(entry.argv[0]!, [...prof, ...(opts.nodeArgs ?? []), ...entry.argv.slice(1), 'daemon', '-c', cfg], {
     cwd: REPO,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, ...(opts.nodeOptions ? { NODE_OPTIONS: opts.nodeOptions } : {}), ...opts.env },
     stdio: ['ignore', log, log],

@@ -31,6 +31,8 @@ export type ErrorCode =
   | 'API_FORBIDDEN'
   /** A file in a runner root (job-writable) that is not a small regular file: that runner is replaced. */
   | 'RUNNER_FILE_REFUSED'
+  /** A host.capacity floor is not met: the pool starts no new runner until it is. */
+  | 'HOST_CAPACITY'
   | 'USAGE';
 
 export class FleetError extends Error {

@@ -5,6 +5,17 @@ export const METRIC_PREFIX = 'runner_fleet_';
 /** Outcomes of POST /webhook, the `result` label of runner_fleet_webhook_deliveries_total. */
 export type WebhookResult = 'accepted' | 'duplicate' | 'ignored' | 'ping' | 'bad_signature' | 'too_large' | 'invalid' | 'overloaded';
 
+/** Per-pool figures reported after every reconcile pass. */
+export interface PoolMetrics {
+  pool: string;
+  backend: string;
+  labels: string[];
+  desired: number;
+  queued: number;
+  /** Epoch ms when the oldest still-waiting job was queued. */
+  oldestQueuedAt?: number;
+}
+
 /**
  * Every metric the daemon exports, on a private Registry (no global default registry, so two
  * daemons in one test process never collide). Names all start with runner_fleet_.
@@ -74,8 +85,70 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Constant 1 per configured pool; joins `labels` (comma-separated runs-on labels) onto pool alerts. */
+  readonly poolInfo = new Gauge({
+    name: `${METRIC_PREFIX}pool_info`,
+    help: 'One per configured pool: its backend and runs-on labels (comma-separated)',
+    labelNames: ['pool', 'backend', 'labels'] as const,
+    registers: [this.registry],
+  });
+  readonly poolDesired = new Gauge({
+    name: `${METRIC_PREFIX}pool_desired_runners`,
+    help: 'Runners the pool should have now (size, or minIdle plus queued jobs up to max)',
+    labelNames: ['pool'] as const,
+    registers: [this.registry],
+  });
+  readonly queuedJobs = new Gauge({
+    name: `${METRIC_PREFIX}queued_jobs`,
+    help: 'Jobs queued on GitHub (webhook) for the pool and not yet picked up by a runner',
+    labelNames: ['pool'] as const,
+    registers: [this.registry],
+  });
+  /** A timestamp, not an age: stays right between passes; alert on `time() - value`. Absent when nothing waits. */
+  readonly oldestQueued = new Gauge({
+    name: `${METRIC_PREFIX}queued_job_oldest_timestamp_seconds`,
+    help: 'When the oldest job still waiting for the pool was queued (Unix seconds)',
+    labelNames: ['pool'] as const,
+    registers: [this.registry],
+  });
+  readonly runnerExits = new Counter({
+    name: `${METRIC_PREFIX}runner_exits_total`,
+    help: 'Runner exits by cause (job_done, exit_code, oom, signal, engine_gone, disk_full, stopped)',
+    labelNames: ['pool', 'cause'] as const,
+    registers: [this.registry],
+  });
+  readonly hostFree = new Gauge({
+    name: `${METRIC_PREFIX}host_free_bytes`,
+    help: 'Free bytes the capacity check saw: disk per path (data dir, Docker data root) and memory',
+    labelNames: ['resource', 'path'] as const,
+    registers: [this.registry],
+  });
+  readonly hostFloor = new Gauge({
+    name: `${METRIC_PREFIX}host_floor_bytes`,
+    help: 'host.capacity floor per resource and path: below it no new runner starts',
+    labelNames: ['resource', 'path'] as const,
+    registers: [this.registry],
+  });
+  readonly poolBlocked = new Gauge({
+    name: `${METRIC_PREFIX}pool_capacity_blocked`,
+    help: '1 while the pool may not start runners because a host.capacity floor or the CPU budget is not met',
+    labelNames: ['pool'] as const,
+    registers: [this.registry],
+  });
+  readonly diskFreed = new Counter({
+    name: `${METRIC_PREFIX}disk_freed_bytes_total`,
+    help: 'Bytes removed by disk hygiene, by pool and what (runner_root, work_dir, container, volume)',
+    labelNames: ['pool', 'what'] as const,
+    registers: [this.registry],
+  });
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
-    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
+    if (opts.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
+      // prom-client names these gauges *_total, which Prometheus reserves for counters (promtool check
+      // metrics fails on it); its runner_fleet_nodejs_active_resources{type} gauge says the same.
+      for (const n of ['active_handles_total', 'active_requests_total', 'active_resources_total']) this.registry.removeSingleMetric(`${METRIC_PREFIX}nodejs_${n}`);
+    }
   }
 
   get contentType(): string {
@@ -122,6 +195,39 @@ export class Metrics {
 
   setPoolHealthy(pool: string, healthy: boolean): void {
     this.poolHealthy.set({ pool }, healthy ? 1 : 0);
+  }
+
+  /** Replaces the per-pool gauges so removed pools and drained queues stop being reported. */
+  setPools(pools: PoolMetrics[]): void {
+    for (const g of [this.poolInfo, this.poolDesired, this.queuedJobs, this.oldestQueued]) g.reset();
+    for (const p of pools) {
+      this.poolInfo.set({ pool: p.pool, backend: p.backend, labels: p.labels.join(',') }, 1);
+      this.poolDesired.set({ pool: p.pool }, p.desired);
+      this.queuedJobs.set({ pool: p.pool }, p.queued);
+      if (p.oldestQueuedAt !== undefined) this.oldestQueued.set({ pool: p.pool }, Math.floor(p.oldestQueuedAt / 1000));
+      // A counter series that appears at 1 has no increase() in Prometheus: the first OOM kill would not alert.
+      this.runnerExits.inc({ pool: p.pool, cause: 'oom' }, 0);
+    }
+  }
+
+  runnerExited(pool: string, cause: string): void {
+    this.runnerExits.inc({ pool, cause });
+  }
+
+  /** The capacity check's figures; replaces the previous set (a pool may have left Docker). */
+  setHostCapacity(figures: { resource: string; path: string; free: number; floor: number }[], blocked: { pool: string; blocked: boolean }[]): void {
+    this.hostFree.reset();
+    this.hostFloor.reset();
+    this.poolBlocked.reset();
+    for (const f of figures) {
+      this.hostFree.set({ resource: f.resource, path: f.path }, f.free);
+      this.hostFloor.set({ resource: f.resource, path: f.path }, f.floor);
+    }
+    for (const b of blocked) this.poolBlocked.set({ pool: b.pool }, b.blocked ? 1 : 0);
+  }
+
+  diskFreedBytes(pool: string, what: string, bytes: number): void {
+    if (bytes > 0) this.diskFreed.inc({ pool, what }, bytes);
   }
 
   webhookDelivery(result: WebhookResult): void {

@@ -3,7 +3,7 @@ import type { FleetConfig, PoolConfig } from '../config/types.js';
 import { busyByRow, desired, isCounted, isPresent } from '../reconcile/states.js';
 import type { RunnerRow, Store } from '../store/types.js';
 import { readHold } from '../reconcile/drain-hold.js';
-import type { PoolStatus, RunnerStatus, StatusReport } from './types.js';
+import type { PoolStatus, RunnerExitStatus, RunnerStatus, StatusReport } from './types.js';
 
 export function runnerStatus(r: RunnerRow): RunnerStatus {
   return {
@@ -56,6 +56,7 @@ export function statusFromStore(cfg: FleetConfig, store: Store, version: string)
       healthy: null,
       draining: hold.all || hold.pools.includes(p.name),
       ...(failed?.lastError ? { error: failed.lastError } : {}),
+      lastExits: lastExits(store, p.name),
     };
   });
   const arch = safeArch();
@@ -73,6 +74,19 @@ export function statusFromStore(cfg: FleetConfig, store: Store, version: string)
     github: { rateLimitRemaining: null, requests: 0 },
     draining: cfg.pools.length > 0 && pools.every((p) => p.draining),
   };
+}
+
+const EXITS_SHOWN = 5;
+
+export function lastExits(store: Store, pool: string): RunnerExitStatus[] {
+  return store.events.recent(EXITS_SHOWN, { kind: 'runner.exited', pool }).map((e) => ({
+    runner: e.runner ?? '',
+    at: e.at,
+    cause: typeof e.data.cause === 'string' ? e.data.cause : 'unknown',
+    exitCode: typeof e.data.exitCode === 'number' ? e.data.exitCode : null,
+    signal: typeof e.data.signal === 'string' ? e.data.signal : null,
+    meaning: typeof e.data.meaning === 'string' ? e.data.meaning : '',
+  }));
 }
 
 function safeArch(): string | undefined {

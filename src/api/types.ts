@@ -39,6 +39,18 @@ export interface PoolStatus {
   runners: RunnerStatus[];
   /** Registrations named like this pool's runners that carry another host's id: left alone. */
   foreign?: { name: string; message: string }[];
+  /** The pool's last runner exits, newest first, with their cause (job_done, exit_code, oom, signal, engine_gone, disk_full, interrupted). */
+  lastExits?: RunnerExitStatus[];
+}
+
+export interface RunnerExitStatus {
+  runner: string;
+  at: number;
+  cause: string;
+  exitCode: number | null;
+  signal: string | null;
+  /** The exit code's meaning per runner-facts (job-done, registration-gone, retryable...). */
+  meaning: string;
 }
 
 export interface RunnerStatus {

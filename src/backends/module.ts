@@ -36,6 +36,8 @@ export interface BackendModule<K extends BackendKind = BackendKind> {
   settings(section: SectionOf<K> | undefined): Extract<BackendSettings, { backend: K }> | undefined;
   /** Why this pool's runners cannot get dns / extraHosts, or undefined when they can. */
   cannotApplyHostEntries(raw: RawPool): string | undefined;
+  /** Why this backend cannot enforce `limits` on this host, or undefined when it can. */
+  cannotApplyLimits?(): string | undefined;
 
   // --- runtime
   /** `failpoint`: crash tests park a two-step create between its steps (daemon/failpoints.ts). */

@@ -1,4 +1,4 @@
-import type { BackendKind, DockerPoolConfig, SystemdPoolConfig } from '../config/types.js';
+import type { BackendKind, DockerPoolConfig, RunnerLimits, SystemdPoolConfig } from '../config/types.js';
 
 export type { BackendKind };
 
@@ -32,6 +32,8 @@ export interface RunnerSpec {
   /** Unix user to run as (systemd User=, docker --user, process: only when the daemon is root). */
   user?: string;
   ephemeral: boolean;
+  /** Per-runner cgroup limits (pool.limits). */
+  limits?: RunnerLimits;
   network: { dns: string[]; extraHosts: Record<string, string>; mode?: string };
   docker?: DockerPoolConfig;
   systemd?: SystemdPoolConfig;
@@ -52,6 +54,10 @@ export interface ObservedRunner {
   state: ObservedState;
   /** Set when state is 'exited'. null when killed by a signal. */
   exitCode?: number | null;
+  /** The signal that killed it, when the engine says (SIGKILL, SIGTERM...). */
+  signal?: string | null;
+  /** The engine says the kernel's OOM killer ended it (Docker State.OOMKilled, systemd Result=oom-kill, cgroup memory.events). */
+  oomKilled?: boolean;
   /** epoch ms */
   startedAt?: number;
   ref: string;
@@ -78,6 +84,8 @@ export interface Backend {
   watch?(onExit: (e: RunnerExit) => void): () => void;
   /** Recent output of a runner (for `runner-fleet logs`). */
   logs?(name: string, opts: { tail: number }): Promise<string>;
+  /** A directory this engine fills besides the data dir (Docker's data root), for host.capacity. */
+  dataRoot?(): Promise<string | undefined>;
   /** Is the engine reachable? (doctor, pool health) */
   ping(signal?: AbortSignal): Promise<void>;
   close?(): Promise<void>;

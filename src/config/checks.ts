@@ -153,6 +153,8 @@ function checkBackend(pool: Obj, path: Path, globalNet: Obj | undefined, report:
   }
   const mod = backendModules.get(backend as never);
   if (mod?.requires && !has(pool, mod.kind)) report([...path, 'backend'], `backend ${backend} requires ${mod.requires}`);
+  const noLimits = has(pool, 'limits') ? mod?.cannotApplyLimits?.() : undefined;
+  if (noLimits) report([...path, 'limits'], `pool "${String(pool.name)}" sets limits, but ${noLimits}`, 'key');
   // An unknown backend is the schema's to report; it cannot apply anything either.
   const why = mod ? mod.cannotApplyHostEntries(pool) : `backend ${backend}`;
   if (why === undefined) return;

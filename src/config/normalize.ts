@@ -2,7 +2,7 @@ import type { RawConfig, RawNetworkOverride, RawPool } from './schema.js';
 import { parseHostPort } from './schema.js';
 import type { Secrets } from './secrets.js';
 import { resolvePath } from './secrets.js';
-import type { FleetConfig, GitHubAuth, NetworkConfig, PoolConfig, Scope, ToolConfig } from './types.js';
+import { DEFAULT_CAPACITY, type FleetConfig, type GitHubAuth, type NetworkConfig, type PoolConfig, type Scope, type ToolConfig } from './types.js';
 
 /**
  * Schema output (already cross-checked) → the FleetConfig everything else reads.
@@ -15,7 +15,14 @@ export function normalize(raw: RawConfig, ctx: { source: string; baseDir: string
   const listen = parseHostPort(raw.api.listen) ?? { host: '127.0.0.1', port: 8484 };
   return {
     source: ctx.source,
-    host: { name: ctx.hostName, dataDir: abs(raw.host.dataDir) },
+    host: {
+      name: ctx.hostName,
+      dataDir: abs(raw.host.dataDir),
+      capacity: {
+        minFreeDisk: raw.host.capacity.minFreeDisk ?? DEFAULT_CAPACITY.minFreeDisk,
+        minFreeMemory: raw.host.capacity.minFreeMemory ?? DEFAULT_CAPACITY.minFreeMemory,
+      },
+    },
     github: { url: githubUrl, apiUrl: (raw.github.apiUrl ?? defaultApiUrl(githubUrl)).replace(/\/+$/, ''), auth: auth(raw, ctx.secrets) },
     runner: {
       version: raw.runner.version.replace(/^v(?=\d)/, ''),

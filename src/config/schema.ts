@@ -132,6 +132,20 @@ const tool = z.strictObject({
   versionCommand: optional(z.array(z.string())),
 });
 
+/** Byte sizes as in Docker: 512m, 10g, 1.5t, or a plain number of bytes. */
+export function parseBytes(s: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*([bkmgt]?)i?b?$/i.exec(s.trim());
+  if (!m) return undefined;
+  const unit = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as '' | 'b' | 'k' | 'm' | 'g' | 't'];
+  return Math.floor(Number(m[1]) * unit);
+}
+
+const byteSize = z
+  .union([z.string(), z.number()])
+  .transform(String)
+  .refine((s) => parseBytes(s) !== undefined, { error: 'a size: a number with b, k, m, g or t (e.g. 10g, 512m)' })
+  .transform((s) => parseBytes(s)!);
+
 const docker = z.strictObject({
   image: text,
   runnerFrom: z.enum(['cache', 'image']).default('cache'),
@@ -181,6 +195,15 @@ const poolFields = z.strictObject({
   env: z.record(envName, z.union([oneLine(z.string()), z.number(), z.boolean()]).transform(String)).default({}),
   secretEnv: z.record(envName, text).default({}),
   network: optional(networkOverride),
+  limits: optional(
+    z
+      .strictObject({
+        cpus: optional(num.refine((n) => n > 0, { error: 'must be greater than 0' })),
+        memory: optional(byteSize.refine((n) => n >= 6 * 1024 * 1024, { error: 'at least 6m (the runner itself needs more)' })),
+        pids: optional(int.refine((n) => n > 0, { error: 'must be a positive integer' })),
+      })
+      .transform(stripUndefined),
+  ),
   docker: optional(docker),
   systemd: optional(systemd),
   process: optional(processUser),
@@ -219,7 +242,13 @@ const app = z.strictObject({
 const auth = z.strictObject({ token: optional(secret), tokenFile: optional(text), app: optional(app) });
 
 export const configSchema = z.strictObject({
-  host: section(z.strictObject({ name: optional(name), dataDir: plainText.default('/var/lib/runner-fleet') })),
+  host: section(
+    z.strictObject({
+      name: optional(name),
+      dataDir: plainText.default('/var/lib/runner-fleet'),
+      capacity: section(z.strictObject({ minFreeDisk: optional(byteSize), minFreeMemory: optional(byteSize) })),
+    }),
+  ),
   github: section(
     z.strictObject({ url: httpUrl.default('https://github.com'), apiUrl: optional(httpUrl), auth: section(auth) }),
   ),

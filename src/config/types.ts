@@ -82,6 +82,14 @@ export type BackendSettings =
 
 export type BackendKind = BackendSettings['backend'];
 
+/** Per-runner resource limits (cgroups), applied by every backend that can. */
+export interface RunnerLimits {
+  cpus?: number;
+  /** bytes */
+  memory?: number;
+  pids?: number;
+}
+
 export interface PoolCommon {
   name: string;
   scope: Scope;
@@ -95,6 +103,7 @@ export interface PoolCommon {
   secretEnv: Record<string, string>;
   /** The global network section with this pool's overrides applied. */
   network: NetworkConfig;
+  limits?: RunnerLimits;
 }
 
 export type PoolConfig = PoolCommon & Sizing & BackendSettings;
@@ -102,10 +111,19 @@ export type PoolConfig = PoolCommon & Sizing & BackendSettings;
 /** The pools of one backend, with that backend's settings known to be present. */
 export type PoolOf<K extends BackendKind> = Extract<PoolConfig, { backend: K }>;
 
+/** host.capacity in bytes: below a floor no new runner starts (0 turns a floor off). */
+export interface HostCapacityConfig {
+  minFreeDisk: number;
+  minFreeMemory: number;
+}
+
+export const DEFAULT_CAPACITY: HostCapacityConfig = { minFreeDisk: 5 * 1024 ** 3, minFreeMemory: 512 * 1024 ** 2 };
+
 export interface FleetConfig {
   /** Absolute path of the file this came from. */
   source: string;
-  host: { name: string; dataDir: string };
+  /** capacity is always set by the loader; optional only so partial configs in tests and tools type-check. */
+  host: { name: string; dataDir: string; capacity?: HostCapacityConfig };
   github: { url: string; apiUrl: string; auth: GitHubAuth };
   runner: { version: string; url?: string; sha256?: string; updateSchedule: string };
   tokens: { refreshSchedule: string };

@@ -1,3 +1,4 @@
+import { pruneWork } from '../runner/work-prune.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { moduleOf } from '../backends/index.js';
@@ -41,6 +42,7 @@ export function createLaunchKit(deps: {
         env: built.env, secretEnv: built.secretEnv,
         mounts: [...runnerMounts(cfg, pool, version), ...prepared.mounts],
         ephemeral: pool.ephemeral,
+        ...(pool.limits ? { limits: pool.limits } : {}),
         network: { dns: pool.network.dns, extraHosts: pool.network.extraHosts, ...(networkMode ? { mode: networkMode } : {}) },
         ...parts,
       };
@@ -50,6 +52,11 @@ export function createLaunchKit(deps: {
       await removeRunnerDir(dataDir(), name);
     },
     registrationId: (name) => readRegistrationId(runnerRoot(dataDir(), name)),
+    pruneWork(name) {
+      const root = runnerRoot(dataDir(), name);
+      // A hook file that cannot be read (a job vandalised it) counts as busy: nothing is pruned.
+      return pruneWork(root, async () => (await readJobState(root).catch(() => ({ state: 'busy' as const })))?.state !== 'busy');
+    },
     async readHook(name) {
       const s = await readJobState(runnerRoot(dataDir(), name));
       return s ? { state: s.state, at: s.at, ...(s.runId ? { runId: s.runId } : {}) } : undefined;

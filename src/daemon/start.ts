@@ -34,6 +34,8 @@ import { ensureHostId } from '../reconcile/host-id.js';
 import { configChanges, forwarding, prepareReload, type ReloadOutcome } from './reload.js';
 import type { ApiDeps } from '../api/server.js';
 import type { GitHubClient } from '../github/client.js';
+import { createLogArchive } from '../runner/log-archive.js';
+import { readCapacity } from './capacity.js';
 
 export interface DaemonOptions {
   config: FleetConfig;
@@ -127,6 +129,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     ...(opts.failpoint ? { failpoint: opts.failpoint } : {}),
     ...(opts.exposureCheckIntervalMs !== undefined ? { exposureCheckIntervalMs: opts.exposureCheckIntervalMs } : {}),
     hostId,
+    logArchive: createLogArchive({ dataDir: config.host.dataDir }),
+    capacity: async () => readCapacity(reconciler.config, await backendDisks(backends)),
     ...(opts.githubListIntervalMs !== undefined ? { githubListIntervalMs: opts.githubListIntervalMs } : {}),
   });
   const versions = new RunnerVersions({
@@ -303,17 +307,31 @@ function persistentScopes(cfg: FleetConfig) {
   return cfg.pools.filter((p) => !p.ephemeral).map((p) => p.scope);
 }
 
+/** Directories the engines fill besides the data dir (Docker's data root). */
+async function backendDisks(backends: Partial<Record<BackendKind, Backend>>): Promise<{ path: string; backend: BackendKind }[]> {
+  const out: { path: string; backend: BackendKind }[] = [];
+  for (const b of Object.values(backends)) {
+    const root = await b?.dataRoot?.();
+    if (b && root) out.push({ path: root, backend: b.kind });
+  }
+  return out;
+}
+
 /** The reconciler reports events; the Prometheus side decides units and names. */
 function reconcileMetrics(m: Metrics, everyPass: () => void): ReconcileMetrics {
   return {
     reconcileDuration: (s) => m.observeReconcile(s * 1000),
     scaleUpLatency: (pool, backend, s) => m.observeScaleUp(pool, backend, s * 1000),
     runnerRestart: (pool, code) => m.runnerRestarted(pool, code),
+    runnerExit: (pool, cause) => m.runnerExited(pool, cause),
     job: (pool, conclusion) => m.jobCompleted(pool, conclusion),
     runners: (counts) => {
       m.setRunnerCounts(counts);
       everyPass();
     },
     poolHealthy: (pool, ok) => m.setPoolHealthy(pool, ok),
+    pools: (pools) => m.setPools(pools),
+    capacity: (figures, pools) => m.setHostCapacity(figures, pools),
+    diskFreed: (pool, what, bytes) => m.diskFreedBytes(pool, what, bytes),
   };
 }

@@ -1,4 +1,4 @@
-import { poolRunners } from '../api/status.js';
+import { lastExits, poolRunners } from '../api/status.js';
 import type { StatusReport } from '../api/types.js';
 import type { FleetConfig } from '../config/types.js';
 import type { RequestStats } from '../github/types.js';
@@ -30,7 +30,11 @@ export function buildStatus(deps: {
     version: deps.version,
     pools: config.pools.map((p) => {
       const rt = reconciler.pools.get(p.name);
-      const error = rt?.error ? { error: rt.error, code: rt.errorCode, hint: rt.hint } : runnerErrorOf(deps.runnerError);
+      const error = rt?.error
+        ? { error: rt.error, code: rt.errorCode, hint: rt.hint }
+        : rt?.capacity
+          ? { error: rt.capacity, code: 'HOST_CAPACITY', hint: null }
+          : runnerErrorOf(deps.runnerError);
       const foreign = (reconciler.foreign?.get(p.name) ?? []).map((name) => ({ name, message: `another host uses the name ${name}` }));
       return {
         ...poolRunners(p, rows, { draining: Boolean(rt?.draining || rt?.exposed), queued: reconciler.queuedFor(p.name) }),
@@ -40,6 +44,7 @@ export function buildStatus(deps: {
         ...(error?.code ? { errorCode: error.code } : {}),
         ...(error?.hint ? { hint: error.hint } : {}),
         ...(foreign.length ? { foreign } : {}),
+        lastExits: lastExits(store, p.name),
       };
     }),
     draining: reconciler.pools.size > 0 && [...reconciler.pools.values()].every((p) => p.draining),

@@ -6,8 +6,10 @@ import { rememberedScope } from './pool-scopes.js';
 import { describeError } from '../errors.js';
 import type { RunnerService, Token } from '../github/types.js';
 import type { Logger } from '../log.js';
+import type { LogArchive } from '../runner/log-archive.js';
 import type { RunnerRow, Store } from '../store/types.js';
 import { classifyExit, startFailure } from './exits.js';
+import { recordExit } from './exit-record.js';
 import type { JobQueue } from './jobs.js';
 import type { LaunchKit, ReconcileMetrics, Registration } from './kit.js';
 import type { PoolRuntime } from './pools.js';
@@ -47,6 +49,8 @@ export interface ExecutorDeps {
   failpoint?: Failpoint;
   /** This host's persistent id (host-id.ts): a label on every registration, on every container/unit. */
   hostId?: string;
+  /** Keeps the last output of ended runners for `runner-fleet logs`. */
+  logArchive?: LogArchive;
 }
 
 /** What one pass hands the executor along with its actions. */
@@ -122,7 +126,7 @@ export class Executor {
     this.inflight.add(a.name);
     try {
       if (a.kind === 'retire') await this.retire(a.name, a.reason);
-      else if (a.kind === 'reap') await this.reap(a.name, a.exitCode, a.reason, pass.targetVersion);
+      else if (a.kind === 'reap') await this.reap(a, pass.targetVersion);
       else if (a.kind === 'adopt') this.adopt(a.name, a.pool, a.backend);
       else if (a.kind === 'orphan') await this.orphan(a.name, a.backend, a.pool, a.running);
       else if (a.kind === 'ghost') await this.ghost(a.pool, a.githubId, a.name);
@@ -258,7 +262,8 @@ export class Executor {
     await this.removeResource(name, backend, 'orphan');
   }
 
-  private async reap(name: string, exitCode: number | null, reason: string, targetVersion: string | null): Promise<void> {
+  private async reap(a: Extract<Action, { kind: 'reap' }>, targetVersion: string | null): Promise<void> {
+    const { name, exitCode, reason } = a;
     const row = this.deps.store.runners.get(name);
     if (!row || row.state === 'gone') return;
     // A hook file present (or vandalised) means a job ran.
@@ -280,10 +285,15 @@ export class Executor {
     // Intent first: while the cleanup runs, the next pass must not count this runner towards the
     // pool size, or it would see one too many and retire a healthy idle runner.
     this.deps.store.runners.update(name, { state: 'deleting', lastExitCode: exitCode, ranJob, reason: meaning.label });
+    const m = this.deps.metrics;
+    await recordExit(
+      { ...this.deps, backend: this.deps.backends[row.backend], ...(m?.runnerExit ? { onCause: (p, c) => m.runnerExit!(p, c) } : {}) },
+      { ...row, ranJob },
+      a,
+      meaning,
+    );
     await this.cleanup(row, meaning.lookup);
     this.deps.store.runners.update(name, { state: 'gone' });
-    this.deps.store.events.append({ kind: 'runner.exited', runner: name, pool: row.pool, data: { exitCode, meaning: meaning.label, reason } });
-    this.deps.logger.info({ runner: name, pool: row.pool, exitCode, meaning: meaning.label }, 'runner ended');
     this.deps.retrigger();
   }
 

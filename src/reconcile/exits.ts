@@ -60,3 +60,36 @@ export function startFailure(code: number | null, name: string): { error: FleetE
   }
   return undefined;
 }
+
+/**
+ * Why a runner ended, for history, status and runner_fleet_runner_exits_total{cause}. The
+ * runner's own exit code (runner-facts) stays in `detail`; the cause says who ended it.
+ */
+export type ExitCause = 'job_done' | 'exit_code' | 'oom' | 'signal' | 'engine_gone' | 'disk_full' | 'interrupted';
+
+export interface ExitFacts {
+  exitCode: number | null;
+  signal?: string | null;
+  /** The engine reported an OOM kill. */
+  oomKilled?: boolean;
+  /** Its container/unit/process vanished with no exit recorded. */
+  vanished?: boolean;
+  /** Left mid-create by a previous daemon. */
+  interrupted?: boolean;
+  /** The runner's last output says ENOSPC, or the data dir had no room left when it ended. */
+  diskFull?: boolean;
+}
+
+/** Most specific first: an OOM or a full disk explains an exit code or a signal, not the reverse. */
+export function exitCause(f: ExitFacts, meaning: Pick<ExitMeaning, 'label'>): ExitCause {
+  if (f.oomKilled) return 'oom';
+  if (f.interrupted) return 'interrupted';
+  if (meaning.label === 'job-done') return 'job_done';
+  if (f.diskFull) return 'disk_full';
+  if (f.vanished) return 'engine_gone';
+  if (f.exitCode === null) return 'signal';
+  return 'exit_code';
+}
+
+/** Output lines that mean the disk was full (runner, .NET, Node, git, Docker). */
+export const DISK_FULL_RE = /No space left on device|ENOSPC|There is not enough space on the disk/;

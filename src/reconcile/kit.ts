@@ -1,5 +1,6 @@
 import type { PoolConfig } from '../config/types.js';
 import type { RunnerSpec } from '../backends/types.js';
+import type { CapacityFigure } from './capacity.js';
 import type { JobHookState } from './types.js';
 
 /** How a new runner proves itself to GitHub. */
@@ -22,6 +23,8 @@ export interface LaunchKit {
   readHook(name: string): Promise<JobHookState | undefined>;
   /** The registration id in the runner's own `.runner` (agentId): job-writable, a hint only. */
   registrationId?(name: string): Promise<number | undefined>;
+  /** Empty an idle runner's own _work; the bytes freed. */
+  pruneWork?(name: string): Promise<number>;
 }
 
 /** Per-event hooks for metrics; every method optional so tests can pass {}. */
@@ -29,7 +32,15 @@ export interface ReconcileMetrics {
   reconcileDuration?(seconds: number): void;
   scaleUpLatency?(pool: string, backend: string, seconds: number): void;
   runnerRestart?(pool: string, exitCode: number | null): void;
+  /** A runner ended, by cause (see ExitCause). */
+  runnerExit?(pool: string, cause: string): void;
   job?(pool: string, conclusion: string): void;
   runners?(counts: { pool: string; state: string; count: number }[]): void;
   poolHealthy?(pool: string, healthy: boolean): void;
+  /** Bytes disk hygiene removed (work_dir, ...). */
+  diskFreed?(pool: string, what: string, bytes: number): void;
+  /** Every pass: host.capacity figures and which pools they hold back. */
+  capacity?(figures: CapacityFigure[], pools: { pool: string; blocked: boolean }[]): void;
+  /** Every pass: each configured pool's labels, desired count and webhook queue. */
+  pools?(pools: { pool: string; backend: string; labels: string[]; desired: number; queued: number; oldestQueuedAt?: number }[]): void;
 }

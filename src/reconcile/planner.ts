@@ -70,7 +70,10 @@ function planRow(
     case 'busy': {
       if (!running) {
         const exitCode = o?.exitCode ?? row.lastExitCode ?? null;
-        return { kind: 'reap', name: row.name, pool: row.pool, exitCode, reason: o ? 'exited' : 'vanished' };
+        return {
+          kind: 'reap', name: row.name, pool: row.pool, exitCode, reason: o ? 'exited' : 'vanished',
+          ...(o?.signal ? { signal: o.signal } : {}), ...(o?.oomKilled ? { oomKilled: true } : {}),
+        };
       }
       // Its hooks can no longer be believed, so neither can its busy state: GitHub decides (the
       // executor deregisters first and keeps it on 422), and the runner is not reused.
@@ -117,8 +120,10 @@ function planPool(pool: PoolView, rows: RunnerRow[], obs: Observation, inflight:
   const queued = Math.max(0, pool.queuedJobs - justTookJob(live, obs));
   const desired = desiredFor(pool, { draining: pool.draining, busy: busy.length, queued });
   const out: Action[] = [];
+  // Host short of disk/memory: no new runner, and no version roll (its replacement could not start).
+  const canCreate = pool.canCreate && !pool.hostCapacity;
 
-  if (liveCount < desired && pool.canCreate) {
+  if (liveCount < desired && canCreate) {
     for (let i = liveCount; i < desired; i++) out.push({ kind: 'create', pool: pool.name, reason: 'below-desired' });
     return out;
   }
@@ -138,7 +143,7 @@ function planPool(pool: PoolView, rows: RunnerRow[], obs: Observation, inflight:
   // Version roll: one idle runner at a time, only while the pool is otherwise settled,
   // so it never drops below its size minus one.
   const settled = rows.every((r) => !TRANSITIONAL.has(r.state) && !inflight.has(r.name));
-  if (pool.targetVersion && settled && !pool.draining && pool.canCreate) {
+  if (pool.targetVersion && settled && !pool.draining && canCreate) {
     const old = idle.filter((r) => r.version !== null && r.version !== pool.targetVersion).sort(retireOrder(pool));
     if (old[0]) out.push({ kind: 'retire', name: old[0].name, pool: pool.name, reason: 'version-roll' });
   }

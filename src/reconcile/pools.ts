@@ -14,6 +14,8 @@ import type { PoolView } from './types.js';
 export class PoolRuntime {
   /** What to check, when the error has a likely cause (e.g. a runner that cannot start). */
   #hint: string | null = null;
+  /** What the host is short of for this pool (host.capacity), or null. */
+  #capacity: string | null = null;
   readonly pattern: RegExp;
   // Written only through the methods below: the reconciler owns this state, the executor reports
   // outcomes through recordFailure / recordSuccess, status reads the getters.
@@ -48,6 +50,13 @@ export class PoolRuntime {
   }
   get hint(): string | null {
     return this.#hint;
+  }
+  get capacity(): string | null {
+    return this.#capacity;
+  }
+  /** The host's capacity check for this pool: what is short, or null when every floor is met. */
+  setCapacity(short: string | null): void {
+    this.#capacity = short;
   }
   get failures(): number {
     return this.#failures;
@@ -198,6 +207,7 @@ export class PoolRuntime {
       ...(c.size !== undefined ? { size: c.size } : { scale: c.scale }),
       targetVersion,
       canCreate: this.ready && this.mayCreate(now) && targetVersion !== null,
+      ...(this.#capacity ? { hostCapacity: this.#capacity } : {}),
       draining: this.#draining || this.#exposed,
       queuedJobs,
       namePattern: this.pattern,

@@ -7,6 +7,8 @@ import { Executor, type ExecutorDeps } from './executor.js';
 import type { Failpoint } from '../daemon/failpoints.js';
 import { HookFiles } from './hook-files.js';
 import { JobQueue, poolForJob } from './jobs.js';
+import type { CapacityFigure } from './capacity.js';
+import { HostGuard } from './host-guard.js';
 import { plan } from './planner.js';
 import { DrainHold } from './drain-hold.js';
 import { hostLabel, hostOwnership } from './host-id.js';
@@ -26,6 +28,8 @@ export interface WorkflowJobLike {
 export interface ReconcilerDeps extends Omit<ExecutorDeps, 'config' | 'pool' | 'jobs' | 'retrigger'> {
   /** The config at start; updateConfig() swaps it. */
   config: FleetConfig;
+  /** Reads host.capacity figures (disk, memory) each pass; without it nothing is held back. */
+  capacity?: () => Promise<CapacityFigure[]>;
   /** How often GitHub's runner list is read (conditional; 304s are free). Default 120 s. */
   githubListIntervalMs?: number;
   /** How often a ready pool's public-repository and runner-group checks re-run (conditional requests). Default 10 min. */
@@ -60,17 +64,20 @@ export class Reconciler {
   /** `runner-fleet drain`'s intent, persisted: a reload or restart keeps a drained pool drained. */
   readonly hold: DrainHold;
   private started = false;
+  private readonly host: HostGuard;
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.cfg = deps.config;
     this.jobs = new JobQueue(deps.clock);
     this.hookFiles = new HookFiles({ kit: deps.kit, jobs: this.jobs, store: deps.store, logger: deps.logger });
+    this.host = new HostGuard(deps, () => this.poolMap.values());
     this.hold = new DrainHold(deps.store.meta);
     for (const p of this.cfg.pools) this.poolMap.set(p.name, this.newPool(p));
-    const { store, github, tokens, backends, kit, clock, logger, arch, metrics, onVersionDeprecated } = deps;
+    const { store, github, tokens, backends, kit, clock, logger, arch, metrics, onVersionDeprecated, logArchive } = deps;
     this.exec = new Executor({
       store, github, tokens, backends, kit, clock, logger, arch,
       ...(metrics ? { metrics } : {}),
+      ...(logArchive ? { logArchive } : {}),
       ...(onVersionDeprecated ? { onVersionDeprecated } : {}),
       ...(deps.failpoint ? { failpoint: deps.failpoint } : {}),
       ...(deps.hostId ? { hostId: deps.hostId } : {}),
@@ -211,6 +218,7 @@ export class Reconciler {
     const rows = this.deps.store.runners.list();
     const { hooks, tainted } = await this.hookFiles.read(rows);
     await this.refreshGitHub(now);
+    await this.host.check();
     const pools = [...this.poolMap.values()].map((p) => p.view(now, this.targetVersion, this.jobs.queuedFor(p.cfg.name)));
     const hostLabelOf = this.deps.hostId ? { hostLabel: hostLabel(this.deps.hostId) } : {};
     return { now, host: this.cfg.host.name, pools, rows, observed, unavailable, github: this.github, hooks, tainted, ...hostLabelOf };
@@ -264,7 +272,20 @@ export class Reconciler {
     this.githubListedAt = 0;
   }
 
+  private reportPools(): void {
+    this.deps.metrics?.pools?.(
+      [...this.pools.values()].map((p) => {
+        const c = p.cfg;
+        const queued = this.jobs.queuedFor(c.name);
+        const oldestQueuedAt = queued > 0 ? this.jobs.oldestFor(c.name) : undefined;
+        const desired = c.size ?? Math.min(c.scale?.max ?? 0, (c.scale?.minIdle ?? 0) + queued);
+        return { pool: c.name, backend: c.backend, labels: runnerLabels(c, this.deps.arch), desired, queued, ...(oldestQueuedAt !== undefined ? { oldestQueuedAt } : {}) };
+      }),
+    );
+  }
+
   private reportCounts(): void {
+    this.reportPools();
     if (!this.deps.metrics?.runners) return;
     const counts = new Map<string, number>();
     for (const r of this.deps.store.runners.list().filter((x) => x.state !== 'failed')) counts.set(`${r.pool}\u0000${r.state}`, (counts.get(`${r.pool}\u0000${r.state}`) ?? 0) + 1);

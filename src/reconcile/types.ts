@@ -12,6 +12,8 @@ export type PoolView = Sizing & {
   targetVersion: string | null;
   /** Pool can start runners (initialised, not in backoff, not draining, not broken). */
   canCreate: boolean;
+  /** Set while a host.capacity floor (or the CPU budget) is not met: what is short. Nothing new starts; running runners stay. */
+  hostCapacity?: string;
   draining: boolean;
   /** Queued jobs (webhook) routed to this pool and not yet picked up by a runner. */
   queuedJobs: number;
@@ -52,7 +54,7 @@ export type Action =
   /** Stop an idle runner: deregister first (422 → it is busy, keep it), then destroy. */
   | { kind: 'retire'; name: string; pool: string; reason: string }
   /** A runner that is no longer running: clean registration, resource and dir; count the exit. */
-  | { kind: 'reap'; name: string; pool: string; exitCode: number | null; reason: string }
+  | { kind: 'reap'; name: string; pool: string; exitCode: number | null; reason: string; signal?: string; oomKilled?: boolean }
   /** A row left mid-flight by a previous daemon, or a running runner whose row is behind. */
   | { kind: 'mark'; name: string; state: 'idle' | 'busy'; reason: string }
   /** A backend resource of this host with no live row: adopt it or remove it. */

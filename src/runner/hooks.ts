@@ -9,6 +9,14 @@ export type JobState = { state: 'busy' | 'idle'; at: number; job: string; runId?
  * It writes `.rf/job` atomically (tmp + mv, same directory) so a reader never sees half a file.
  * Only bash builtins plus coreutils `date`/`mv`: it must run inside any runner image.
  */
+/**
+ * Job processes go first under memory pressure: the hook's parent is the Runner.Worker, and the
+ * steps it forks from now on inherit its raised oom_score_adj, while the Listener keeps its own.
+ * Raising a score needs no privilege; where /proc is not writable it is simply skipped.
+ */
+const OOM_FIRST = `echo 500 2>/dev/null > "/proc/$PPID/oom_score_adj" || true
+`;
+
 export function hookScript(state: JobState['state']): string {
   return `#!/usr/bin/env bash
 # runner-fleet job hook: records "${state}" for the daemon (its local busy truth). Do not edit.
@@ -20,7 +28,7 @@ run="\${GITHUB_RUN_ID:-0}"; case "$run" in *[!0-9]*|''|0*) run=0;; esac
 tmp="$rf_dir/.job.$$.tmp"
 printf '{"state":"%s","at":%s,"job":"%s","runId":%s}\\n' "${state}" "$at" "$job" "$run" > "$tmp"
 mv -f "$tmp" "$rf_dir/job"
-`;
+${state === 'busy' ? OOM_FIRST : ''}`;
 }
 
 export function hookPaths(root: string): { started: string; completed: string; jobFile: string } {

@@ -114,6 +114,10 @@ export function eventsRepo(db: Database, clock: Clock): Store['events'] {
         where.push('kind = ?');
         args.push(filter.kind);
       }
+      if (filter.pool !== undefined) {
+        where.push('pool = ?');
+        args.push(filter.pool);
+      }
       const sql = `SELECT * FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`;
       return db
         .prepare<unknown[], Row>(sql)

@@ -104,7 +104,7 @@ export interface Store {
   };
   events: {
     append(e: Omit<StoredEvent, 'id' | 'at'> & { at?: number }): void;
-    recent(limit: number, filter?: { runner?: string; kind?: string }): StoredEvent[];
+    recent(limit: number, filter?: { runner?: string; kind?: string; pool?: string }): StoredEvent[];
   };
   /** Small key/value facts that outlive a restart (e.g. when doctor first saw a runner release). */
   meta: {

@@ -60,3 +60,22 @@ test('setRunnerCounts drops series that vanished; registries are independent', a
   t.true(text.includes('runner_fleet_runners{pool="cd",state="busy"} 1'));
   t.false((await b.render()).includes('state="busy"'));
 });
+
+test('setPools reports info, desired, queue and a zero OOM counter per pool, and drops pools that left', async (t) => {
+  const m = createMetrics({ defaultMetrics: false });
+  m.setPools([
+    { pool: 'cd', backend: 'docker', labels: ['self-hosted', 'cd'], desired: 2, queued: 1, oldestQueuedAt: 1_700_000_000_500 },
+    { pool: 'old', backend: 'process', labels: ['old'], desired: 1, queued: 0 },
+  ]);
+  m.setPools([{ pool: 'cd', backend: 'docker', labels: ['self-hosted', 'cd'], desired: 2, queued: 1, oldestQueuedAt: 1_700_000_000_500 }]);
+  const text = await m.render();
+  for (const line of [
+    'runner_fleet_pool_info{pool="cd",backend="docker",labels="self-hosted,cd"} 1',
+    'runner_fleet_pool_desired_runners{pool="cd"} 2',
+    'runner_fleet_queued_jobs{pool="cd"} 1',
+    'runner_fleet_queued_job_oldest_timestamp_seconds{pool="cd"} 1700000000',
+    'runner_fleet_runner_exits_total{pool="cd",cause="oom"} 0',
+  ]) t.true(text.includes(line), line);
+  t.false(text.includes('pool_info{pool="old"'));
+  t.false(text.includes('pool_desired_runners{pool="old"}'));
+});

@@ -1,4 +1,6 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import Dockerode from 'dockerode';
@@ -190,4 +192,24 @@ test('ping', async (t) => {
   const dead = createDockerBackend({ host: 'x', logger: silentLogger(), docker: new Dockerode({ socketPath: '/nonexistent.sock' }) });
   const err = await t.throwsAsync(dead.ping());
   t.true(isFleetError(err, 'BACKEND_UNAVAILABLE'));
+});
+
+test('destroy removes the container\'s anonymous volumes (an image VOLUME) and nothing unlabelled', async (t) => {
+  if (!(await requireDocker(t))) return;
+  // A throwaway image declaring a VOLUME, built from the local busybox test image (no registry).
+  const image = `rf-capacity-volume:${process.pid}`;
+  const build = spawnSync('docker', ['build', '-q', '-t', image, '-'], { input: `FROM ${BUSYBOX_IMAGE}\nVOLUME /scratch\n`, encoding: 'utf8' });
+  t.is(build.status, 0, build.stderr);
+  t.teardown(() => void spawnSync('docker', ['rmi', '-f', image]));
+  const bystander = `rf-capacity-bystander-${process.pid}`;
+  await docker.createVolume({ Name: bystander });
+  t.teardown(() => docker.getVolume(bystander).remove().catch(() => undefined));
+  const f = await fixture(t, 'exec sleep 300', { image, runnerFrom: 'image', imageRunnerDir: '/' });
+  await f.backend.create(f.spec);
+  const info = await docker.getContainer(`runner-fleet-${f.name}`).inspect();
+  const vol = info.Mounts.find((m) => m.Destination === '/scratch')?.Name;
+  t.truthy(vol, 'the image VOLUME got an anonymous volume');
+  await f.backend.destroy(f.name, { graceMs: 0 });
+  await t.throwsAsync(docker.getVolume(vol!).inspect(), undefined, 'the anonymous volume is gone');
+  t.truthy(await docker.getVolume(bystander).inspect(), 'an unrelated volume stays');
 });

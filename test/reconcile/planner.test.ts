@@ -55,6 +55,16 @@ test('exited runner is reaped with its exit code and replaced', (t) => {
   t.is(a.filter((x) => x.kind === 'create').length, 1);
 });
 
+test('host capacity short: no create, no version roll; running runners stay and exits are still reaped', (t) => {
+  const hostCapacity = 'free disk 1 GiB on /data is below host.capacity.minFreeDisk 5 GiB';
+  const rows = [row('h1-cd-aaaaaa', { version: '2.329.0' }), row('h1-cd-bbbbbb')];
+  const observed = [running('h1-cd-aaaaaa'), running('h1-cd-bbbbbb', { state: 'exited', exitCode: null, signal: 'SIGKILL', oomKilled: true })];
+  const a = plan(obs({ pools: [pool({ hostCapacity, targetVersion: '2.330.0' })], rows, observed }));
+  t.deepEqual(a, [{ kind: 'reap', name: 'h1-cd-bbbbbb', pool: 'cd', exitCode: null, reason: 'exited', signal: 'SIGKILL', oomKilled: true }]);
+  // Met again: the same picture creates the missing runner.
+  t.deepEqual(kinds(obs({ pools: [pool({ targetVersion: '2.330.0' })], rows, observed })), ['reap:h1-cd-bbbbbb', 'create']);
+});
+
 test('pool in backoff creates nothing', (t) => {
   t.deepEqual(kinds(obs({ pools: [pool({ canCreate: false })] })), []);
 });

@@ -54,7 +54,7 @@ test('systemd: a job cannot read its sibling runner\'s root or its Listener\'s e
     ephemeral: false
     systemd: { user: runner }
 `;
-  const fx = await startTestDaemon(emu, pool, { host, dir, daemon: { backends: { systemd } } });
+  const fx = await startTestDaemon(t, emu, pool, { host, dir, daemon: { backends: { systemd } } });
   t.teardown(() => fx.stop('drain'));
   const mine = () => emu.runners().filter((r) => r.name.startsWith(`${host}-cd-`) && r.status === 'online');
   const both = await until(() => (mine().length === 2 ? mine() : null), 120_000, 'two systemd runners online');

@@ -63,11 +63,13 @@ function consume(stream: NodeJS.ReadableStream, onEvent: (ev: DockerEvent) => vo
  * The stream breaks when the engine restarts; we reconnect with backoff and never replay
  * (no `since`): exits missed while disconnected are the reconciler's next list() to find.
  */
-export function watchExits(deps: WatchDeps, onExit: (e: RunnerExit) => void): () => void {
+export function watchExits(deps: WatchDeps, onExit: (e: RunnerExit) => void, onOom?: (runner: string) => void): () => void {
   const ac = new AbortController();
   const minMs = deps.minBackoffMs ?? 250;
   const maxMs = deps.maxBackoffMs ?? 10_000;
-  const filters = { type: ['container'], event: ['die'], label: [`${LABEL_HOST}=${deps.host}`] };
+  // oom: State.OOMKilled is set from the same engine event, but not always by the time the
+  // container's exit is inspected; the event itself is what says a job was OOM-killed.
+  const filters = { type: ['container'], event: ['die', 'oom'], label: [`${LABEL_HOST}=${deps.host}`] };
 
   const loop = async () => {
     let backoff = minMs;
@@ -79,6 +81,8 @@ export function watchExits(deps: WatchDeps, onExit: (e: RunnerExit) => void): ()
         if (backoff > minMs) deps.logger.info('docker events stream reconnected');
         backoff = minMs;
         await consume(stream, (ev) => {
+          const runner = ev.Actor?.Attributes?.[LABEL_RUNNER];
+          if ((ev.Action ?? ev.status) === 'oom' && runner) onOom?.(runner);
           const exit = toExit(ev, deps.clock);
           if (exit && !ac.signal.aborted) onExit(exit);
         });

@@ -98,9 +98,13 @@ export function createDockerBackend(opts: DockerBackendOptions): Backend {
     return info;
   }
 
+  /** Runners whose container had an OOM kill (engine `oom` event), until they are destroyed. */
+  const oomSeen = new Set<string>();
+
   async function remove(id: string, signal?: AbortSignal): Promise<void> {
     try {
-      await docker.getContainer(id).remove({ force: true, abortSignal: signal });
+      // v: anonymous volumes (an image's VOLUME) go with the container; named ones are never ours to remove.
+      await docker.getContainer(id).remove({ force: true, v: true, abortSignal: signal });
     } catch (err) {
       // 404: already gone; 409: removal already in progress elsewhere.
       if (statusOf(err) !== 404 && statusOf(err) !== 409) throw engineError(`remove ${id}`, err);
@@ -166,6 +170,7 @@ export function createDockerBackend(opts: DockerBackendOptions): Backend {
   }
 
   async function destroy(name: string, o: { graceMs: number }, signal?: AbortSignal): Promise<void> {
+    oomSeen.delete(name);
     const info = await inspectByName(name, signal);
     if (!info) return;
     if (!isOwned(info.Config.Labels, host, name)) {
@@ -236,7 +241,7 @@ export function createDockerBackend(opts: DockerBackendOptions): Backend {
       ...base,
       state,
       ...(startedAt > 0 ? { startedAt } : {}),
-      ...(state === 'exited' ? { exitCode } : {}),
+      ...(state === 'exited' ? { ...(info.State.Status === 'created' ? { exitCode: null } : exitFromCode(info.State.ExitCode)), ...(info.State.OOMKilled || oomSeen.has(base.name) ? { oomKilled: true } : {}) } : {}),
     };
   }
 
@@ -276,13 +281,28 @@ export function createDockerBackend(opts: DockerBackendOptions): Backend {
     }
   }
 
+  let root: Promise<string | undefined> | undefined;
+  /** Images, containers and volumes live there; asked once (it changes only with a dockerd restart). */
+  function dataRoot(): Promise<string | undefined> {
+    root ??= (docker.info() as Promise<{ DockerRootDir?: string }>).then((i) => i.DockerRootDir, () => {
+      root = undefined;
+      return undefined;
+    });
+    return root;
+  }
+
   return {
     kind: 'docker',
     create,
     destroy,
     list,
+    dataRoot,
     watch: (onExit) =>
-      watchExits({ docker, host, logger, clock, minBackoffMs: opts.watchBackoffMs?.min, maxBackoffMs: opts.watchBackoffMs?.max }, onExit),
+      watchExits(
+        { docker, host, logger, clock, minBackoffMs: opts.watchBackoffMs?.min, maxBackoffMs: opts.watchBackoffMs?.max },
+        onExit,
+        (runner) => oomSeen.add(runner),
+      ),
     logs,
     ping,
   };

@@ -142,8 +142,23 @@ export function createOptions(spec: RunnerSpec, host: string): Dockerode.Contain
       ...(net ? { NetworkMode: net } : {}),
       ...(spec.network.dns.length ? { Dns: spec.network.dns } : {}),
       ExtraHosts: Object.entries(spec.network.extraHosts).map(([name, ip]) => `${name}:${ip}`),
-      ...(d.cpus ? { NanoCpus: Math.round(d.cpus * 1e9) } : {}),
-      ...(d.memory ? { Memory: parseMemory(d.memory) } : {}),
+      ...resourceLimits(spec),
     },
+  };
+}
+
+/**
+ * pool.limits, else docker.cpus/memory (the older spelling). Swap is capped at the memory limit
+ * so a job past it is OOM-killed (State.OOMKilled) instead of swapping the host to a crawl.
+ */
+function resourceLimits(spec: RunnerSpec): { NanoCpus?: number; Memory?: number; MemorySwap?: number; PidsLimit?: number } {
+  const d = spec.docker;
+  const cpus = spec.limits?.cpus ?? d?.cpus;
+  const memory = spec.limits?.memory ?? (d?.memory ? parseMemory(d.memory) : undefined);
+  const pids = spec.limits?.pids;
+  return {
+    ...(cpus ? { NanoCpus: Math.round(cpus * 1e9) } : {}),
+    ...(memory ? { Memory: memory, MemorySwap: memory } : {}),
+    ...(pids ? { PidsLimit: pids } : {}),
   };
 }

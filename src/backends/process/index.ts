@@ -44,6 +44,11 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
   const log = opts.logger.child({ backend: 'process' });
   const pollMs = opts.pollMs ?? 1000;
   const children = new Map<string, { child: ChildProcess; rec: PidRecord; done: Promise<void> }>();
+  /**
+   * Running runners a previous daemon started: not our children, so no exit event; only these
+   * are polled (/proc). Our own children report their exit as an event and cost nothing idle.
+   */
+  const adopted = new Map<string, PidRecord>();
   /** Exits seen, keyed name:pid:startTime, so each is reported once. */
   const exits = new Map<string, ExitInfo>();
   const echo = opts.echoOutput ? new OutputEcho(log) : undefined;
@@ -125,6 +130,7 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
       const mine = children.get(name);
       if (mine?.rec.pid === rec.pid) await Promise.race([mine.done, delay(1000)]);
       await removePidRecord(opts.dataDir, rec);
+      adopted.delete(name);
       for (const k of exits.keys()) if (k.startsWith(`${name}:`)) exits.delete(k);
       echo?.forget(name);
     });
@@ -177,10 +183,14 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
       if (rec.host !== opts.host) continue;
       const base = { name: rec.name, pool: rec.pool, backend: 'process' as const, startedAt: rec.startedAt, ref: String(rec.pid) };
       if (isSameProcess(rec)) {
+        if (children.get(rec.name)?.rec.pid !== rec.pid) adopted.set(rec.name, rec);
         out.push({ ...base, state: 'running' });
       } else {
+        // Our own child: its exit status (the signal above all) arrives with its exit event.
+        const mine = children.get(rec.name);
+        if (mine?.rec.pid === rec.pid && !exits.has(key(rec))) await Promise.race([mine.done, delay(1000)]);
         const info = exits.get(key(rec)) ?? (await exitInfo(rec));
-        out.push({ ...base, state: 'exited', exitCode: info.exitCode });
+        out.push({ ...base, state: 'exited', exitCode: info.exitCode, ...(info.signal ? { signal: info.signal } : {}) });
       }
     }
     return out;
@@ -188,28 +198,39 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
 
   /** Exits of runners a previous daemon started: they are not our children, so poll /proc. */
   async function pollOnce(): Promise<void> {
-    for (const rec of await listPidRecords(opts.dataDir)) {
-      if (rec.host !== opts.host || exits.has(key(rec))) continue;
-      const mine = children.get(rec.name);
-      if (mine && mine.rec.pid === rec.pid) {
-        await echo?.pump(rec.name, rec.logFile);
-        continue;
-      }
+    if (echo) for (const { rec } of children.values()) await echo.pump(rec.name, rec.logFile);
+    for (const rec of [...adopted.values()]) {
+      if (exits.has(key(rec))) continue;
       if (isSameProcess(rec)) {
         await echo?.follow(rec.name, rec.logFile);
         await echo?.pump(rec.name, rec.logFile);
-      } else {
-        // Under the name's lock, and only if destroy has not removed it meanwhile.
-        await serialized(rec.name, async () => {
-          const now = await readPidRecord(opts.dataDir, rec.name);
-          if (now && key(now) === key(rec)) emit(rec, await exitInfo(rec));
-        });
+        continue;
       }
+      // Under the name's lock, and only if destroy has not removed it meanwhile.
+      await serialized(rec.name, async () => {
+        const now = await readPidRecord(opts.dataDir, rec.name);
+        if (now && key(now) === key(rec)) emit(rec, await exitInfo(rec));
+        if (adopted.get(rec.name) === rec) adopted.delete(rec.name);
+      });
     }
   }
 
+  /** Once per watch: the runners already running when this daemon started. */
+  async function seedAdopted(): Promise<void> {
+    for (const rec of await listPidRecords(opts.dataDir)) {
+      if (rec.host === opts.host && children.get(rec.name)?.rec.pid !== rec.pid && isSameProcess(rec)) adopted.set(rec.name, rec);
+    }
+  }
+
+  let seeded = false;
   const exitPoller = new ExitPoller({
-    poll: pollOnce,
+    poll: async () => {
+      if (!seeded) {
+        seeded = true;
+        await seedAdopted();
+      }
+      await pollOnce();
+    },
     clock,
     pollMs,
     onError: (err, where) => (where === 'poll' ? log.warn({ err }, 'process poll failed') : log.error({ err }, 'exit listener failed')),

@@ -8,6 +8,9 @@ export const processModule: BackendModule<'process'> = {
   kind: 'process',
   settings: (process) => ({ backend: 'process', ...(process ? { process } : {}) }),
   cannotApplyHostEntries: () => 'backend process',
+  // A cgroup v2 child group per runner is the way; until the daemon creates one, refuse rather
+  // than run without the limits the config promises.
+  cannotApplyLimits: () => 'the process backend cannot enforce them (no per-runner cgroup yet); use docker or systemd',
 
   async create({ cfg, logger, clock, failpoint }) {
     const { createProcessBackend } = await import('./index.js');

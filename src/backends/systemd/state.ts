@@ -1,4 +1,12 @@
+import { constants } from 'node:os';
 import type { ObservedRunner, ObservedState } from '../types.js';
+
+const SIGNALS = new Map<number, string>(Object.entries(constants.signals).map(([name, n]) => [n, name]));
+
+/** ExecMainStatus holds the signal number when ExecMainCode says killed/dumped. */
+function signalName(n: number): string | null {
+  return Number.isInteger(n) && n > 0 ? (SIGNALS.get(n) ?? `SIG${n}`) : null;
+}
 import type { UnitProps } from './systemctl.js';
 
 export const SHOW_PROPS = [
@@ -11,6 +19,7 @@ export const SHOW_PROPS = [
   'ExecMainStatus',
   'ExecMainStartTimestamp',
   'FragmentPath',
+  'Result',
 ];
 
 /** CLD_* from waitid(2), as systemd reports ExecMainCode. 0: the main process never ran. */
@@ -55,6 +64,8 @@ export function toObserved(name: string, pool: string, unit: string, p: UnitProp
   if (state === 'exited') {
     const code = exitCode(p);
     if (code !== undefined) r.exitCode = code;
+    if (code === null) r.signal = signalName(Number(p.ExecMainStatus));
+    if (p.Result === 'oom-kill') r.oomKilled = true;
   }
   return r;
 }

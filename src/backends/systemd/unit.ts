@@ -156,11 +156,29 @@ export function renderUnit(spec: RunnerSpec, paths: UnitPaths, opts: UnitOptions
     'KillMode=mixed',
     'KillSignal=SIGINT',
     `TimeoutStopSec=${opts.stopTimeoutSec}`,
+    ...limits(spec),
     ...networkFiles(paths),
     ...hardening(spec, user, opts.home),
     '',
   ];
   return lines.join('\n');
+}
+
+/**
+ * pool.limits as cgroup settings of the unit. A job past MemoryMax is OOM-killed inside the
+ * unit (job steps first: the job hook raises their oom_score_adj). OOMPolicy=stop then ends the
+ * unit with Result=oom-kill, which the daemon reports as cause oom and replaces the runner.
+ * The unit's OOMScoreAdjust stays 0: lowering it would shield job processes from the host's
+ * OOM killer along with the Listener.
+ */
+function limits(spec: RunnerSpec): string[] {
+  const l = spec.limits;
+  if (!l) return [];
+  const out: string[] = [];
+  if (l.cpus) out.push(`CPUQuota=${Math.round(l.cpus * 100)}%`);
+  if (l.memory) out.push(`MemoryMax=${l.memory}`, 'MemorySwapMax=0', 'OOMPolicy=stop');
+  if (l.pids) out.push(`TasksMax=${l.pids}`);
+  return out;
 }
 
 function restartPolicy(ephemeral: boolean): string[] {

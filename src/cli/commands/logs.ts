@@ -8,6 +8,7 @@ import type { FleetConfig, PoolConfig } from '../../config/types.js';
 import { FleetError } from '../../errors.js';
 import { silentLogger, type Logger } from '../../log.js';
 import { DB_FILE, openStoreReadOnly } from '../../store/index.js';
+import { createLogArchive } from '../../runner/log-archive.js';
 import type { CliContext, Out } from '../context.js';
 
 export interface LogsOptions {
@@ -59,13 +60,29 @@ async function known(cfg: FleetConfig, runner: string, backend: Backend): Promis
   }
 }
 
+async function kept(opts: LogsOptions): Promise<string | undefined> {
+  const text = await createLogArchive({ dataDir: opts.cfg.host.dataDir }).read(opts.runner);
+  if (text === undefined) return undefined;
+  const lines = text.replace(/\n$/, '').split('\n');
+  return lines.slice(-opts.tail).join('\n');
+}
+
 /** Prints the runner's recent output; read-only, works whether or not the daemon runs. */
 export async function runLogs(opts: LogsOptions): Promise<void> {
   const pool = poolOf(opts.cfg, opts.runner);
   const backend = opts.backend ?? await createBackend(pool.backend, opts.cfg, opts.logger ?? silentLogger());
   try {
-    if (!backend.logs) throw new FleetError('NOT_IMPLEMENTED', `the ${backend.kind} backend keeps no logs`);
-    const text = await backend.logs(opts.runner, { tail: opts.tail });
+    let text: string;
+    try {
+      if (!backend.logs) throw new FleetError('NOT_IMPLEMENTED', `the ${backend.kind} backend keeps no logs`);
+      text = await backend.logs(opts.runner, { tail: opts.tail });
+      if (text === '') text = (await kept(opts)) ?? '';
+    } catch (err) {
+      // A runner that is gone: its last output was kept when it ended.
+      const old = await kept(opts);
+      if (old === undefined) throw err;
+      text = old;
+    }
     if (text === '' && !(await known(opts.cfg, opts.runner, backend))) {
       throw new FleetError('RUNNER_NOT_FOUND', `runner ${opts.runner} not found: the ${backend.kind} backend runs no such runner and the state database has no record of it`);
     }

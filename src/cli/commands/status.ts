@@ -104,13 +104,21 @@ export function renderStatus(r: StatusReport, source: Source, baseUrl: string, n
   return out.join('\n') + '\n';
 }
 
+function renderExits(p: PoolStatus, now: number): string[] {
+  if (!p.lastExits?.length) return [];
+  const rows = p.lastExits.map((e) => [
+    e.runner, `${duration(now - e.at)} ago`, e.cause, e.exitCode === null ? (e.signal ?? '-') : String(e.exitCode), e.meaning,
+  ]);
+  return ['', `pool ${p.name} last exits:`, ...table(['RUNNER', 'ENDED', 'CAUSE', 'CODE', 'MEANING'], rows).map((l) => `  ${l}`)];
+}
+
 function renderRunners(p: PoolStatus, now: number): string[] {
-  if (!p.runners.length) return [];
+  if (!p.runners.length) return renderExits(p, now);
   const rows = p.runners.map((x) => [
     x.name, x.state, x.busy ? 'yes' : 'no', x.githubId === null ? '-' : String(x.githubId), x.version ?? '-',
     x.startedAt ? `${duration(now - x.startedAt)} ago` : '-',
   ]);
-  return ['', `pool ${p.name}:`, ...table(['RUNNER', 'STATE', 'BUSY', 'GITHUB ID', 'VERSION', 'STARTED'], rows).map((l) => `  ${l}`)];
+  return ['', `pool ${p.name}:`, ...table(['RUNNER', 'STATE', 'BUSY', 'GITHUB ID', 'VERSION', 'STARTED'], rows).map((l) => `  ${l}`), ...renderExits(p, now)];
 }
 
 function table(head: string[], rows: string[][]): string[] {

@@ -1,0 +1,66 @@
+/**
+ * pool.limits on the systemd backend against a real systemd (PID 1 in a container): the unit
+ * carries CPUQuota=/MemoryMax=/TasksMax= (systemctl show), and a job past MemoryMax ends the
+ * unit with Result=oom-kill (cgroup v2), which the daemon reports as cause oom before replacing the runner.
+ */
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import test from 'ava';
+import type { StatusReport } from '../../src/api/types.js';
+import { createSystemdBackend } from '../../src/backends/systemd/index.js';
+import { silentLogger } from '../../src/log.js';
+import { startEmulator } from '../emulator/index.js';
+import { startTestDaemon, until } from '../helpers/daemon.js';
+import { requireSystemdHost } from '../helpers/systemd-host.js';
+
+const SHARED = mkdtempSync(path.join('/tmp', 'rf-limits-sd-'));
+chmodSync(SHARED, 0o755);
+test.after.always(() => rmSync(SHARED, { recursive: true, force: true }));
+
+const POOL = `  - name: cd
+    scope: { org: acme }
+    labels: [cd-pipeline]
+    backend: systemd
+    size: 1
+    ephemeral: true
+    limits: { cpus: 0.5, memory: 192m, pids: 300 }
+    systemd: { user: runner }
+`;
+
+test('systemd limits: visible in systemctl show; a job past MemoryMax → exit classified oom and the runner replaced', async (t) => {
+  t.timeout(4 * 60_000);
+  const sd = await requireSystemdHost(t, { mounts: [SHARED] });
+  if (!sd) return;
+  await sd.sh('id runner >/dev/null 2>&1 || useradd --create-home --shell /bin/bash runner');
+  const emu = await startEmulator();
+  t.teardown(() => emu.close());
+  const host = 'lsd1';
+  const dir = path.join(SHARED, host);
+  mkdirSync(dir, { mode: 0o755 });
+  const systemd = createSystemdBackend({ host, logger: silentLogger(), run: sd.run, files: sd.files, pollMs: 500, stopPollMs: 100 });
+  const fx = await startTestDaemon(t, emu, POOL, { host, dir, daemon: { backends: { systemd } } });
+  t.teardown(() => fx.stop('drain'));
+  await emu.waitForRunners((rs) => rs.some((r) => r.name.startsWith(`${host}-cd-`) && r.status === 'online'), 60_000);
+  const first = emu.runners().find((r) => r.name.startsWith(`${host}-cd-`))!.name;
+  const unit = `runner-fleet-${first}.service`;
+  const show = await sd.sh(`systemctl show -p CPUQuotaPerSecUSec -p MemoryMax -p TasksMax -p OOMPolicy ${unit}`);
+  t.regex(show, /^CPUQuotaPerSecUSec=500ms$/m);
+  t.regex(show, new RegExp(`^MemoryMax=${192 * 1024 * 1024}$`, 'm'));
+  t.regex(show, /^TasksMax=300$/m);
+  t.regex(show, /^OOMPolicy=stop$/m);
+
+  const hog = 'head -c 1073741824 /dev/zero | tail > /dev/null';
+  const job = await emu.waitForJob(emu.queueJob({ labels: ['self-hosted', 'cd-pipeline'], script: hog }), 90_000);
+  t.not(job.conclusion, 'success', 'MemoryMax held: the job was killed');
+  const base = `http://127.0.0.1:${fx.daemon.apiPort}`;
+  const exit = await until(async () => {
+    const s = (await (await fetch(`${base}/api/v1/status`)).json()) as StatusReport;
+    return s.pools[0]?.lastExits?.find((e) => e.runner === first);
+  }, 90_000, 'the exit in status');
+  // systemd reports Result=oom-kill (and applies OOMPolicy) only on the unified hierarchy; on a
+  // cgroup v1 host the limit still holds but the unit ends as a plain exit and its cgroup is gone.
+  const unified = (await sd.sh('stat -fc %T /sys/fs/cgroup')).trim() === 'cgroup2fs';
+  if (unified) t.is(exit.cause, 'oom', JSON.stringify(exit));
+  else t.log(`cgroup v1 host: the exit reads ${exit.cause}; OOM classification on systemd needs cgroup v2`);
+  await emu.waitForRunners((rs) => rs.some((r) => r.name.startsWith(`${host}-cd-`) && r.name !== first && r.status === 'online'), 90_000);
+});
