@@ -8,7 +8,8 @@ export interface StatusReport {
   tokens: { scope: string; kind: 'registration' | 'remove'; expiresAt: number }[];
   tools: { name: string; version: string; installed: boolean; sha256: string | null; error?: string; errorCode?: string }[];
   networkChecks: { target: string; ok: boolean; detail: string }[];
-  github: { rateLimitRemaining: number | null; requests: number };
+  /** requests: REST calls (rate limited); actionsService: scale-set calls (long polls, acks, sessions). */
+  github: { rateLimitRemaining: number | null; requests: number; actionsService?: number };
   /** Every pool is draining (a host-wide `drain`, or shutdown). Per pool: PoolStatus.draining. */
   draining?: boolean;
 }
@@ -30,6 +31,20 @@ export interface PoolStatus {
   /** What to check for this error, when there is a likely cause. */
   hint?: string;
   runners: RunnerStatus[];
+  /** scale.via: scaleset pools: the scale set and its listener. */
+  scaleSet?: ScaleSetStatus;
+}
+
+export interface ScaleSetStatus {
+  name: string;
+  id: number | null;
+  /** connected | conflict (another session alive, e.g. ~50 s after a crash) | backing-off | starting | stopped */
+  listener: string;
+  /** epoch ms of the last long poll that returned, or null */
+  lastPollAt: number | null;
+  statistics: Record<string, number> | null;
+  lastMessageId: number;
+  error?: string;
 }
 
 export interface RunnerStatus {
