@@ -12,6 +12,8 @@ export interface StatusReport {
   github: { rateLimitRemaining: number | null; requests: number; actionsService?: number };
   /** Every pool is draining (a host-wide `drain`, or shutdown). Per pool: PoolStatus.draining. */
   draining?: boolean;
+  /** Set after deregister --all: scale sets are deleted once their pools have no runners. */
+  deregistering?: boolean;
 }
 
 export interface PoolStatus {

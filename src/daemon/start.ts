@@ -15,6 +15,8 @@ import { TokenCache } from '../github/tokens.js';
 import type { Logger } from '../log.js';
 import { createHttp, type Http } from '../net/http.js';
 import { Reconciler } from '../reconcile/reconciler.js';
+import { ScaleSetManager, type ScaleSetManagerDeps } from '../scaleset/manager.js';
+import { viaScaleSet } from '../reconcile/states.js';
 import { backoffMs } from '../reconcile/exits.js';
 import type { ReconcileMetrics } from '../reconcile/kit.js';
 import { openStore } from '../store/index.js';
@@ -38,6 +40,8 @@ export interface DaemonOptions {
   backends?: Partial<Record<BackendKind, Backend>>;
   /** Reconcile GitHub list cadence (tests/bench). */
   githubListIntervalMs?: number;
+  /** Scale-set listener tuning (tests/bench): hold time the server uses, watchdog, backoffs. */
+  scaleSetListener?: ScaleSetManagerDeps['listener'];
 }
 
 export interface Daemon {
@@ -85,6 +89,18 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     onRequest: (r) => metrics.githubRequest(r.route, r.status),
   });
   const tokens = new TokenCache({ service: gh.service, store, clock, logger });
+  const scaleSets = new ScaleSetManager({
+    apiUrl: config.github.apiUrl, githubUrl: config.github.url, host: config.host.name, store, clock, logger, fetch: http.fetch,
+    registrationToken: (scope) => tokens.get(scope, 'registration'),
+    onRequest: (r) => {
+      gh.stats.record(r);
+      metrics.githubRequest(r.route, r.status);
+    },
+    events: { changed: () => void reconciler.trigger(), job: (pool, job) => reconciler.onScaleSetJob(pool, job) },
+    ...(opts.scaleSetListener ? { listener: opts.scaleSetListener } : {}),
+  });
+  metrics.scaleSetSource = () =>
+    scaleSets.statuses().map((l) => ({ pool: l.pool, up: l.state === 'connected', lastPollAt: l.lastPollAt, assignedJobs: l.statistics?.totalAssignedJobs ?? 0 }));
   const backends = opts.backends ?? (await createBackends(config, logger, clock));
   let tools: InstalledTool[] = [];
   let toolErrors: ToolError[] = [];
@@ -108,6 +124,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       if (left !== null) metrics.setRateLimitRemaining(left);
     }),
     onVersionDeprecated: () => void versions.refresh(),
+    scaleSets,
     ...(opts.githubListIntervalMs !== undefined ? { githubListIntervalMs: opts.githubListIntervalMs } : {}),
   });
   const versions = new RunnerVersions({
@@ -118,6 +135,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     },
   });
 
+  let deregistering = false;
   const netChecks = new NetworkChecks(() => config);
   const api = createApiServer({
     listen: config.api.listen,
@@ -128,14 +146,20 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     status: () => buildStatus({
       config, reconciler, store, tokens, tools, stats: gh.stats, version: VERSION, networkChecks: netChecks.results(),
       ...(versions.current === null && versions.error ? { runnerError: versions.error } : {}),
-      toolErrors,
+      toolErrors, scaleSets: scaleSets.statuses(), deregistering,
     }),
     health: () => ({ ok: true, lastReconcileAt: reconciler.lastReconcileAt, intervalMs: config.reconcile.intervalMs }),
     onWorkflowJob: (e) => reconciler.onWorkflowJob(e),
     seenDelivery: deliveryLog(clock),
     drain: (req) => reconciler.drain(req.pool, { hold: true }),
     undrain: (req) => reconciler.undrain(req.pool),
-    deregisterAll: () => reconciler.drain(),
+    deregisterAll: () => {
+      reconciler.drain();
+      if (!deregistering) {
+        deregistering = true;
+        void deleteScaleSetsWhenDrained(reconciler, scaleSets, config, clock, logger);
+      }
+    },
   });
   const { port } = await api.start();
 
@@ -161,6 +185,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     checkRunnerVersion: () => versions.refresh(),
     reload(cfg) {
       config = cfg;
+      deregistering = false;
+      scaleSets.reset();
       reconciler.updateConfig(cfg);
       logger.info({ pools: cfg.pools.map((p) => p.name) }, 'config reloaded');
     },
@@ -177,6 +203,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         if (!done) logger.warn('drain timeout: busy runners keep running their jobs and will be adopted at the next start');
       }
       await within(reconciler.stop(), SHUTDOWN_WAIT_MS, () => logger.warn('shutdown: not waiting for a reconcile pass stuck on the network'));
+      // Sessions are deleted so the next start gets one at once; the scale sets stay (assigned jobs are kept).
+      await within(scaleSets.stop(), SHUTDOWN_WAIT_MS, () => logger.warn('shutdown: not waiting for scale-set sessions to close'));
       await api.close();
       for (const b of Object.values(backends)) await b?.close?.();
       // destroy, not close: close would wait for requests to a host that does not answer.
@@ -238,6 +266,17 @@ interface ToolError {
 
 function persistentScopes(cfg: FleetConfig) {
   return cfg.pools.filter((p) => !p.ephemeral).map((p) => p.scope);
+}
+
+/**
+ * deregister --all: once the scale-set pools have no runners left, delete their scale sets so
+ * GitHub routes nothing more to this host (a host being decommissioned).
+ */
+async function deleteScaleSetsWhenDrained(reconciler: Reconciler, scaleSets: ScaleSetManager, cfg: FleetConfig, clock: Clock, logger: Logger): Promise<void> {
+  const pools = cfg.pools.filter(viaScaleSet).map((p) => p.name);
+  while (pools.some((p) => reconciler.liveCount(p) > 0)) await clock.sleep(500);
+  const deleted = await scaleSets.deleteScaleSets();
+  logger.info({ scaleSets: deleted }, 'deregister --all: scale sets deleted');
 }
 
 /** The reconciler reports events; the Prometheus side decides units and names. */

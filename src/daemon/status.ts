@@ -1,9 +1,10 @@
-import { poolRunners } from '../api/status.js';
+import { poolRunners, scaleSetStatus } from '../api/status.js';
 import type { StatusReport } from '../api/types.js';
 import type { FleetConfig } from '../config/types.js';
 import type { RequestStats } from '../github/types.js';
 import type { Reconciler } from '../reconcile/reconciler.js';
 import type { Store } from '../store/types.js';
+import type { ListenerStatus } from '../scaleset/types.js';
 import type { InstalledTool } from '../tools/types.js';
 
 /** The `/api/v1/status` document: desired vs actual per pool, tokens, tools, GitHub usage. */
@@ -20,6 +21,10 @@ export function buildStatus(deps: {
   /** Tools that failed to install (kept off PATH, retried with backoff). */
   toolErrors?: { name: string; version: string; code: string; message: string }[];
   networkChecks?: StatusReport['networkChecks'];
+  /** Scale-set listeners (scale.via: scaleset pools). */
+  scaleSets?: ListenerStatus[];
+  /** deregister --all in progress: scale sets are deleted once their runners are gone. */
+  deregistering?: boolean;
 }): StatusReport {
   const { config, reconciler, store } = deps;
   const rows = store.runners.list();
@@ -29,8 +34,12 @@ export function buildStatus(deps: {
     pools: config.pools.map((p) => {
       const rt = reconciler.pools.get(p.name);
       const error = rt?.error ? { error: rt.error, code: rt.errorCode, hint: rt.hint } : runnerErrorOf(deps.runnerError);
+      const ss = scaleSetStatus(p, store, deps.scaleSets?.find((l) => l.pool === p.name));
+      // A scale set deleted by deregister --all is not shown any more.
+      const shown = ss && !(deps.deregistering && ss.id === null) ? ss : undefined;
       return {
-        ...poolRunners(p, rows, { draining: rt?.draining ?? false, queued: reconciler.queuedFor(p.name) }),
+        ...poolRunners(p, rows, { draining: rt?.draining ?? false, queued: reconciler.queuedFor(p.name), ...(ss ? { assigned: ss.statistics?.totalAssignedJobs ?? 0 } : {}) }),
+        ...(shown ? { scaleSet: shown } : {}),
         healthy: Boolean(rt?.ready) && (rt?.failures ?? 0) === 0 && !deps.runnerError,
         draining: rt?.draining ?? false,
         ...(error ? { error: error.error } : {}),
@@ -45,7 +54,8 @@ export function buildStatus(deps: {
       ...(deps.toolErrors ?? []).map((t) => ({ name: t.name, version: t.version, installed: false, sha256: null, error: t.message, errorCode: t.code })),
     ],
     networkChecks: deps.networkChecks ?? [],
-    github: { rateLimitRemaining: deps.stats.rateLimitRemaining(), requests: deps.stats.total() },
+    github: { rateLimitRemaining: deps.stats.rateLimitRemaining(), requests: deps.stats.total(), actionsService: deps.stats.actionsService?.() ?? 0 },
+    ...(deps.deregistering ? { deregistering: true } : {}),
   };
 }
 

@@ -8,9 +8,10 @@ import type { Logger } from '../log.js';
 import type { RunnerRow, Store } from '../store/types.js';
 import { classifyExit, startFailure } from './exits.js';
 import type { JobQueue } from './jobs.js';
-import type { LaunchKit, ReconcileMetrics, Registration } from './kit.js';
+import type { LaunchKit, ReconcileMetrics, Registration, ScaleSetPort } from './kit.js';
 import type { PoolRuntime } from './pools.js';
 import { registrationOf } from './registration.js';
+import { viaScaleSet } from './states.js';
 import type { Action, JobHookState } from './types.js';
 
 const GRACE_MS = 30_000;
@@ -40,6 +41,8 @@ export interface ExecutorDeps {
   metrics?: ReconcileMetrics;
   /** A runner exited 7: look for a newer runner version now. */
   onVersionDeprecated?: () => void;
+  /** scale.via: scaleset pools register and deregister through their scale sets. */
+  scaleSets?: ScaleSetPort;
 }
 
 /** What one pass hands the executor along with its actions. */
@@ -136,7 +139,8 @@ export class Executor {
     const cfg = pool.cfg;
     const { host } = this.deps.config();
     const name = newRunnerName(host.name, cfg.name);
-    const labels = runnerLabels(cfg, this.deps.arch);
+    // Scale-set runners carry the scale set's labels and no default ones.
+    const labels = viaScaleSet(cfg) ? [...cfg.labels] : runnerLabels(cfg, this.deps.arch);
     const now = this.deps.clock.now();
     const queuedSince = this.deps.jobs.oldestFor(cfg.name);
     this.inflight.add(name);
@@ -168,6 +172,11 @@ export class Executor {
 
   private async register(pool: PoolHandle, name: string, labels: string[]): Promise<Registration> {
     const { cfg, groupId } = pool;
+    if (viaScaleSet(cfg) && this.deps.scaleSets) {
+      const jit = await this.deps.scaleSets.jitConfig(cfg.name, name);
+      this.deps.store.runners.update(name, { githubId: jit.runnerId });
+      return { kind: 'jit', encoded: jit.encoded };
+    }
     if (cfg.ephemeral) {
       // A pool only plans creates once ready, which is when its group id is known.
       if (groupId === null) throw new Error(`pool ${cfg.name} has no runner group yet`);
@@ -194,7 +203,7 @@ export class Executor {
     if (pool) {
       const id = await registrationOf(this.deps, row, pool, true);
       if (id !== null) {
-        const res = await this.deps.github.deleteRunner(pool.cfg.scope, id);
+        const res = await this.deregister(pool.cfg, id);
         if (res === 'busy') return this.keepBusy(name, 'GitHub answered 422: a job landed');
       }
     }
@@ -205,6 +214,12 @@ export class Executor {
     this.deps.store.events.append({ kind: 'runner.retired', runner: name, pool: row.pool, data: { reason } });
     this.deps.logger.info({ runner: name, pool: row.pool, reason }, 'runner retired');
     this.deps.retrigger();
+  }
+
+  /** Scale-set runners are removed through the Actions service (no REST rate limit); others through REST. */
+  private deregister(cfg: PoolConfig, id: number): Promise<'deleted' | 'busy' | 'gone'> {
+    const ss = this.deps.scaleSets;
+    return viaScaleSet(cfg) && ss ? ss.deleteRunner(cfg.name, id) : this.deps.github.deleteRunner(cfg.scope, id);
   }
 
   private keepBusy(name: string, why: string): void {
@@ -253,7 +268,7 @@ export class Executor {
       try {
         // No list call here: a registration not found at once is left to the ghost cleanup.
         const id = await registrationOf(this.deps, row, pool, false);
-        if (id !== null) await this.deps.github.deleteRunner(pool.cfg.scope, id);
+        if (id !== null) await this.deregister(pool.cfg, id);
       } catch (err) {
         this.deps.logger.warn({ runner: row.name, err: describeError(err) }, 'deregistration failed; ghost cleanup will retry');
       }
@@ -285,7 +300,7 @@ export class Executor {
     if (!pool) return;
     const g = await this.deps.github.getRunner(pool.cfg.scope, id);
     if (!g || g.name !== name || g.status !== 'offline' || g.busy || !pool.pattern.test(g.name)) return;
-    const res = await this.deps.github.deleteRunner(pool.cfg.scope, id);
+    const res = await this.deregister(pool.cfg, id);
     this.deps.logger.info({ runner: name, pool: poolName, result: res }, 'removed stale registration');
   }
 

@@ -140,7 +140,8 @@ export class PoolRuntime {
     }
   }
 
-  view(now: number, targetVersion: string | null, queuedJobs: number): PoolView {
+  /** `scaleSet`: for scale-set pools, the assigned jobs and whether the scale set is ready for JIT configs. */
+  view(now: number, targetVersion: string | null, queuedJobs: number, scaleSet?: { assigned: number; ready: boolean }): PoolView {
     const c = this.cfg;
     return {
       name: c.name,
@@ -148,9 +149,10 @@ export class PoolRuntime {
       ephemeral: c.ephemeral,
       ...(c.size !== undefined ? { size: c.size } : { scale: c.scale }),
       targetVersion,
-      canCreate: this.ready && this.mayCreate(now) && targetVersion !== null,
+      canCreate: this.ready && this.mayCreate(now) && targetVersion !== null && (scaleSet?.ready ?? true),
       draining: this.#draining,
       queuedJobs,
+      ...(scaleSet ? { assignedJobs: scaleSet.assigned } : {}),
       namePattern: this.pattern,
     };
   }

@@ -8,9 +8,11 @@ import type { Store } from '../store/types.js';
 import { Executor } from './executor.js';
 import { HookFiles } from './hook-files.js';
 import { JobQueue, poolForJob } from './jobs.js';
-import { isPresent } from './states.js';
+import { isPresent, viaScaleSet } from './states.js';
 import { runnerLabels } from '../config/names.js';
-import type { LaunchKit, ReconcileMetrics } from './kit.js';
+import type { JobMessage } from '../github/scaleset/types.js';
+import type { LaunchKit, ReconcileMetrics, ScaleSetPort } from './kit.js';
+import { recordScaleSetJob, scaleSetDemand } from './scaleset.js';
 import { plan } from './planner.js';
 import { DrainHold } from './drain-hold.js';
 import { PoolRuntime } from './pools.js';
@@ -38,6 +40,8 @@ export interface ReconcilerDeps {
   onVersionDeprecated?: () => void;
   /** How often GitHub's runner list is read (conditional; 304s are free). Default 120 s. */
   githubListIntervalMs?: number;
+  /** scale.via: scaleset pools: demand, JIT configs and deregistration through their scale sets. */
+  scaleSets?: ScaleSetPort;
 }
 
 /**
@@ -68,11 +72,12 @@ export class Reconciler {
     this.hookFiles = new HookFiles({ kit: deps.kit, jobs: this.jobs, store: deps.store, logger: deps.logger });
     this.hold = new DrainHold(deps.store.meta);
     for (const p of this.cfg.pools) this.poolMap.set(p.name, this.newPool(p));
-    const { store, github, tokens, backends, kit, clock, logger, arch, metrics, onVersionDeprecated } = deps;
+    const { store, github, tokens, backends, kit, clock, logger, arch, metrics, onVersionDeprecated, scaleSets } = deps;
     this.exec = new Executor({
       store, github, tokens, backends, kit, clock, logger, arch,
       ...(metrics ? { metrics } : {}),
       ...(onVersionDeprecated ? { onVersionDeprecated } : {}),
+      ...(scaleSets ? { scaleSets } : {}),
       config: () => this.cfg,
       pool: (name) => this.poolMap.get(name),
       jobs: this.jobs,
@@ -153,6 +158,7 @@ export class Reconciler {
     const t0 = performance.now();
     const checkpoint = this.exec.checkpoint();
     await this.initPools();
+    this.deps.scaleSets?.syncPools([...this.poolMap.values()].filter((p) => p.ready).map((p) => p.cfg));
     const obs = await this.observe();
     const actions = plan(obs, this.exec.unsettledSince(checkpoint));
     if (actions.length) this.deps.logger.debug({ actions }, 'plan');
@@ -199,7 +205,9 @@ export class Reconciler {
     const rows = this.deps.store.runners.list();
     const { hooks, tainted } = await this.hookFiles.read(rows);
     await this.refreshGitHub(now);
-    const pools = [...this.poolMap.values()].map((p) => p.view(now, this.targetVersion, this.jobs.queuedFor(p.cfg.name)));
+    const pools = [...this.poolMap.values()].map((p) =>
+      p.view(now, this.targetVersion, this.jobs.queuedFor(p.cfg.name), scaleSetDemand(this.deps.scaleSets, p, this.deps.store)),
+    );
     return { now, host: this.cfg.host.name, pools, rows, observed, unavailable, github: this.github, hooks, tainted };
   }
 
@@ -251,7 +259,8 @@ export class Reconciler {
   onWorkflowJob(e: WorkflowJobLike): void {
     const { job } = e;
     if (e.action === 'queued') {
-      const pools = [...this.poolMap.values()].map((p) => p.cfg);
+      // Scale-set pools take their jobs from the scale set's queue, never from webhooks.
+      const pools = [...this.poolMap.values()].map((p) => p.cfg).filter((p) => !viaScaleSet(p));
       const pool = poolForJob(pools, job.labels, e.repository.fullName, (p) => runnerLabels(p, this.deps.arch));
       if (pool && this.jobs.add(job.id, pool.name, job.runId)) void this.trigger();
       return;
@@ -269,6 +278,11 @@ export class Reconciler {
       if (e.action === 'completed') this.deps.metrics?.job?.(row.pool, job.conclusion ?? 'unknown');
     }
     if (queued || row) void this.trigger();
+  }
+
+  /** A scale set's JobStarted/JobCompleted, recorded before its message is acknowledged. */
+  onScaleSetJob(pool: string, job: JobMessage): void {
+    recordScaleSetJob(this.deps.store, this.deps.metrics, pool, job);
   }
 
   private newPool(p: FleetConfig['pools'][number]): PoolRuntime {

@@ -4,7 +4,10 @@ import { scopeKey } from '../github/scope.js';
 import { ScaleSetClient } from '../github/scaleset/client.js';
 import type { RequestRecord } from '../github/stats.js';
 import type { Scope, Token } from '../github/types.js';
+import type { PoolConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
+import type { ScaleSetPort } from '../reconcile/kit.js';
+import { viaScaleSet } from '../reconcile/states.js';
 import type { Store } from '../store/types.js';
 import { ScaleSetListener, type ListenerDeps } from './listener.js';
 import type { ListenerEvents, ListenerPool, ListenerStatus } from './types.js';
@@ -29,7 +32,9 @@ export interface ScaleSetManagerDeps {
  * The scale-set side of the daemon: one client per scope, one listener per scale-set pool, and
  * what the executor asks of them (JIT configs and deregistration through the scale set).
  */
-export class ScaleSetManager {
+export class ScaleSetManager implements ScaleSetPort {
+  /** Set by deleteScaleSets (deregister --all): no listener starts again until reset(). */
+  private decommissioned = false;
   private readonly clients = new Map<string, ScaleSetClient>();
   private readonly listeners = new Map<string, ScaleSetListener>();
   private readonly scopes = new Map<string, Scope>();
@@ -51,8 +56,19 @@ export class ScaleSetManager {
     return c;
   }
 
+  /** The scale-set pools among `pools` (those that passed their checks), as listeners see them. */
+  syncPools(pools: PoolConfig[]): void {
+    this.sync(pools.filter(viaScaleSet).map((p) => ({ name: p.name, scope: p.scope, runnerGroup: p.runnerGroup, labels: [...p.labels], max: p.scale?.max ?? 1 })));
+  }
+
+  /** A reloaded config is fresh intent: scale sets may be created again after a deregister --all. */
+  reset(): void {
+    this.decommissioned = false;
+  }
+
   /** Start listeners for new scale-set pools, update changed ones, stop those no longer configured. */
   sync(pools: ListenerPool[]): void {
+    if (this.decommissioned) return;
     const want = new Map(pools.map((p) => [p.name, p]));
     for (const [name, l] of this.listeners) {
       const p = want.get(name);
@@ -76,6 +92,11 @@ export class ScaleSetManager {
     return this.listeners.has(pool);
   }
 
+  ready(pool: string): boolean {
+    const id = this.listeners.get(pool)?.scaleSetId;
+    return id !== null && id !== undefined;
+  }
+
   statuses(): ListenerStatus[] {
     return [...this.listeners.values()].map((l) => l.status());
   }
@@ -97,8 +118,9 @@ export class ScaleSetManager {
 
   /** Deregister through the Actions service: JobStillRunningException → 'busy' (keep it). */
   deleteRunner(pool: string, id: number): Promise<'deleted' | 'busy' | 'gone'> {
-    const scope = this.scopes.get(pool);
-    if (!scope) throw new FleetError('GITHUB_NOT_FOUND', `pool ${pool} is not a scale-set pool`);
+    const key = this.deps.store.scaleSets.get(pool)?.scopeKey;
+    const scope = this.scopes.get(pool) ?? (key ? parseScopeKey(key) : undefined);
+    if (!scope) return Promise.reject(new FleetError('GITHUB_NOT_FOUND', `pool ${pool} has no scale set`));
     return this.client(scope).deleteAgent(id);
   }
 
@@ -107,6 +129,7 @@ export class ScaleSetManager {
    * the store), so GitHub routes nothing more here. Call once the pools' runners are gone.
    */
   async deleteScaleSets(): Promise<string[]> {
+    this.decommissioned = true;
     await this.stop();
     const deleted: string[] = [];
     for (const row of this.deps.store.scaleSets.list()) {
