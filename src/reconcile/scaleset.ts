@@ -33,5 +33,11 @@ export function recordScaleSetJob(store: Store, metrics: ReconcileMetrics | unde
     ...(job.jobDisplayName ? { jobName: job.jobDisplayName } : {}),
     ...(row.state === 'idle' || row.state === 'busy' ? { state: busy ? 'busy' : 'idle' } : {}),
   });
-  if (!busy) metrics?.job?.(pool, job.result ?? 'unknown');
+  if (!busy) metrics?.job?.(pool, conclusionOf(job.result));
+}
+
+/** The scale set says succeeded/failed/canceled; webhooks (and the jobs metric) say success/failure/cancelled. */
+function conclusionOf(result: string | undefined): string {
+  const r = (result ?? '').toLowerCase();
+  return r === 'succeeded' ? 'success' : r === 'failed' ? 'failure' : r === 'canceled' || r === 'cancelled' ? 'cancelled' : r || 'unknown';
 }
