@@ -128,11 +128,11 @@ export class ScaleSetManager implements ScaleSetPort {
    * deregister --all: stop the listeners, then delete every scale set this host created (rows in
    * the store), so GitHub routes nothing more here. Call once the pools' runners are gone.
    */
-  async deleteScaleSets(): Promise<string[]> {
+  async deleteScaleSets(only: (pool: string) => boolean = () => true): Promise<string[]> {
     this.decommissioned = true;
     await this.stop();
     const deleted: string[] = [];
-    for (const row of this.deps.store.scaleSets.list()) {
+    for (const row of this.deps.store.scaleSets.list().filter((r) => only(r.pool))) {
       const scope = parseScopeKey(row.scopeKey);
       try {
         await this.client(scope).deleteScaleSet(row.scaleSetId);

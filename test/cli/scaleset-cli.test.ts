@@ -41,8 +41,11 @@ function startDaemonProcess(cfg: string): { child: ChildProcess; logs: () => str
   return { child, logs: () => logs };
 }
 
-test('SIGKILL with a session open: the restart sees 409 while it lives, backs off, then serves jobs again; nothing ran twice', async (t) => {
-  const emu = await startEmulator({ scaleSets: { holdMs: 1500, sessionExpiryMs: 8000 } });
+test.serial('SIGKILL with a session open: the restart sees 409 while it lives, backs off, then serves jobs again; nothing ran twice', async (t) => {
+  // The killed session lives until the test moves the emulator's clock past its expiry, however
+  // long the restart takes on a loaded machine.
+  let offsetMs = 0;
+  const emu = await startEmulator({ clock: { now: () => Date.now() + offsetMs }, scaleSets: { holdMs: 1500, sessionExpiryMs: 10 * 60_000 } });
   t.teardown(() => emu.close());
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rf-ss-kill-'));
   const dataDir = path.join(dir, 'data');
@@ -66,7 +69,14 @@ test('SIGKILL with a session open: the restart sees 409 while it lives, backs of
   const b = startDaemonProcess(cfg);
   children.push(b.child);
   // The killed process's session is still alive on GitHub's side: 409, retried.
-  await until(() => emu.scaleSets.get('h1-burst')!.conflicts > 0, 60_000, `409 seen\n${b.logs()}`);
+  await until(() => emu.scaleSets.get('h1-burst')!.conflicts > 1, 90_000, `409 seen\n${b.logs()}`);
+  const status = await until(async () => {
+    const port = Number(/listen: 127\.0\.0\.1:(\d+)/.exec(await fs.readFile(cfg, 'utf8'))![1]);
+    const res = await fetch(`http://127.0.0.1:${port}/api/v1/status`).catch(() => null);
+    return res?.ok ? ((await res.json()) as { pools: { name: string; scaleSet?: { listener: string } }[] }) : null;
+  }, 30_000, 'status');
+  t.is(status.pools.find((p) => p.name === 'burst')!.scaleSet!.listener, 'conflict');
+  offsetMs += 10 * 60_000; // the old session expires
   const after = [1, 2].map(() => emu.queueJob({ labels: SS_LABELS, script: 'echo after' }));
   const done = await Promise.all(after.map((id) => emu.waitForJob(id, 90_000)));
   t.true(done.every((j) => j.conclusion === 'success'));
@@ -78,4 +88,33 @@ test('SIGKILL with a session open: the restart sees 409 while it lives, backs of
   t.true(emu.jobs().every((j) => j.status === 'completed'));
   await until(() => emu.scaleSets.get('h1-burst')!.messages.every((m) => m.acked), 20_000, 'acks');
   assertQueueClean(t, emu);
+});
+
+test.serial('deregister --all with the daemon stopped deletes the host scale set from the state database and GitHub', async (t) => {
+  const emu = await startEmulator({ scaleSets: { holdMs: 1500 } });
+  t.teardown(() => emu.close());
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rf-ss-offline-'));
+  const dataDir = path.join(dir, 'data');
+  const cfg = path.join(dir, 'config.yaml');
+  await fs.writeFile(cfg, configYaml(emu, dataDir, await freePort()));
+  const a = startDaemonProcess(cfg);
+  t.teardown(async () => {
+    if (a.child.exitCode === null) a.child.kill('SIGKILL');
+    await killRunners(dataDir);
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+  await until(() => emu.scaleSets.get('h1-burst')?.sessionOwner === 'h1', 60_000, `session\n${a.logs()}`);
+  a.child.kill('SIGTERM');
+  await new Promise((r) => a.child.once('exit', r));
+  t.is(emu.scaleSets.list().length, 1, 'a stop keeps the scale set');
+
+  const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', BIN, 'deregister', '--all', '-c', cfg], { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d));
+    p.stderr.on('data', (d: Buffer) => (out += d));
+    p.on('close', (code) => resolve({ code, out }));
+  });
+  t.is(r.code, 0, r.out);
+  t.deepEqual(emu.scaleSets.list(), []);
 });
