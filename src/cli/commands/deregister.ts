@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { controlSocketPath } from '../../api/socket.js';
 import { createApiClient } from '../../api/client.js';
@@ -6,7 +8,7 @@ import { plural } from '../../plural.js';
 import type { FleetConfig } from '../../config/types.js';
 import { isPresent } from '../../reconcile/states.js';
 import { deleteScaleSetsOffline } from '../../scaleset/offline.js';
-import { openStore } from '../../store/index.js';
+import { DB_FILE, openStore } from '../../store/index.js';
 import type { Store } from '../../store/types.js';
 import type { CliContext } from '../context.js';
 import { formatDuration } from '../../config/duration.js';
@@ -15,6 +17,8 @@ import { waitDrained } from './drain.js';
 
 /** With the daemon stopped: delete scale sets whose pools have no runner recorded; clean when no runner is recorded at all. */
 async function offlineScaleSets(cfg: FleetConfig, ctx: CliContext): Promise<{ deleted: string[]; clean: boolean } | undefined> {
+  // Never create a state database here: with none, there is nothing to delete.
+  if (!fs.existsSync(path.join(cfg.host.dataDir, DB_FILE))) return undefined;
   let store: Store;
   try {
     store = openStore(cfg.host.dataDir);
@@ -22,6 +26,7 @@ async function offlineScaleSets(cfg: FleetConfig, ctx: CliContext): Promise<{ de
     return undefined;
   }
   try {
+    if (store.scaleSets.list().length === 0) return undefined;
     const { deleted } = await deleteScaleSetsOffline(cfg, store, ctx.stderrLogger());
     return { deleted, clean: store.runners.list().filter(isPresent).length === 0 };
   } finally {
