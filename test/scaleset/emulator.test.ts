@@ -57,7 +57,8 @@ test('a scale-set job is not taken by an ordinary runner with the same labels, a
 });
 
 test('sessions expire after the client is gone: 409 until then, then a new session opens', async (t) => {
-  const { client, emu } = await ssSetup(t, { scaleSets: { holdMs: 20_000, sessionExpiryMs: 300 } });
+  let offsetMs = 0;
+  const { client, emu } = await ssSetup(t, { clock: { now: () => Date.now() + offsetMs }, scaleSets: { holdMs: 20_000, sessionExpiryMs: 60_000 } });
   const id = await makeSet(client);
   const s = await client.createSession(id, 'h1');
   const ac = new AbortController();
@@ -66,7 +67,7 @@ test('sessions expire after the client is gone: 409 until then, then a new sessi
   ac.abort(); // the process died mid-poll
   await poll;
   await t.throwsAsync(client.createSession(id, 'h1'));
-  await new Promise((r) => setTimeout(r, 400));
+  offsetMs += 60_000; // the session's expiry passes
   t.truthy(await client.createSession(id, 'h1'));
   t.is(emu.scaleSets.get('h1-burst')!.conflicts, 1);
 });

@@ -15,7 +15,7 @@ export interface SsSetup {
 }
 
 export async function ssSetup(t: ExecutionContext, emuOpts: EmulatorOptions = {}, fetchImpl?: typeof fetch): Promise<SsSetup> {
-  const emu = await startEmulator({ scaleSets: { holdMs: 300, sessionExpiryMs: 400, ...emuOpts.scaleSets }, ...emuOpts });
+  const emu = await startEmulator({ ...emuOpts, scaleSets: { holdMs: 300, sessionExpiryMs: 400, ...emuOpts.scaleSets } });
   t.teardown(() => emu.close());
   const { logger } = capturingLogger();
   const gh = createGitHubClient({ apiUrl: emu.apiUrl, auth: PAT, logger, retryBaseMs: 5, writeIntervalMs: 0, fetch: fetchImpl });

@@ -72,13 +72,16 @@ test('a restart reuses the scale set and resumes after the stored lastMessageId;
 });
 
 test('409 while a crashed session is alive: state conflict, retried until it expires, then connected', async (t) => {
-  const { emu, client, make } = await listenerSetup(t, { scaleSets: { sessionExpiryMs: 600 } });
+  // The crashed session lives until the test moves the emulator's clock past its expiry.
+  let offsetMs = 0;
+  const { emu, client, make } = await listenerSetup(t, { clock: { now: () => Date.now() + offsetMs }, scaleSets: { sessionExpiryMs: 60_000 } });
   const gid = await client.runnerGroupId('Default');
   const set = await client.createScaleSet({ name: 'h1-burst', runnerGroupId: gid, labels: ['burst'] });
   await client.createSession(set.id, 'h1'); // the session of a process that was SIGKILLed
   const l = make();
-  await until(() => l.status().state === 'conflict');
-  await until(() => l.status().state === 'connected', 5000);
+  await until(() => l.status().state === 'conflict', 8000);
+  offsetMs += 60_000;
+  await until(() => l.status().state === 'connected', 8000);
   t.true(emu.scaleSets.get('h1-burst')!.conflicts >= 1);
   emu.queueJob({ labels: ['burst'] });
   await until(() => l.status().statistics?.totalAssignedJobs === 1);
