@@ -5,7 +5,7 @@ import { startEmulator } from '../emulator/index.js';
 import { startTestDaemon, until, type DaemonFixture } from '../helpers/daemon.js';
 import { requireDocker, TEST_IMAGE } from '../helpers/engines.js';
 import { hostContainers, removeHostContainers, uniqueHost } from './docker-kit.js';
-import { assertQueueClean, HOLD_MS, LISTENER, scaleSetPoolYaml, SS_LABELS } from './scaleset-kit.js';
+import { assertQueueClean, deregisterAll, HOLD_MS, LISTENER, scaleSetPoolYaml, SS_LABELS } from './scaleset-kit.js';
 
 const docker = new Dockerode();
 
@@ -36,7 +36,6 @@ test.serial('docker: a burst through a scale set → one container per job, all 
   await until(() => emu.scaleSets.get(name)!.messages.every((m) => m.acked), 10_000, 'acks');
   assertQueueClean(t, emu, name);
 
-  const res = await fetch(`http://127.0.0.1:${fx.daemon.apiPort}/api/v1/deregister-all`, { method: 'POST' });
-  t.is(res.status, 200);
+  t.like(await deregisterAll(fx), { ok: true });
   await until(() => emu.scaleSets.list().length === 0, 30_000, 'scale set deleted');
 });

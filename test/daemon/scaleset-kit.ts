@@ -1,5 +1,8 @@
 /** Scale-set e2e helpers: a `scale.via: scaleset` pool, listener tuning and emulator checks. */
 import type { ExecutionContext } from 'ava';
+import { createApiClient } from '../../src/api/client.js';
+import { controlSocketPath } from '../../src/api/socket.js';
+import type { DaemonFixture } from '../helpers/daemon.js';
 import type { DaemonOptions } from '../../src/daemon/start.js';
 import type { Emulator } from '../emulator/types.js';
 
@@ -29,4 +32,10 @@ export function assertQueueClean(t: ExecutionContext, emu: Emulator, name = 'h1-
   t.true(info!.advertised.length > 0);
   t.false(info!.advertised.some((c) => c <= 0), 'capacity never advertised as 0');
   t.deepEqual(emu.scaleSets.stranded(), []);
+}
+
+/** `runner-fleet deregister --all` as the CLI sends it: through the daemon's control socket. */
+export function deregisterAll(fx: DaemonFixture): Promise<Record<string, unknown>> {
+  const client = createApiClient({ listen: { host: '127.0.0.1', port: fx.daemon.apiPort }, socketPath: controlSocketPath(fx.config.host.dataDir) });
+  return client.deregisterAll();
 }

@@ -2,7 +2,7 @@ import test from 'ava';
 import { startEmulator } from '../emulator/index.js';
 import { startTestDaemon, until } from '../helpers/daemon.js';
 import { stopAndKillRunners } from './lifecycle-kit.js';
-import { assertQueueClean, HOLD_MS, LISTENER, scaleSetPoolYaml, SS_LABELS } from './scaleset-kit.js';
+import { assertQueueClean, deregisterAll, HOLD_MS, LISTENER, scaleSetPoolYaml, SS_LABELS } from './scaleset-kit.js';
 
 const runnersOf = (names: string[]) => names.filter((n) => /^h1-burst-[a-z0-9]{6,}$/.test(n));
 
@@ -85,8 +85,7 @@ test('process: drain keeps the session and advertises max; a restart keeps the s
   t.is(emu.scaleSets.get('h1-burst')!.id, id);
   t.is(emu.scaleSets.get('h1-burst')!.conflicts, 0);
 
-  const res = await fetch(`http://127.0.0.1:${fx2.daemon.apiPort}/api/v1/deregister-all`, { method: 'POST' });
-  t.is(res.status, 200);
+  t.like(await deregisterAll(fx2), { ok: true });
   await until(() => emu.scaleSets.list().length === 0, 30_000, 'scale set deleted');
   t.is(fx2.daemon.reconciler.liveCount('burst'), 0);
   t.deepEqual(fx2.daemon.store.scaleSets.list(), []);
