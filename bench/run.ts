@@ -16,6 +16,7 @@ import { errText, verdict, type Figure, type ScenarioResult } from './lib.js';
 import { lifecycleCalls } from './lifecycle-calls.js';
 import { plannerBench } from './planner.js';
 import { prepareBench } from './prepare.js';
+import { scaleSetBench } from './scaleset.js';
 import { webhookLatency } from './webhook-latency.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -29,6 +30,7 @@ export const TARGETS = {
   daemonRssMB: 80,
   prepareMs: 50,
   prepareBytes: 1_000_000,
+  scaleSetRegisteredP95Ms: 300,
 };
 
 const SCENARIOS: Record<string, () => Promise<ScenarioResult>> = {
@@ -36,6 +38,7 @@ const SCENARIOS: Record<string, () => Promise<ScenarioResult>> = {
   prepare: () => prepareBench({ runners: 100, targetMs: TARGETS.prepareMs, targetBytes: TARGETS.prepareBytes }),
   'latency-process': () => webhookLatency({ backend: 'process', waves: [1, 1, 1, 1, 1, 5, 5, 5], targetP95Ms: TARGETS.processRegisteredP95Ms }),
   'latency-docker': () => webhookLatency({ backend: 'docker', waves: [1, 1, 1, 1, 1, 5, 5, 5], targetP95Ms: TARGETS.dockerRegisteredP95Ms }),
+  scaleset: () => scaleSetBench({ waves: [1, 1, 1, 1, 1, 5, 5, 5], steadyJobs: 10, idleWindowMs: 30_000, idleHoldMs: 2000, targetP95Ms: TARGETS.scaleSetRegisteredP95Ms }),
   lifecycle: () => lifecycleCalls({ cycles: 10, target: TARGETS.callsPerLifecycle }),
   idle: () => idleFleet({ runners: 20, windowMs: 45_000, listEveryMs: 5_000, target: TARGETS.idleCallsPerHour }),
   // NODE_OPTIONS as the shipped unit (systemd/runner-fleet.service) runs the daemon.

@@ -3,8 +3,9 @@
  * A local GitHub emulator (in this process) stands in for GitHub; the daemon runs real child
  * processes (a fake Actions runner that speaks the runner protocol). It shows: tools installed
  * and verified, a fixed pool registering and coming online, a CD job finding argocd and yq on
- * PATH, the ephemeral runner replaced, a webhook-driven scale-up with its latency, the status
- * API and metrics, and a drain. Exit 0 when every step worked, 1 otherwise.
+ * PATH, the ephemeral runner replaced, a webhook-driven scale-up with its latency, beside it a
+ * GitHub runner scale-set pool served over outbound long polls (no webhook), the status API
+ * and metrics, and a drain. Exit 0 when every step worked, 1 otherwise.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -24,6 +25,8 @@ const TOOLS = {
 const SECRET = 'test-secret';
 const CD_LABELS = ['self-hosted', 'linux', 'cd-pipeline'];
 const BURST_LABELS = ['self-hosted', 'linux', 'cd-burst'];
+/** Scale-set runners carry the scale set's labels only. */
+const EDGE_LABELS = ['cd-edge'];
 
 const t0 = Date.now();
 const say = (msg = '') => console.log(msg === '' ? '' : `[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${msg}`);
@@ -71,6 +74,12 @@ const POOLS = `  - name: cd
     scale: { minIdle: 0, max: 3, idleTimeout: 1m }
     ephemeral: true
     env: { RUNNER_ALLOW_RUNASROOT: "1" }
+  - name: edge
+    scope: { org: acme }
+    labels: [cd-edge]
+    backend: process
+    scale: { minIdle: 0, max: 3, via: scaleset }
+    env: { RUNNER_ALLOW_RUNASROOT: "1" }
 `;
 
 const ours = (pool: string) => new RegExp(`^h1-${pool}-[a-z0-9]{6,}$`);
@@ -82,7 +91,7 @@ async function demo(dir: string, emu: Emulator): Promise<void> {
   const logStream = fs.createWriteStream(logFile);
   step('1. Start');
   say(`GitHub emulator: ${emu.url} (org "acme"; REST at ${emu.apiUrl})`);
-  say(`config: ${configPath}  (pools: cd = 2 ephemeral runners labelled cd-pipeline; burst = scale 0..3 from webhooks)`);
+  say(`config: ${configPath}  (pools: cd = 2 ephemeral runners labelled cd-pipeline; burst = scale 0..3 from webhooks; edge = scale 0..3 through a GitHub runner scale set)`);
   say(`daemon log (JSON lines): ${logFile}`);
   const config = await loadConfig(configPath, {});
   const daemon: Daemon = await startDaemon({ config, logger: createLogger({ level: 'info', destination: logStream }) });
@@ -143,28 +152,48 @@ async function demo(dir: string, emu: Emulator): Promise<void> {
     const statuses = emu.deliveries().map((d) => `${d.action}→${d.status}`);
     say(`deliveries answered: ${statuses.join(', ')}; burst pool back to 0 runners`);
 
+    step('5b. Scale-set pool "edge": no webhook, no inbound port; the daemon long-polls its scale set');
+    emu.setWebhook(null);
+    const set = await until('the scale set and its session', () => {
+      const x = emu.scaleSets.get('h1-edge');
+      return x?.sessionOwner ? x : undefined;
+    });
+    say(`scale set ${set.name} (id ${set.id}) labels [${set.labels.join(', ')}]: workflows write runs-on: ${EDGE_LABELS[0]}; session owned by ${set.sessionOwner}`);
+    const edgeAt = Date.now();
+    const edgeJobs = [1, 2].map((i) => emu.queueJob({ labels: EDGE_LABELS, name: `edge-deploy-${i}`, script: 'echo "deployed from $RUNNER_NAME"' }));
+    const edgeReg = await until('an edge runner registered', () => emu.runners().find((r) => ours('edge').test(r.name)), 15_000);
+    say(`JobAssigned arrived on the open long poll → ${edgeReg.name} registered in ${Date.now() - edgeAt} ms (GitHub holds an empty poll ~50 s; this one answered at once)`);
+    for (const id of edgeJobs) {
+      const j = await emu.waitForJob(id, 30_000);
+      say(`job ${id} ${j.conclusion} on ${j.runnerName}: ${j.output.trim()}`);
+      if (j.conclusion !== 'success') throw new Error(`scale-set job ${id} failed`);
+    }
+    await until('edge pool back to 0', () => daemon.reconciler.liveCount('edge') === 0, 20_000);
+    const info = emu.scaleSets.get('h1-edge')!;
+    say(`edge pool back to 0 runners; ${info.messages.length} messages, all acknowledged: ${info.messages.every((m) => m.acked)}; capacity advertised: ${[...new Set(info.advertised)].join(', ')} (never 0); webhook deliveries for it: 0`);
+
     step('6. GET /api/v1/status');
     await daemon.reconciler.trigger(); // gauges are refreshed at the end of each reconcile pass
     const status = (await (await fetch(`${api}/api/v1/status`)).json()) as {
       host: string; version: string; pools: { name: string; backend: string; scope: string; desired: number; actual: number; healthy: boolean; runners: { name: string; state: string }[] }[];
-      tokens: unknown[]; github: { requests: number; rateLimitRemaining: number | null };
+      tokens: unknown[]; github: { requests: number; rateLimitRemaining: number | null; actionsService?: number };
     };
     say(`host ${status.host}, runner-fleet ${status.version}`);
     for (const p of status.pools) {
       say(`pool ${p.name} (${p.backend}, ${p.scope}): desired ${p.desired}, actual ${p.actual}, ${p.healthy ? 'healthy' : 'UNHEALTHY'}; ${p.runners.map((r) => `${r.name}=${r.state}`).join(' ') || 'no runners'}`);
     }
-    say(`GitHub API requests so far: ${status.github.requests}, rate limit remaining: ${status.github.rateLimitRemaining}`);
+    say(`GitHub API requests so far: ${status.github.requests}, rate limit remaining: ${status.github.rateLimitRemaining}; scale-set service calls (no rate limit): ${status.github.actionsService ?? 0}`);
 
     step('7. GET /metrics (excerpt)');
     const metrics = await (await fetch(`${api}/metrics`)).text();
-    const keep = /^runner_fleet_(runners\{|scale_up_latency_seconds_(sum|count)|github_requests_total|github_rate_limit_remaining|jobs_total|webhook_deliveries_total|pool_healthy)/;
-    const excerpt = metrics.split('\n').filter((l) => keep.test(l)).slice(0, 18);
+    const keep = /^runner_fleet_(runners\{|scale_up_latency_seconds_(sum|count)|github_rate_limit_remaining|jobs_total|webhook_deliveries_total|pool_healthy|scaleset_)/;
+    const excerpt = metrics.split('\n').filter((l) => keep.test(l)).slice(0, 24);
     console.log(indent(excerpt.join('\n') || '(no runner_fleet_ metrics found)'));
     if (!excerpt.length) throw new Error('no runner_fleet_ metrics');
 
     step('8. Drain: idle runners are deregistered and stopped, then the daemon exits');
     await daemon.shutdown('drain');
-    const left = emu.runners().filter((r) => ours('cd').test(r.name) || ours('burst').test(r.name));
+    const left = emu.runners().filter((r) => ours('cd').test(r.name) || ours('burst').test(r.name) || ours('edge').test(r.name));
     if (left.length) throw new Error(`registrations left after drain: ${left.map((r) => r.name).join(', ')}`);
     say('all runners deregistered from GitHub and stopped; daemon stopped');
   } catch (err) {
@@ -179,7 +208,8 @@ async function main(): Promise<number> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runner-fleet-demo-'));
   console.log('runner-fleet demo: a local GitHub emulator, the daemon, and real runner processes (no Docker, no network)');
   console.log(`working directory: ${dir}`);
-  const emu = await startEmulator();
+  // The scale-set service holds an empty long poll 50 s, as GitHub does.
+  const emu = await startEmulator({ scaleSets: { holdMs: 50_000 } });
   const guard = setTimeout(() => {
     console.error(`\nFAILED: the demo took longer than 3 minutes; files kept in ${dir}`);
     process.exit(1);

@@ -2,6 +2,14 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export const METRIC_PREFIX = 'runner_fleet_';
 
+/** One scale-set listener as the metrics see it. */
+export interface ScaleSetListenerMetric {
+  pool: string;
+  up: boolean;
+  lastPollAt: number | null;
+  assignedJobs: number;
+}
+
 /** Outcomes of POST /webhook, the `result` label of runner_fleet_webhook_deliveries_total. */
 export type WebhookResult = 'accepted' | 'duplicate' | 'ignored' | 'ping' | 'bad_signature' | 'too_large' | 'invalid' | 'overloaded';
 
@@ -141,6 +149,27 @@ export class Metrics {
     labelNames: ['pool', 'what'] as const,
     registers: [this.registry],
   });
+  /** Scale-set listeners, read at scrape time (set by the daemon). */
+  scaleSetSource: () => ScaleSetListenerMetric[] = () => [];
+  readonly scaleSetListenerUp = new Gauge({
+    name: `${METRIC_PREFIX}scaleset_listener_up`,
+    help: '1 when the scale-set listener of a pool has a session and its last poll answered, else 0',
+    labelNames: ['pool'] as const,
+    registers: [this.registry],
+    collect: () => this.collectScaleSets(),
+  });
+  readonly scaleSetLastPoll = new Gauge({
+    name: `${METRIC_PREFIX}scaleset_last_poll_timestamp_seconds`,
+    help: 'When the scale-set long poll of a pool last returned (Unix seconds); alert on time() - value > 180',
+    labelNames: ['pool'] as const,
+    registers: [this.registry],
+  });
+  readonly scaleSetAssignedJobs = new Gauge({
+    name: `${METRIC_PREFIX}scaleset_assigned_jobs`,
+    help: "totalAssignedJobs from the pool's scale-set statistics (running jobs included)",
+    labelNames: ['pool'] as const,
+    registers: [this.registry],
+  });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics !== false) {
@@ -228,6 +257,18 @@ export class Metrics {
 
   diskFreedBytes(pool: string, what: string, bytes: number): void {
     if (bytes > 0) this.diskFreed.inc({ pool, what }, bytes);
+  }
+
+  /** Pools that stopped being scale-set pools disappear from the three gauges. */
+  private collectScaleSets(): void {
+    this.scaleSetListenerUp.reset();
+    this.scaleSetLastPoll.reset();
+    this.scaleSetAssignedJobs.reset();
+    for (const l of this.scaleSetSource()) {
+      this.scaleSetListenerUp.set({ pool: l.pool }, l.up ? 1 : 0);
+      if (l.lastPollAt !== null) this.scaleSetLastPoll.set({ pool: l.pool }, Math.floor(l.lastPollAt / 1000));
+      this.scaleSetAssignedJobs.set({ pool: l.pool }, l.assignedJobs);
+    }
   }
 
   webhookDelivery(result: WebhookResult): void {

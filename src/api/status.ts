@@ -1,9 +1,10 @@
 import { hostArch, scopeKey } from '../config/names.js';
 import type { FleetConfig, PoolConfig } from '../config/types.js';
-import { busyByRow, desired, isCounted, isPresent } from '../reconcile/states.js';
+import { busyByRow, desired, isCounted, isPresent, viaScaleSet } from '../reconcile/states.js';
+import type { ListenerStatus } from '../scaleset/types.js';
 import type { RunnerRow, Store } from '../store/types.js';
 import { readHold } from '../reconcile/drain-hold.js';
-import type { PoolStatus, RunnerExitStatus, RunnerStatus, StatusReport } from './types.js';
+import type { PoolStatus, RunnerExitStatus, RunnerStatus, ScaleSetStatus, StatusReport } from './types.js';
 
 export function runnerStatus(r: RunnerRow): RunnerStatus {
   return {
@@ -26,7 +27,7 @@ export function runnerStatus(r: RunnerRow): RunnerStatus {
 export function poolRunners(
   p: PoolConfig,
   rows: RunnerRow[],
-  demand: { draining: boolean; queued: number },
+  demand: { draining: boolean; queued: number; assigned?: number },
 ): Pick<PoolStatus, 'name' | 'backend' | 'scope' | 'desired' | 'actual' | 'runners'> {
   const mine = rows.filter((r) => r.pool === p.name && isPresent(r));
   const counted = mine.filter(isCounted);
@@ -50,8 +51,10 @@ export function statusFromStore(cfg: FleetConfig, store: Store, version: string)
   const hold = readHold(store.meta);
   const pools: PoolStatus[] = cfg.pools.map((p) => {
     const failed = rows.filter((r) => r.pool === p.name && r.state === 'failed').sort((a, b) => b.updatedAt - a.updatedAt)[0];
+    const ss = scaleSetStatus(p, store);
     return {
-      ...poolRunners(p, rows, { draining: hold.all || hold.pools.includes(p.name), queued: 0 }),
+      ...poolRunners(p, rows, { draining: hold.all || hold.pools.includes(p.name), queued: 0, ...(ss ? { assigned: ss.statistics?.totalAssignedJobs ?? 0 } : {}) }),
+      ...(ss ? { scaleSet: ss } : {}),
       // Health is a live fact: the database cannot vouch for a pool nobody is running.
       healthy: null,
       draining: hold.all || hold.pools.includes(p.name),
@@ -87,6 +90,24 @@ export function lastExits(store: Store, pool: string): RunnerExitStatus[] {
     signal: typeof e.data.signal === 'string' ? e.data.signal : null,
     meaning: typeof e.data.meaning === 'string' ? e.data.meaning : '',
   }));
+}
+
+/**
+ * A scale-set pool's scale set as the store last recorded it, with the running listener's view
+ * (state, last poll, error) when the daemon has one; without it the listener reads 'stopped'.
+ */
+export function scaleSetStatus(p: PoolConfig, store: Store, listener?: ListenerStatus): ScaleSetStatus | undefined {
+  if (!viaScaleSet(p)) return undefined;
+  const row = store.scaleSets.get(p.name);
+  return {
+    name: row?.name ?? listener?.scaleSet ?? p.name,
+    id: listener?.scaleSetId ?? row?.scaleSetId ?? null,
+    listener: listener?.state ?? 'stopped',
+    lastPollAt: listener?.lastPollAt ?? null,
+    statistics: row ? row.statistics : null,
+    lastMessageId: row?.lastMessageId ?? 0,
+    ...(listener?.error ? { error: listener.error } : {}),
+  };
 }
 
 function safeArch(): string | undefined {

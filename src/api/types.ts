@@ -10,7 +10,8 @@ export interface StatusReport {
   tokens: { scope: string; kind: 'registration' | 'remove'; expiresAt: number }[];
   tools: { name: string; version: string; installed: boolean; sha256: string | null; error?: string; errorCode?: string }[];
   networkChecks: { target: string; ok: boolean; detail: string }[];
-  github: { rateLimitRemaining: number | null; requests: number };
+  /** requests: REST calls (rate limited); actionsService: scale-set calls (long polls, acks, sessions). */
+  github: { rateLimitRemaining: number | null; requests: number; actionsService?: number };
   /** Every pool is draining (a host-wide `drain`, or shutdown). Per pool: PoolStatus.draining. */
   draining?: boolean;
   /**
@@ -18,6 +19,8 @@ export interface StatusReport {
    * only a restart applies (host.name, host.dataDir, api.listen, github.url/apiUrl).
    */
   reload?: { at: number; result: 'applied' | 'refused'; changed: string[]; restartRequired: string[]; error?: string };
+  /** Set after deregister --all: scale sets are deleted once their pools have no runners. */
+  deregistering?: boolean;
 }
 
 export interface PoolStatus {
@@ -41,6 +44,8 @@ export interface PoolStatus {
   foreign?: { name: string; message: string }[];
   /** The pool's last runner exits, newest first, with their cause (job_done, exit_code, oom, signal, engine_gone, disk_full, interrupted). */
   lastExits?: RunnerExitStatus[];
+  /** scale.via: scaleset pools: the scale set and its listener. */
+  scaleSet?: ScaleSetStatus;
 }
 
 export interface RunnerExitStatus {
@@ -51,6 +56,18 @@ export interface RunnerExitStatus {
   signal: string | null;
   /** The exit code's meaning per runner-facts (job-done, registration-gone, retryable...). */
   meaning: string;
+}
+
+export interface ScaleSetStatus {
+  name: string;
+  id: number | null;
+  /** connected | conflict (another session alive, e.g. ~50 s after a crash) | backing-off | starting | stopped */
+  listener: string;
+  /** epoch ms of the last long poll that returned, or null */
+  lastPollAt: number | null;
+  statistics: Record<string, number> | null;
+  lastMessageId: number;
+  error?: string;
 }
 
 export interface RunnerStatus {

@@ -1,7 +1,7 @@
 import { formatDuration } from '../config/duration.js';
 import { moduleOf, type BackendPlan } from '../backends/index.js';
 import { defaultLabels, expandToolTemplate, runnerLabels, runnerNamePattern, scopeKey, scopeUrl, toolDir, type Arch } from '../config/names.js';
-import { atRest, maxRunners } from '../reconcile/states.js';
+import { atRest, maxRunners, viaScaleSet } from '../reconcile/states.js';
 import type { FleetConfig, NetworkConfig, PoolConfig, ToolConfig } from '../config/types.js';
 
 /**
@@ -38,7 +38,9 @@ export interface PoolPlan {
     dir: string;
   };
   ephemeral: boolean;
-  registration: 'jit' | 'config.sh';
+  registration: 'jit' | 'config.sh' | 'scaleset';
+  /** scale.via: scaleset: the scale set, and the runs-on that reaches its runners. */
+  scaleSet?: { name: string; runnerGroup: string; labels: string[]; runsOn: string; capacity: number };
   labels: string[];
   allowPublicRepos: boolean;
   backend: BackendPlan;
@@ -119,8 +121,10 @@ function poolPlan(cfg: FleetConfig, p: PoolConfig, arch: Arch): PoolPlan {
     runnerGroup: p.runnerGroup,
     runners,
     ephemeral: p.ephemeral,
-    registration: p.ephemeral ? 'jit' : 'config.sh',
-    labels: runnerLabels(p, arch),
+    registration: viaScaleSet(p) ? 'scaleset' : p.ephemeral ? 'jit' : 'config.sh',
+    ...(viaScaleSet(p) ? { scaleSet: scaleSetPlan(cfg, p) } : {}),
+    // Scale-set runners carry the scale set's labels only (GitHub adds no default ones).
+    labels: viaScaleSet(p) ? (p.labels.length ? [...p.labels] : [`${cfg.host.name}-${p.name}`]) : runnerLabels(p, arch),
     allowPublicRepos: p.allowPublicRepos,
     backend: backend.backend,
     network: p.network,
@@ -128,6 +132,12 @@ function poolPlan(cfg: FleetConfig, p: PoolConfig, arch: Arch): PoolPlan {
     secretEnv: { ...p.secretEnv },
     warnings: [...backend.warnings, ...warnings(p)],
   };
+}
+
+function scaleSetPlan(cfg: FleetConfig, p: PoolConfig): NonNullable<PoolPlan['scaleSet']> {
+  const name = `${cfg.host.name}-${p.name}`;
+  const labels = p.labels.length ? [...p.labels] : [name];
+  return { name, runnerGroup: p.runnerGroup, labels, runsOn: labels.length === 1 ? labels[0]! : `[${labels.join(', ')}]`, capacity: maxRunners(p) };
 }
 
 function warnings(p: PoolConfig): string[] {

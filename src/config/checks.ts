@@ -129,6 +129,10 @@ function checkPool(pool: Obj | undefined, path: Path, globalNet: Obj | undefined
   if (typeof scale?.minIdle === 'number' && typeof scale.max === 'number' && scale.minIdle > scale.max) {
     report([...path, 'scale', 'minIdle'], `minIdle (${scale.minIdle}) must not exceed max (${scale.max})`);
   }
+  // Scale-set runners are JIT runners: one job each.
+  if (scale?.via === 'scaleset' && pool.ephemeral === false) {
+    report([...path, 'ephemeral'], 'a scale.via: scaleset pool is ephemeral (one JIT runner per job); remove ephemeral: false or use via: webhook');
+  }
   if (typeof pool.name === 'string') {
     const len = host.length + pool.name.length + 2 + SUFFIX_LEN;
     if (len > RUNNER_NAME_MAX) {

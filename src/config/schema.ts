@@ -174,7 +174,8 @@ const scale = z.strictObject({
   minIdle: int.refine((n) => n >= 0, { error: 'must be 0 or more' }).default(0),
   max: int.refine((n) => n >= 1, { error: 'must be 1 or more' }),
   idleTimeout: duration.default(5 * 60_000),
-}).transform(({ minIdle, max, idleTimeout }): ScaleConfig => ({ minIdle, max, idleTimeoutMs: idleTimeout }));
+  via: z.enum(['webhook', 'scaleset']).default('webhook'),
+}).transform(({ minIdle, max, idleTimeout, via }): ScaleConfig => ({ minIdle, max, idleTimeoutMs: idleTimeout, ...(via === 'scaleset' ? { via } : {}) }));
 
 const scope = z.strictObject({
   org: optional(text),

@@ -66,6 +66,12 @@ export interface ScaleConfig {
   minIdle: number;
   max: number;
   idleTimeoutMs: number;
+  /**
+   * webhook: demand comes from workflow_job deliveries. scaleset: the pool is the GitHub runner
+   * scale set `{host}-{pool}`; demand comes from its message queue (outbound HTTPS only).
+   * Absent means webhook.
+   */
+  via?: 'webhook' | 'scaleset';
 }
 
 /** A pool has a fixed size or scales with demand, never both. */

@@ -15,6 +15,8 @@ import { TokenCache } from '../github/tokens.js';
 import type { Logger } from '../log.js';
 import { createHttp, type Http } from '../net/http.js';
 import { Reconciler } from '../reconcile/reconciler.js';
+import { ScaleSetManager, type ScaleSetManagerDeps } from '../scaleset/manager.js';
+import { viaScaleSet } from '../reconcile/states.js';
 import { backoffMs } from '../reconcile/exits.js';
 import type { ReconcileMetrics } from '../reconcile/kit.js';
 import { openStore } from '../store/index.js';
@@ -49,6 +51,8 @@ export interface DaemonOptions {
   failpoint?: Failpoint;
   /** Public-repository / runner-group re-check cadence (tests). */
   exposureCheckIntervalMs?: number;
+  /** Scale-set listener tuning (tests/bench): hold time the server uses, watchdog, backoffs. */
+  scaleSetListener?: ScaleSetManagerDeps['listener'];
 }
 
 export interface Daemon {
@@ -103,6 +107,18 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const stats = forwarding(() => gh.stats);
   const tokens = new TokenCache({ service: github, store, clock, logger });
   const hostId = ensureHostId(store);
+  const scaleSets = new ScaleSetManager({
+    apiUrl: config.github.apiUrl, githubUrl: config.github.url, host: config.host.name, store, clock, logger, fetch: http.fetch,
+    registrationToken: (scope) => tokens.get(scope, 'registration'),
+    onRequest: (r) => {
+      stats.record(r);
+      metrics.githubRequest(r.route, r.status);
+    },
+    events: { changed: () => void reconciler.trigger(), job: (pool, job) => reconciler.onScaleSetJob(pool, job) },
+    ...(opts.scaleSetListener ? { listener: opts.scaleSetListener } : {}),
+  });
+  metrics.scaleSetSource = () =>
+    scaleSets.statuses().map((l) => ({ pool: l.pool, up: l.state === 'connected', lastPollAt: l.lastPollAt, assignedJobs: l.statistics?.totalAssignedJobs ?? 0 }));
   const backends = opts.backends ?? (await createBackends(config, logger, clock, opts.failpoint));
   let tools: InstalledTool[] = [];
   let toolErrors: ToolError[] = [];
@@ -131,6 +147,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     hostId,
     logArchive: createLogArchive({ dataDir: config.host.dataDir }),
     capacity: async () => readCapacity(reconciler.config, await backendDisks(backends)),
+    scaleSets,
     ...(opts.githubListIntervalMs !== undefined ? { githubListIntervalMs: opts.githubListIntervalMs } : {}),
   });
   const versions = new RunnerVersions({
@@ -141,6 +158,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     },
   });
 
+  let deregistering = false;
   const netChecks = new NetworkChecks(() => config);
   let lastReload: ReloadOutcome | undefined;
   // The server reads token and webhookSecret per request: a reload rotates them in place.
@@ -154,7 +172,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       ...buildStatus({
         config, reconciler, store, tokens, tools, stats, version: VERSION, networkChecks: netChecks.results(), hostId,
         ...(versions.current === null && versions.error ? { runnerError: versions.error } : {}),
-        toolErrors,
+        toolErrors, scaleSets: scaleSets.statuses(), deregistering,
       }),
       ...(lastReload ? { reload: lastReload } : {}),
     }),
@@ -164,7 +182,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     seenJobEvent: deliveryLog(clock),
     drain: (req) => reconciler.drain(req.pool, { hold: true }),
     undrain: (req) => reconciler.undrain(req.pool),
-    deregisterAll: () => reconciler.drain(),
+    deregisterAll: () => {
+      reconciler.drain();
+      if (!deregistering) {
+        deregistering = true;
+        void deleteScaleSetsWhenDrained(reconciler, scaleSets, config, clock, logger);
+      }
+    },
   };
   const api = createApiServer(apiDeps);
   const { port } = await api.start();
@@ -224,6 +248,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         crons = schedule(cfg);
       }
       config = cfg;
+      deregistering = false;
+      scaleSets.reset();
       reconciler.updateConfig(cfg);
       if (changed.includes('tools')) void installToolsWithRetry();
       if (changed.includes('runner')) void versions.refresh();
@@ -244,6 +270,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         if (!done) logger.warn('drain timeout: busy runners keep running their jobs and will be adopted at the next start');
       }
       await within(reconciler.stop(), SHUTDOWN_WAIT_MS, () => logger.warn('shutdown: not waiting for a reconcile pass stuck on the network'));
+      // Sessions are deleted so the next start gets one at once; the scale sets stay (assigned jobs are kept).
+      await within(scaleSets.stop(), SHUTDOWN_WAIT_MS, () => logger.warn('shutdown: not waiting for scale-set sessions to close'));
       await api.close();
       for (const b of Object.values(backends)) await b?.close?.();
       // destroy, not close: close would wait for requests to a host that does not answer.
@@ -315,6 +343,17 @@ async function backendDisks(backends: Partial<Record<BackendKind, Backend>>): Pr
     if (b && root) out.push({ path: root, backend: b.kind });
   }
   return out;
+}
+
+/**
+ * deregister --all: once the scale-set pools have no runners left, delete their scale sets so
+ * GitHub routes nothing more to this host (a host being decommissioned).
+ */
+async function deleteScaleSetsWhenDrained(reconciler: Reconciler, scaleSets: ScaleSetManager, cfg: FleetConfig, clock: Clock, logger: Logger): Promise<void> {
+  const pools = cfg.pools.filter(viaScaleSet).map((p) => p.name);
+  while (pools.some((p) => reconciler.liveCount(p) > 0)) await clock.sleep(500);
+  const deleted = await scaleSets.deleteScaleSets();
+  logger.info({ scaleSets: deleted }, 'deregister --all: scale sets deleted');
 }
 
 /** The reconciler reports events; the Prometheus side decides units and names. */

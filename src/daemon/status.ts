@@ -1,9 +1,10 @@
-import { lastExits, poolRunners } from '../api/status.js';
+import { lastExits, poolRunners, scaleSetStatus } from '../api/status.js';
 import type { StatusReport } from '../api/types.js';
 import type { FleetConfig } from '../config/types.js';
 import type { RequestStats } from '../github/types.js';
 import type { Reconciler } from '../reconcile/reconciler.js';
 import type { Store } from '../store/types.js';
+import type { ListenerStatus } from '../scaleset/types.js';
 import type { InstalledTool } from '../tools/types.js';
 
 /** The `/api/v1/status` document: desired vs actual per pool, tokens, tools, GitHub usage. */
@@ -21,6 +22,10 @@ export function buildStatus(deps: {
   toolErrors?: { name: string; version: string; code: string; message: string }[];
   networkChecks?: StatusReport['networkChecks'];
   hostId?: string;
+  /** Scale-set listeners (scale.via: scaleset pools). */
+  scaleSets?: ListenerStatus[];
+  /** deregister --all in progress: scale sets are deleted once their runners are gone. */
+  deregistering?: boolean;
 }): StatusReport {
   const { config, reconciler, store } = deps;
   const rows = store.runners.list();
@@ -36,8 +41,12 @@ export function buildStatus(deps: {
           ? { error: rt.capacity, code: 'HOST_CAPACITY', hint: null }
           : runnerErrorOf(deps.runnerError);
       const foreign = (reconciler.foreign?.get(p.name) ?? []).map((name) => ({ name, message: `another host uses the name ${name}` }));
+      const ss = scaleSetStatus(p, store, deps.scaleSets?.find((l) => l.pool === p.name));
+      // A scale set deleted by deregister --all is not shown any more.
+      const shown = ss && !(deps.deregistering && ss.id === null) ? ss : undefined;
       return {
-        ...poolRunners(p, rows, { draining: Boolean(rt?.draining || rt?.exposed), queued: reconciler.queuedFor(p.name) }),
+        ...poolRunners(p, rows, { draining: Boolean(rt?.draining || rt?.exposed), queued: reconciler.queuedFor(p.name), ...(ss ? { assigned: ss.statistics?.totalAssignedJobs ?? 0 } : {}) }),
+        ...(shown ? { scaleSet: shown } : {}),
         healthy: Boolean(rt?.healthy) && !deps.runnerError,
         draining: rt?.draining ?? false,
         ...(error ? { error: error.error } : {}),
@@ -54,7 +63,8 @@ export function buildStatus(deps: {
       ...(deps.toolErrors ?? []).map((t) => ({ name: t.name, version: t.version, installed: false, sha256: null, error: t.message, errorCode: t.code })),
     ],
     networkChecks: deps.networkChecks ?? [],
-    github: { rateLimitRemaining: deps.stats.rateLimitRemaining(), requests: deps.stats.total() },
+    github: { rateLimitRemaining: deps.stats.rateLimitRemaining(), requests: deps.stats.total(), actionsService: deps.stats.actionsService?.() ?? 0 },
+    ...(deps.deregistering ? { deregistering: true } : {}),
   };
 }
 

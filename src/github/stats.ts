@@ -7,6 +7,11 @@ export interface RequestRecord {
   /** 0 when no HTTP answer came back (connection refused, DNS...). */
   status: number;
   durationMs: number;
+  /**
+   * 'actions': a runner scale-set call to the Actions service (admin connection, sessions, message
+   * queue). Those do not consume the REST rate limit, so they are counted apart.
+   */
+  service?: 'rest' | 'actions';
 }
 
 /** Counts every HTTP attempt (retries included) by method, templated route and status. */
@@ -15,6 +20,7 @@ export class RequestCounter implements RequestStats {
   private remaining: number | null = null;
   private sum = 0;
   private limited = 0;
+  private actions = 0;
 
   record(r: RequestRecord, rateLimitRemaining?: string | number | null): void {
     const route = `${r.method} ${r.route}`;
@@ -24,7 +30,8 @@ export class RequestCounter implements RequestStats {
     this.counts.set(key, cur);
     this.sum++;
     // A 304 is free on GitHub; a request that never got an answer cost nothing either.
-    if (r.status !== 304 && r.status !== 0) this.limited++;
+    if (r.service === 'actions') this.actions++;
+    else if (r.status !== 304 && r.status !== 0) this.limited++;
     const n = rateLimitRemaining === undefined || rateLimitRemaining === null ? NaN : Number(rateLimitRemaining);
     if (Number.isFinite(n)) this.remaining = n;
   }
@@ -44,6 +51,11 @@ export class RequestCounter implements RequestStats {
 
   rateLimited(): number {
     return this.limited;
+  }
+
+  /** Actions-service (scale set) calls: long polls, acks, sessions, JIT configs. */
+  actionsService(): number {
+    return this.actions;
   }
 
   total(): number {

@@ -66,4 +66,6 @@ export interface RequestStats {
   rateLimited(): number;
   total(): number;
   rateLimitRemaining(): number | null;
+  /** Scale-set (Actions service) calls; they do not consume the REST rate limit. */
+  actionsService?(): number;
 }

@@ -11,9 +11,10 @@ import type { RunnerRow, Store } from '../store/types.js';
 import { classifyExit, startFailure } from './exits.js';
 import { recordExit } from './exit-record.js';
 import type { JobQueue } from './jobs.js';
-import type { LaunchKit, ReconcileMetrics, Registration } from './kit.js';
+import type { LaunchKit, ReconcileMetrics, Registration, ScaleSetPort } from './kit.js';
 import type { PoolRuntime } from './pools.js';
 import { registrationOf } from './registration.js';
+import { viaScaleSet } from './states.js';
 import type { Action, JobHookState } from './types.js';
 import { hostLabel, hostOwnership } from './host-id.js';
 import type { Failpoint } from '../daemon/failpoints.js';
@@ -51,6 +52,8 @@ export interface ExecutorDeps {
   hostId?: string;
   /** Keeps the last output of ended runners for `runner-fleet logs`. */
   logArchive?: LogArchive;
+  /** scale.via: scaleset pools register and deregister through their scale sets. */
+  scaleSets?: ScaleSetPort;
 }
 
 /** What one pass hands the executor along with its actions. */
@@ -147,7 +150,8 @@ export class Executor {
     const cfg = pool.cfg;
     const { host } = this.deps.config();
     const name = newRunnerName(host.name, cfg.name);
-    const labels = this.labelsFor(cfg);
+    // Scale-set runners carry the scale set's labels and no default ones.
+    const labels = viaScaleSet(cfg) ? [...cfg.labels] : this.labelsFor(cfg);
     const now = this.deps.clock.now();
     const queuedSince = this.deps.jobs.oldestFor(cfg.name);
     this.inflight.add(name);
@@ -181,6 +185,11 @@ export class Executor {
 
   private async register(pool: PoolHandle, name: string, labels: string[]): Promise<Registration> {
     const { cfg, groupId } = pool;
+    if (viaScaleSet(cfg) && this.deps.scaleSets) {
+      const jit = await this.deps.scaleSets.jitConfig(cfg.name, name);
+      this.deps.store.runners.update(name, { githubId: jit.runnerId });
+      return { kind: 'jit', encoded: jit.encoded };
+    }
     if (cfg.ephemeral) {
       // A pool only plans creates once ready, which is when its group id is known.
       if (groupId === null) throw new Error(`pool ${cfg.name} has no runner group yet`);
@@ -208,7 +217,7 @@ export class Executor {
     if (pool) {
       const id = await registrationOf(this.deps, row, pool, true);
       if (id !== null) {
-        const res = await this.deps.github.deleteRunner(pool.cfg.scope, id);
+        const res = await this.deregister(pool.cfg, id);
         if (res === 'busy') return this.keepBusy(name, 'GitHub answered 422: a job landed');
         await this.deps.failpoint?.('retire.deregistered', name);
       }
@@ -220,6 +229,14 @@ export class Executor {
     this.deps.store.events.append({ kind: 'runner.retired', runner: name, pool: row.pool, data: { reason } });
     this.deps.logger.info({ runner: name, pool: row.pool, reason }, 'runner retired');
     this.deps.retrigger();
+  }
+
+  /** Scale-set runners are removed through the Actions service (no REST rate limit); others through REST. */
+  private deregister(cfg: Pick<PoolConfig, 'scope'>, id: number): Promise<'deleted' | 'busy' | 'gone'> {
+    const ss = this.deps.scaleSets;
+    // A removed pool is known by its scope alone: its runners go through REST, which removes any runner.
+    const full = 'backend' in cfg ? (cfg as PoolConfig) : undefined;
+    return full && viaScaleSet(full) && ss ? ss.deleteRunner(full.name, id) : this.deps.github.deleteRunner(cfg.scope, id);
   }
 
   private keepBusy(name: string, why: string): void {
@@ -304,7 +321,7 @@ export class Executor {
       try {
         // No list call here: a registration not found at once is left to the ghost cleanup.
         const id = await registrationOf(this.deps, row, pool, false);
-        if (id !== null) await this.deps.github.deleteRunner(pool.cfg.scope, id);
+        if (id !== null) await this.deregister(pool.cfg, id);
       } catch (err) {
         this.deps.logger.warn({ runner: row.name, err: describeError(err) }, 'deregistration failed; ghost cleanup will retry');
       }
@@ -337,7 +354,7 @@ export class Executor {
     const g = await this.deps.github.getRunner(pool.cfg.scope, id);
     if (!g || g.name !== name || g.status !== 'offline' || g.busy || !pool.pattern.test(g.name)) return;
     if (this.deps.hostId && hostOwnership(g.labels, hostLabel(this.deps.hostId)) === 'other') return;
-    const res = await this.deps.github.deleteRunner(pool.cfg.scope, id);
+    const res = await this.deregister(pool.cfg, id);
     this.deps.logger.info({ runner: name, pool: poolName, result: res }, 'removed stale registration');
   }
 

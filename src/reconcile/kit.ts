@@ -44,3 +44,19 @@ export interface ReconcileMetrics {
   /** Every pass: each configured pool's labels, desired count and webhook queue. */
   pools?(pools: { pool: string; backend: string; labels: string[]; desired: number; queued: number; oldestQueuedAt?: number }[]): void;
 }
+
+/**
+ * The scale-set side for scale.via: scaleset pools (src/scaleset/manager.ts): their demand, and
+ * registration and deregistration through the scale set instead of the REST runner API.
+ */
+export interface ScaleSetPort {
+  /** Each pass: the pools that passed their checks (public-repo guard, runner group); listeners follow them. */
+  syncPools(pools: PoolConfig[]): void;
+  has(pool: string): boolean;
+  /** The scale set exists and JIT configs can be generated. */
+  ready(pool: string): boolean;
+  /** totalAssignedJobs of the last statistics and when they were recorded (epoch ms). */
+  assigned(pool: string): { jobs: number; at: number } | null;
+  jitConfig(pool: string, name: string): Promise<{ runnerId: number; encoded: string }>;
+  deleteRunner(pool: string, id: number): Promise<'deleted' | 'busy' | 'gone'>;
+}

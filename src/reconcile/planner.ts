@@ -118,7 +118,7 @@ function planPool(pool: PoolView, rows: RunnerRow[], obs: Observation, inflight:
   const busy = live.filter((r) => isBusy(r, obs));
   const idle = live.filter((r) => STARTED.has(r.state) && !isBusy(r, obs) && !inflight.has(r.name));
   const queued = Math.max(0, pool.queuedJobs - justTookJob(live, obs));
-  const desired = desiredFor(pool, { draining: pool.draining, busy: busy.length, queued });
+  const desired = desiredFor(pool, { draining: pool.draining, busy: busy.length, queued, ...(pool.assignedJobs !== undefined ? { assigned: pool.assignedJobs } : {}) });
   const out: Action[] = [];
   // Host short of disk/memory: no new runner, and no version roll (its replacement could not start).
   const canCreate = pool.canCreate && !pool.hostCapacity;

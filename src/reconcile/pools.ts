@@ -198,7 +198,8 @@ export class PoolRuntime {
     }
   }
 
-  view(now: number, targetVersion: string | null, queuedJobs: number): PoolView {
+  /** `scaleSet`: for scale-set pools, the assigned jobs and whether the scale set is ready for JIT configs. */
+  view(now: number, targetVersion: string | null, queuedJobs: number, scaleSet?: { assigned: number; ready: boolean }): PoolView {
     const c = this.cfg;
     return {
       name: c.name,
@@ -206,10 +207,11 @@ export class PoolRuntime {
       ephemeral: c.ephemeral,
       ...(c.size !== undefined ? { size: c.size } : { scale: c.scale }),
       targetVersion,
-      canCreate: this.ready && this.mayCreate(now) && targetVersion !== null,
+      canCreate: this.ready && this.mayCreate(now) && targetVersion !== null && (scaleSet?.ready ?? true),
       ...(this.#capacity ? { hostCapacity: this.#capacity } : {}),
       draining: this.#draining || this.#exposed,
       queuedJobs,
+      ...(scaleSet ? { assignedJobs: scaleSet.assigned } : {}),
       namePattern: this.pattern,
     };
   }

@@ -9,6 +9,10 @@ import { HookFiles } from './hook-files.js';
 import { JobQueue, poolForJob } from './jobs.js';
 import type { CapacityFigure } from './capacity.js';
 import { HostGuard } from './host-guard.js';
+import { viaScaleSet } from './states.js';
+import type { JobMessage } from '../github/scaleset/types.js';
+import type { ScaleSetPort } from './kit.js';
+import { recordScaleSetJob, scaleSetDemand } from './scaleset.js';
 import { plan } from './planner.js';
 import { DrainHold } from './drain-hold.js';
 import { hostLabel, hostOwnership } from './host-id.js';
@@ -38,6 +42,8 @@ export interface ReconcilerDeps extends Omit<ExecutorDeps, 'config' | 'pool' | '
   failpoint?: Failpoint;
   /** This host's persistent id (host-id.ts): labels our registrations, guards ghost cleanup. */
   hostId?: string;
+  /** scale.via: scaleset pools: demand, JIT configs and deregistration through their scale sets. */
+  scaleSets?: ScaleSetPort;
 }
 
 /**
@@ -73,7 +79,7 @@ export class Reconciler {
     this.host = new HostGuard(deps, () => this.poolMap.values());
     this.hold = new DrainHold(deps.store.meta);
     for (const p of this.cfg.pools) this.poolMap.set(p.name, this.newPool(p));
-    const { store, github, tokens, backends, kit, clock, logger, arch, metrics, onVersionDeprecated, logArchive } = deps;
+    const { store, github, tokens, backends, kit, clock, logger, arch, metrics, onVersionDeprecated, logArchive, scaleSets } = deps;
     this.exec = new Executor({
       store, github, tokens, backends, kit, clock, logger, arch,
       ...(metrics ? { metrics } : {}),
@@ -81,6 +87,7 @@ export class Reconciler {
       ...(onVersionDeprecated ? { onVersionDeprecated } : {}),
       ...(deps.failpoint ? { failpoint: deps.failpoint } : {}),
       ...(deps.hostId ? { hostId: deps.hostId } : {}),
+      ...(scaleSets ? { scaleSets } : {}),
       config: () => this.cfg,
       pool: (name) => this.poolMap.get(name),
       jobs: this.jobs,
@@ -170,6 +177,7 @@ export class Reconciler {
     const t0 = performance.now();
     const checkpoint = this.exec.checkpoint();
     await this.initPools();
+    this.deps.scaleSets?.syncPools([...this.poolMap.values()].filter((p) => p.ready).map((p) => p.cfg));
     const obs = await this.observe();
     const actions = plan(obs, this.exec.unsettledSince(checkpoint));
     if (actions.length) this.deps.logger.debug({ actions }, 'plan');
@@ -219,7 +227,9 @@ export class Reconciler {
     const { hooks, tainted } = await this.hookFiles.read(rows);
     await this.refreshGitHub(now);
     await this.host.check();
-    const pools = [...this.poolMap.values()].map((p) => p.view(now, this.targetVersion, this.jobs.queuedFor(p.cfg.name)));
+    const pools = [...this.poolMap.values()].map((p) =>
+      p.view(now, this.targetVersion, this.jobs.queuedFor(p.cfg.name), scaleSetDemand(this.deps.scaleSets, p, this.deps.store)),
+    );
     const hostLabelOf = this.deps.hostId ? { hostLabel: hostLabel(this.deps.hostId) } : {};
     return { now, host: this.cfg.host.name, pools, rows, observed, unavailable, github: this.github, hooks, tainted, ...hostLabelOf };
   }
@@ -311,7 +321,8 @@ export class Reconciler {
       }
     }
     if (e.action === 'queued') {
-      const pools = [...this.poolMap.values()].map((p) => p.cfg);
+      // Scale-set pools take their jobs from the scale set's queue, never from webhooks.
+      const pools = [...this.poolMap.values()].map((p) => p.cfg).filter((p) => !viaScaleSet(p));
       const pool = poolForJob(pools, job.labels, e.repository.fullName, (p) => runnerLabels(p, this.deps.arch));
       if (pool && this.jobs.add(job.id, pool.name, job.runId)) void this.trigger();
       return;
@@ -329,6 +340,11 @@ export class Reconciler {
       if (e.action === 'completed') this.deps.metrics?.job?.(row.pool, job.conclusion ?? 'unknown');
     }
     if (queued || row) void this.trigger();
+  }
+
+  /** A scale set's JobStarted/JobCompleted, recorded before its message is acknowledged. */
+  onScaleSetJob(pool: string, job: JobMessage): void {
+    recordScaleSetJob(this.deps.store, this.deps.metrics, pool, job);
   }
 
   private newPool(p: FleetConfig['pools'][number]): PoolRuntime {

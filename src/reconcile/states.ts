@@ -29,20 +29,27 @@ export interface Demand {
   busy: number;
   /** Jobs waiting for a runner of this pool. */
   queued: number;
+  /** scale.via: scaleset: jobs GitHub assigned to the scale set (running ones included). */
+  assigned?: number;
 }
 
 const AT_REST: Demand = { draining: false, busy: 0, queued: 0 };
 
 /**
- * Runners the pool should have: none while draining, its size, or for a scaling pool the busy
- * ones plus max(minIdle, queued), capped at max.
+ * Runners the pool should have: none while draining, its size, for a webhook-scaled pool the
+ * busy ones plus max(minIdle, queued), for a scale-set pool minIdle plus the jobs assigned to
+ * the scale set (the reference listener's rule); both capped at max.
  */
 export function desired(pool: Sizing, demand: Demand = AT_REST): number {
   if (demand.draining) return 0;
   if (pool.size !== undefined) return pool.size;
   const s = pool.scale;
+  if (s.via === 'scaleset') return Math.min(s.max, s.minIdle + Math.max(0, demand.assigned ?? 0));
   return Math.min(s.max, demand.busy + Math.max(s.minIdle, demand.queued));
 }
+
+/** A pool served through a GitHub runner scale set rather than webhooks. */
+export const viaScaleSet = (pool: Sizing): boolean => pool.scale?.via === 'scaleset';
 
 /** Runners to keep with no demand at all (what `plan` and `validate` show). */
 export const atRest = (pool: Sizing): number => desired(pool);

@@ -17,6 +17,8 @@ export type PoolView = Sizing & {
   draining: boolean;
   /** Queued jobs (webhook) routed to this pool and not yet picked up by a runner. */
   queuedJobs: number;
+  /** scale.via: scaleset: jobs assigned to the pool's scale set (statistics, corrected for lag). */
+  assignedJobs?: number;
   /** The pool's whole-name ownership pattern. */
   namePattern: RegExp;
 };

@@ -77,6 +77,19 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE runners DROP COLUMN attempts;
   ALTER TABLE runners DROP COLUMN next_retry_at;
   `,
+  // v4: runner scale sets of scale.via: scaleset pools (id, last acknowledged message, statistics).
+  `
+  CREATE TABLE scale_sets (
+    pool             TEXT PRIMARY KEY,
+    scope_key        TEXT NOT NULL,
+    name             TEXT NOT NULL,
+    scale_set_id     INTEGER NOT NULL,
+    runner_group_id  INTEGER NOT NULL,
+    last_message_id  INTEGER NOT NULL DEFAULT 0,
+    statistics       TEXT NOT NULL DEFAULT '{}',
+    updated_at       INTEGER NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -6,6 +6,7 @@ import { FleetError, isFleetError } from '../errors.js';
 import { DB_FILE, ensureDataDir, precreateDbFile, tightenDbFiles } from './files.js';
 import { eventsRepo, metaRepo, toolsRepo, tokensRepo, versionsRepo } from './repos.js';
 import { runnersRepo } from './runners.js';
+import { scaleSetsRepo } from './scalesets.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import type { Store } from './types.js';
 
@@ -108,6 +109,7 @@ function buildStore(db: Database, dbPath: string, clock: Clock): Store {
     tools: toolsRepo(db),
     events: eventsRepo(db, clock),
     meta: metaRepo(db),
+    scaleSets: scaleSetsRepo(db, clock),
     transaction: (fn) => db.transaction(fn)(),
     close: () => {
       if (db.open) db.close();

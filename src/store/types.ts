@@ -73,6 +73,20 @@ export interface StoredEvent {
   data: Record<string, unknown>;
 }
 
+/** A scale.via: scaleset pool's scale set, as this host last knew it. */
+export interface StoredScaleSet {
+  pool: string;
+  scopeKey: string;
+  name: string;
+  scaleSetId: number;
+  runnerGroupId: number;
+  /** Highest message id handled and acknowledged: the next poll starts after it. */
+  lastMessageId: number;
+  /** The statistics of the last message or session (totalAssignedJobs drives scaling). */
+  statistics: Record<string, number>;
+  updatedAt: number;
+}
+
 export interface RunnerPatch extends Partial<Omit<RunnerRow, 'name' | 'createdAt'>> {}
 
 export interface Store {
@@ -105,6 +119,13 @@ export interface Store {
   events: {
     append(e: Omit<StoredEvent, 'id' | 'at'> & { at?: number }): void;
     recent(limit: number, filter?: { runner?: string; kind?: string; pool?: string }): StoredEvent[];
+  };
+  scaleSets: {
+    get(pool: string): StoredScaleSet | undefined;
+    put(s: Omit<StoredScaleSet, 'updatedAt'>): void;
+    update(pool: string, patch: Partial<Pick<StoredScaleSet, 'lastMessageId' | 'statistics'>>): void;
+    list(): StoredScaleSet[];
+    remove(pool: string): void;
   };
   /** Small key/value facts that outlive a restart (e.g. when doctor first saw a runner release). */
   meta: {

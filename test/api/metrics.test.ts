@@ -79,3 +79,21 @@ test('setPools reports info, desired, queue and a zero OOM counter per pool, and
   t.false(text.includes('pool_info{pool="old"'));
   t.false(text.includes('pool_desired_runners{pool="old"}'));
 });
+
+test('scale-set listener gauges: read at scrape time, one series per scale-set pool, gone pools disappear', async (t) => {
+  const m = createMetrics({ defaultMetrics: false });
+  let list = [
+    { pool: 'burst', up: true, lastPollAt: Date.parse('2026-01-01T00:00:10Z'), assignedJobs: 3 },
+    { pool: 'big', up: false, lastPollAt: null, assignedJobs: 0 },
+  ];
+  m.scaleSetSource = () => list;
+  const text = await m.render();
+  t.deepEqual(checkExposition(text), []);
+  t.true(text.includes('runner_fleet_scaleset_listener_up{pool="burst"} 1'));
+  t.true(text.includes('runner_fleet_scaleset_listener_up{pool="big"} 0'));
+  t.true(text.includes(`runner_fleet_scaleset_last_poll_timestamp_seconds{pool="burst"} ${Date.parse('2026-01-01T00:00:10Z') / 1000}`));
+  t.false(text.includes('runner_fleet_scaleset_last_poll_timestamp_seconds{pool="big"}'));
+  t.true(text.includes('runner_fleet_scaleset_assigned_jobs{pool="burst"} 3'));
+  list = [];
+  t.false((await m.render()).includes('pool="burst"'));
+});

@@ -61,7 +61,7 @@ test.serial('a usage error exits 2', async (t) => {
 test.serial('validate: the example config is OK, exit 0, one summary line', async (t) => {
   const r = await cli(['validate', '-c', EXAMPLE]);
   t.is(r.code, 0, r.stderr);
-  t.regex(r.stdout, /^config OK: 2 pools, .*2 tools \(.*config\.example\.yaml\)\n$/);
+  t.regex(r.stdout, /^config OK: 3 pools, .*2 tools \(.*config\.example\.yaml\)\n$/);
 });
 
 test.serial('validate: $RUNNER_FLEET_CONFIG is used when -c is absent', async (t) => {
@@ -115,6 +115,10 @@ test.serial('plan --json: pools, names, labels, backend, tools; no secrets', asy
   const deploy = plan.pools.find((p: { name: string }) => p.name === 'deploy');
   t.like(deploy.backend, { kind: 'systemd', unit: `runner-fleet-${HOST}-deploy-xxxxxxxx.service`, user: 'runner' });
   t.is(deploy.registration, 'config.sh');
+  const burst = plan.pools.find((p: { name: string }) => p.name === 'burst');
+  t.is(burst.registration, 'scaleset');
+  t.deepEqual(burst.labels, ['cd-burst'], 'scale-set runners get no default labels');
+  t.like(burst.scaleSet, { name: `${HOST}-burst`, runnerGroup: 'Default', runsOn: 'cd-burst', capacity: 20 });
   const argocd = plan.tools.find((x: { name: string }) => x.name === 'argocd');
   t.is(argocd.url, 'https://github.com/argoproj/argo-cd/releases/download/v2.13.3/argocd-linux-amd64');
   t.is(argocd.dir, '/var/lib/runner-fleet/tools/argocd/v2.13.3/x64');

@@ -51,7 +51,7 @@ test('usage errors exit 2: unknown command, unknown option, bad choice, missing 
 test('validate -c example: summary on stdout, exit 0', async (t) => {
   const r = await run(['validate', '-c', EXAMPLE]);
   t.is(r.code, 0, r.stderr);
-  t.is(r.stdout, `config OK: 2 pools, 2 runners (up to 6), 2 tools (${EXAMPLE})\n`);
+  t.is(r.stdout, `config OK: 3 pools, 2 runners (up to 26), 2 tools (${EXAMPLE})\n`);
 });
 
 test('validate: issues on stderr in file order, exit 2', async (t) => {

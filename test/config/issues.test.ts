@@ -17,6 +17,8 @@ const cases: Array<{ title: string; text: string; path: string; line: number; co
   { title: 'neither size nor scale', text: MINIMAL.replace('    size: 1\n', ''), path: 'pools[0]', line: 5 },
   { title: 'minIdle above max', text: MINIMAL.replace('size: 1', 'scale: { minIdle: 4, max: 2 }'), path: 'pools[0].scale.minIdle', line: 7 },
   { title: 'scale max 0', text: MINIMAL.replace('size: 1', 'scale: { max: 0 }'), path: 'pools[0].scale.max', line: 7 },
+  { title: 'scale-set pool not ephemeral', text: MINIMAL.replace('size: 1', 'scale: { max: 3, via: scaleset }') + '    ephemeral: false\n', path: 'pools[0].ephemeral', line: 8 },
+  { title: 'unknown scale.via', text: MINIMAL.replace('size: 1', 'scale: { max: 3, via: polling }'), path: 'pools[0].scale.via', line: 7 },
   { title: 'bad cron', text: MINIMAL + 'runner: { updateSchedule: "every night" }\n', path: 'runner.updateSchedule', line: 8 },
   { title: 'bad cron (too few fields)', text: MINIMAL + 'tokens: { refreshSchedule: "* * *" }\n', path: 'tokens.refreshSchedule', line: 8 },
   { title: 'bad sha256', text: MINIMAL + 'runner: { version: 2.330.0, url: "https://m/{version}.tgz", sha256: abc }\n', path: 'runner.sha256', line: 8 },

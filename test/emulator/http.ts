@@ -38,8 +38,8 @@ export interface RouteDef {
   re: RegExp;
   keys: string[];
   handler: Handler;
-  /** REST routes get auth, rate limits and faults; runner-protocol routes do not. */
-  kind: 'rest' | 'public' | 'app' | 'runner' | 'file';
+  /** REST routes get auth, rate limits and faults; runner-protocol routes none; Actions-service (scale set) routes faults only. */
+  kind: 'rest' | 'public' | 'app' | 'runner' | 'actions' | 'file';
 }
 
 export class Router {

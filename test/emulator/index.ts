@@ -8,6 +8,8 @@ import { error, json, Router } from './http.js';
 import { FileStore, Releases } from './release.js';
 import { registerRest } from './rest.js';
 import { registerRunnerProtocol } from './runner-proto.js';
+import { ScaleSetModel } from './scaleset/model.js';
+import { registerScaleSetRoutes } from './scaleset/routes.js';
 import { ServerControl, startHttp } from './server.js';
 import { EmuState, type JobRec } from './state.js';
 import type { DeliveryRecord, Emulator, EmulatorOptions, JobInfo } from './types.js';
@@ -32,6 +34,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const router = new Router();
   registerRest(router, { state, releases, webUrl: () => webUrl });
   registerRunnerProtocol(router, state, () => webUrl, opts.pollTimeoutMs ?? 20_000);
+  const scaleSets = new ScaleSetModel(state, opts.scaleSets);
+  registerScaleSetRoutes(router, scaleSets, state, () => webUrl);
   const ctl = new ServerControl();
   registerAppAndPublic(router, state, releases, opts.apps ?? [], () => emulator.rateLimit());
 
@@ -61,6 +65,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     async close() {
       hook = null;
       state.releaseAllPolls();
+      scaleSets.faults.hang = false;
+      scaleSets.wake(undefined, true);
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       await Promise.allSettled([...pending]);
@@ -143,6 +149,33 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       return { token: t.token, expiresAt: t.expiresAt };
     },
     deleteRunner: (id) => state.deleteRunner(id),
+    scaleSets: {
+      list: () => [...scaleSets.sets.values()].map((s) => scaleSets.info(s)),
+      get: (name) => {
+        const s = [...scaleSets.sets.values()].find((x) => x.name === name);
+        return s && scaleSets.info(s);
+      },
+      stranded: () => scaleSets.stranded(),
+      remove(name) {
+        const s = [...scaleSets.sets.values()].find((x) => x.name === name);
+        if (s) scaleSets.remove(s);
+        return !!s;
+      },
+      faults: {
+        emptyNext: (n) => void (scaleSets.faults.empty += n),
+        malformedNext: (n) => void (scaleSets.faults.malformed += n),
+        expireQueueTokens() {
+          for (const s of scaleSets.sets.values()) if (s.session) s.session.tokenExpiresAt = 0;
+        },
+        expireAdminTokens() {
+          for (const t of state.tokens.values()) if (t.kind === 'tenant') t.expiresAt = 0;
+        },
+        hangPolls(on) {
+          scaleSets.faults.hang = on;
+          if (!on) scaleSets.wake(undefined, true);
+        },
+      },
+    },
     rateLimit() {
       const limit = opts.rateLimit ?? 5000;
       const w = ctl.window.resetAt > state.now() ? ctl.window : { used: 0, resetAt: state.now() + 3_600_000 };

@@ -25,6 +25,8 @@ export interface RunnerRec {
   session: SessionRec | null;
   jobId: number | null;
   foreign?: { status: 'online' | 'offline' };
+  /** Set for a JIT runner generated through a scale set: it takes only that set's assigned jobs. */
+  scaleSetId?: number;
 }
 
 export interface TokenRec {
@@ -42,6 +44,10 @@ export interface JobRec extends JobInfo {
   durationMs?: number;
   runId: number;
   headSha: string;
+  /** The scale set the job was routed to (its labels matched), if any. */
+  scaleSetId?: number;
+  /** Not yet assignable to a runner (a scale set has not been assigned / has not acquired it). */
+  held?: boolean;
 }
 
 export type PollResult = { kind: 'job'; job: JobRec } | { kind: 'deleted' } | { kind: 'timeout' };

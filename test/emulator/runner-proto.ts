@@ -64,8 +64,8 @@ export function registerRunnerProtocol(router: Router, state: EmuState, webUrl: 
     const t = state.liveToken(token, [...kinds]);
     // GitHub answers an expired or wrong token with 404, which the runner reports as "NotFound".
     if (!scope || !t || t.scopeKey !== scope.key || !state.scopes.has(scope.key)) return error(404, 'Not Found');
-    // The service token lives independently of tokenTtlMs, which only models registration tokens.
-    const tenant = state.issueToken('tenant', { scopeKey: scope.key }, 3_600_000);
+    // The service token (a JWT, like GitHub's admin token) lives independently of tokenTtlMs.
+    const tenant = state.issueJwt('tenant', { scopeKey: scope.key }, state.adminTokenTtlMs);
     return json(200, { url: `${webUrl()}/_runner`, token_schema: 'OAuthAccessToken', token: tenant.token, use_v2_flow: false });
   }, 'runner');
 

@@ -98,7 +98,7 @@ async function handle(deps: ServerDeps, ctl: ServerControl, req: IncomingMessage
     const c = ctl.counts.get(key) ?? { method, route, status: r.status, count: 0 };
     c.count++;
     ctl.counts.set(key, c);
-    if (kind !== 'runner' && r.status !== 304) ctl.window.used++;
+    if (kind !== 'runner' && kind !== 'actions' && r.status !== 304) ctl.window.used++;
     send(res, { ...r, headers: { ...rlHeaders(), ...r.headers } });
   };
 

@@ -23,6 +23,7 @@ const OS_LABELS = new Set(['self-hosted', 'linux', 'macos', 'windows', 'x64', 'x
 export class EmuState extends EventEmitter {
   readonly now: () => number;
   readonly tokenTtlMs: number;
+  adminTokenTtlMs: number;
   readonly busyLagMs: number;
   readonly scopes = new Map<string, { visibility?: 'public' | 'private' | 'internal' }>();
   readonly groups = new Map<string, GroupRec[]>(); // org:x / enterprise:x → groups
@@ -40,6 +41,7 @@ export class EmuState extends EventEmitter {
     super();
     this.now = opts.now ?? Date.now;
     this.tokenTtlMs = opts.tokenTtlMs ?? 3_600_000;
+    this.adminTokenTtlMs = opts.adminTokenTtlMs ?? 3_600_000;
     this.busyLagMs = opts.busyLagMs ?? 0;
     for (const org of opts.orgs ?? ['acme']) this.addScope('org', org);
     for (const ent of opts.enterprises ?? ['ent']) this.addScope('enterprise', ent);
@@ -70,6 +72,16 @@ export class EmuState extends EventEmitter {
     const token = prefix + randomBytes(18).toString('hex').toUpperCase().slice(0, 28);
     const rec: TokenRec = { token, kind, ...extra, expiresAt: this.now() + ttlMs };
     this.tokens.set(token, rec);
+    return rec;
+  }
+
+  /** Like issueToken, but the token is a JWT (unsigned payload with exp), as admin tokens are. */
+  issueJwt(kind: TokenRec['kind'], extra: { scopeKey?: string; account?: string }, ttlMs: number): TokenRec {
+    const rec = this.issueToken(kind, extra, ttlMs);
+    this.tokens.delete(rec.token);
+    const part = (o: unknown): string => Buffer.from(JSON.stringify(o)).toString('base64url');
+    rec.token = `${part({ alg: 'RS256', typ: 'JWT' })}.${part({ exp: Math.floor(rec.expiresAt / 1000), scp: extra.scopeKey })}.${randomBytes(24).toString('base64url')}`;
+    this.tokens.set(rec.token, rec);
     return rec;
   }
 
@@ -271,7 +283,8 @@ export class EmuState extends EventEmitter {
     return id;
   }
 
-  private dispatch(): void {
+  /** Hands queued jobs to waiting runners (also after a scale set releases a held job). */
+  dispatch(): void {
     for (const p of [...this.pollers]) {
       const job = this.findJobFor(p.runner);
       if (!job) continue;
@@ -286,6 +299,9 @@ export class EmuState extends EventEmitter {
     const have = new Set(r.labels.map((l) => l.name.toLowerCase()));
     for (const j of this.jobsById.values()) {
       if (j.status !== 'queued' || !scopeServes(r.scopeKey, j.scopeKey)) continue;
+      // Scale-set jobs go to that set's runners only, once assigned; any of its runners takes any of them.
+      if (j.held || (j.scaleSetId ?? 0) !== (r.scaleSetId ?? 0)) continue;
+      if (r.scaleSetId) return j;
       if (j.labels.every((l) => have.has(l.toLowerCase()))) return j;
     }
     return undefined;

@@ -6,6 +6,10 @@
  * Implementation: test/emulator/server.ts (+ routes). Fake runner: test/emulator/fake-runner/.
  * Everything is in-memory; one emulator per test.
  */
+import type { ScaleSetOptions, ScaleSetsApi } from './scaleset/types.js';
+
+export type * from './scaleset/types.js';
+
 export interface EmulatorOptions {
   /** Lifetime of registration/remove tokens and app installation tokens. Default 1 h. */
   tokenTtlMs?: number;
@@ -33,6 +37,10 @@ export interface EmulatorOptions {
   rateLimit?: number;
   /** How long the fake runner's long-poll is held before an empty answer. Default 20 s. */
   pollTimeoutMs?: number;
+  /** Lifetime of the admin (tenant) JWT from actions/runner-registration. Default 1 h. */
+  adminTokenTtlMs?: number;
+  /** Runner scale sets (the Actions service side): see scaleset/types.ts. */
+  scaleSets?: ScaleSetOptions;
 }
 
 export interface DeliveryRecord {
@@ -152,4 +160,6 @@ export interface Emulator {
   deleteRunner(id: number): 'deleted' | 'busy' | 'gone';
   /** Current rate-limit window. */
   rateLimit(): { limit: number; remaining: number; used: number; resetAt: number };
+  /** Runner scale sets: inspection and faults. */
+  readonly scaleSets: ScaleSetsApi;
 }

@@ -98,6 +98,25 @@ test('scale: a runner GitHub shows busy before its job hook ran took a queued jo
   t.deepEqual(kinds(obs({ ...base, github: gh(true), hooks })), ['create']);
 });
 
+test('scale set: desired = min(minIdle + assigned jobs, max); queued webhook jobs do not count; draining wants none', (t) => {
+  const ss = (minIdle: number, assignedJobs: number, extra: Record<string, unknown> = {}) =>
+    pool({ size: undefined, scale: { minIdle, max: 4, idleTimeoutMs: 60_000, via: 'scaleset' }, assignedJobs, ...extra });
+  t.deepEqual(kinds(obs({ pools: [ss(0, 0, { queuedJobs: 3 })] })), []);
+  t.deepEqual(kinds(obs({ pools: [ss(1, 2)] })), ['create', 'create', 'create']);
+  t.deepEqual(kinds(obs({ pools: [ss(0, 9)] })), ['create', 'create', 'create', 'create']);
+  // Busy runners are among the assigned jobs, not on top of them.
+  const rows = [row('h1-cd-aaaaaa', { state: 'busy' })];
+  t.deepEqual(kinds(obs({ pools: [ss(0, 1)], rows, observed: [running('h1-cd-aaaaaa')] })), []);
+  t.deepEqual(kinds(obs({ pools: [ss(1, 5, { draining: true, canCreate: false })] })), []);
+});
+
+test('scale set: surplus idle runners retire after the idle timeout; busy ones never', (t) => {
+  const scale = { minIdle: 0, max: 5, idleTimeoutMs: 60_000, via: 'scaleset' as const };
+  const rows = [row('h1-cd-aaaaaa', { state: 'busy' }), row('h1-cd-bbbbbb', { startedAt: NOW - 120_000 }), row('h1-cd-cccccc', { startedAt: NOW - 10_000 })];
+  const o = obs({ pools: [pool({ size: undefined, scale, assignedJobs: 1 })], rows, observed: rows.map((r) => running(r.name)) });
+  t.deepEqual(kinds(o), ['retire:h1-cd-bbbbbb']);
+});
+
 test('scale: minIdle kept beside busy runners', (t) => {
   const rows = [row('h1-cd-aaaaaa', { state: 'busy' })];
   const o = obs({ pools: [pool({ size: undefined, scale: { minIdle: 1, max: 5, idleTimeoutMs: 60_000 } })], rows, observed: [running('h1-cd-aaaaaa')] });

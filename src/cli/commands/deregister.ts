@@ -1,12 +1,38 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { controlSocketPath } from '../../api/socket.js';
 import { createApiClient } from '../../api/client.js';
 import { FleetError, isFleetError } from '../../errors.js';
 import { plural } from '../../plural.js';
+import type { FleetConfig } from '../../config/types.js';
+import { isPresent } from '../../reconcile/states.js';
+import { deleteScaleSetsOffline } from '../../scaleset/offline.js';
+import { DB_FILE, openStore } from '../../store/index.js';
+import type { Store } from '../../store/types.js';
 import type { CliContext } from '../context.js';
 import { formatDuration } from '../../config/duration.js';
 import { durationOption } from '../options.js';
 import { waitDrained } from './drain.js';
+
+/** With the daemon stopped: delete scale sets whose pools have no runner recorded; clean when no runner is recorded at all. */
+async function offlineScaleSets(cfg: FleetConfig, ctx: CliContext): Promise<{ deleted: string[]; clean: boolean } | undefined> {
+  // Never create a state database here: with none, there is nothing to delete.
+  if (!fs.existsSync(path.join(cfg.host.dataDir, DB_FILE))) return undefined;
+  let store: Store;
+  try {
+    store = openStore(cfg.host.dataDir);
+  } catch {
+    return undefined;
+  }
+  try {
+    if (store.scaleSets.list().length === 0) return undefined;
+    const { deleted } = await deleteScaleSetsOffline(cfg, store, ctx.stderrLogger());
+    return { deleted, clean: store.runners.list().filter(isPresent).length === 0 };
+  } finally {
+    store.close();
+  }
+}
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -28,6 +54,12 @@ export function register(program: Command, ctx: CliContext): void {
         result = await client.deregisterAll();
       } catch (err) {
         if (isFleetError(err, 'DAEMON_UNREACHABLE')) {
+          // The host's scale sets go straight away (once their runners are gone), daemon or not.
+          const offline = await offlineScaleSets(cfg, ctx);
+          if (offline?.clean) {
+            ctx.stdout.write(`daemon not running; no runners recorded; scale sets deleted: ${offline.deleted.join(', ') || 'none'}\n`);
+            return;
+          }
           throw new FleetError('DAEMON_UNREACHABLE', `cannot deregister: ${err.message}; start the daemon (runner-fleet daemon) and retry`, { cause: err.cause });
         }
         throw err;

@@ -85,5 +85,9 @@ export async function waitDrained(client: ApiClient, pool: string | undefined, t
 }
 
 function remaining(s: StatusReport, pool: string | undefined): { name: string; state: string; busy: boolean }[] {
-  return s.pools.filter((p) => !pool || p.name === pool).flatMap((p) => p.runners.filter((r) => r.state !== 'gone'));
+  return s.pools.filter((p) => !pool || p.name === pool).flatMap((p) => [
+    ...p.runners.filter((r) => r.state !== 'gone'),
+    // deregister --all also waits for the host's scale sets to be deleted.
+    ...(s.deregistering && p.scaleSet ? [{ name: `scale set ${p.scaleSet.name}`, state: 'deleting', busy: false }] : []),
+  ]);
 }

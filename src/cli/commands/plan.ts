@@ -52,6 +52,12 @@ function renderPool(p: PoolPlan): string[] {
     ['runners', count],
     ['', `owns names matching ${r.pattern}; dirs ${r.dir}`],
     ['mode', p.ephemeral ? 'ephemeral: one job per runner, just-in-time config' : 'persistent: registered once with config.sh'],
+    ...(p.scaleSet
+      ? ([
+          ['scale set', `${p.scaleSet.name} in runner group ${p.scaleSet.runnerGroup}, long poll advertising capacity ${p.scaleSet.capacity} (no webhook)`],
+          ['', `workflows target it with runs-on: ${p.scaleSet.runsOn} (its runners get no default labels)`],
+        ] as Array<[string, string]>)
+      : []),
     ['labels', p.labels.join(', ')],
     ['public repos', p.allowPublicRepos ? 'allowed' : 'refused'],
     ...moduleOf(p.backend.kind).planRows(p.backend),

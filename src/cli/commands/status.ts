@@ -99,7 +99,8 @@ export function renderStatus(r: StatusReport, source: Source, baseUrl: string, n
   }
   if (source === 'daemon') {
     const rl = r.github.rateLimitRemaining;
-    out.push('', `github: ${r.github.requests} requests, rate limit remaining ${rl ?? 'unknown'}`);
+    const svc = r.github.actionsService ? `, ${r.github.actionsService} scale-set service calls` : '';
+    out.push('', `github: ${r.github.requests} requests, rate limit remaining ${rl ?? 'unknown'}${svc}`);
   }
   return out.join('\n') + '\n';
 }
@@ -112,13 +113,22 @@ function renderExits(p: PoolStatus, now: number): string[] {
   return ['', `pool ${p.name} last exits:`, ...table(['RUNNER', 'ENDED', 'CAUSE', 'CODE', 'MEANING'], rows).map((l) => `  ${l}`)];
 }
 
+function renderScaleSet(p: PoolStatus, now: number): string[] {
+  const s = p.scaleSet;
+  if (!s) return [];
+  const st = s.statistics;
+  const poll = s.lastPollAt ? `last poll ${duration(now - s.lastPollAt)} ago` : 'no poll yet';
+  const stats = st ? `, assigned ${st.totalAssignedJobs ?? 0}, running ${st.totalRunningJobs ?? 0}, available ${st.totalAvailableJobs ?? 0}` : '';
+  return [`  scale set ${s.name}${s.id === null ? '' : ` (id ${s.id})`}: listener ${s.listener}, ${poll}${stats}${s.error ? ` (${s.error})` : ''}`];
+}
+
 function renderRunners(p: PoolStatus, now: number): string[] {
-  if (!p.runners.length) return renderExits(p, now);
+  if (!p.runners.length) return p.scaleSet ? ['', `pool ${p.name}:`, ...renderScaleSet(p, now), ...renderExits(p, now)] : renderExits(p, now);
   const rows = p.runners.map((x) => [
     x.name, x.state, x.busy ? 'yes' : 'no', x.githubId === null ? '-' : String(x.githubId), x.version ?? '-',
     x.startedAt ? `${duration(now - x.startedAt)} ago` : '-',
   ]);
-  return ['', `pool ${p.name}:`, ...table(['RUNNER', 'STATE', 'BUSY', 'GITHUB ID', 'VERSION', 'STARTED'], rows).map((l) => `  ${l}`), ...renderExits(p, now)];
+  return ['', `pool ${p.name}:`, ...renderScaleSet(p, now), ...table(['RUNNER', 'STATE', 'BUSY', 'GITHUB ID', 'VERSION', 'STARTED'], rows).map((l) => `  ${l}`), ...renderExits(p, now)];
 }
 
 function table(head: string[], rows: string[][]): string[] {
