@@ -76,10 +76,21 @@ export class Executor {
   constructor(private readonly deps: ExecutorDeps) {}
 
   apply(actions: Action[], pass: Pass): void {
+    // A reap decides its pool's crash-loop backoff only after reading the runner's hook file
+    // (async): a create of the same pool in this batch waits for that verdict, or a runner
+    // that cannot start would be replaced at once, every time, with no backoff.
+    const verdicts = new Map<string, Promise<void>[]>();
     for (const a of actions) {
-      if (a.kind === 'create') this.track(this.create(a.pool, pass.targetVersion));
-      else if (a.kind === 'mark') this.mark(a.name, a.state);
-      else this.track(this.run(a, pass));
+      if (a.kind === 'create') {
+        const before = verdicts.get(a.pool);
+        this.track(before ? Promise.all(before).then(() => this.create(a.pool, pass.targetVersion)) : this.create(a.pool, pass.targetVersion));
+      } else if (a.kind === 'mark') this.mark(a.name, a.state);
+      else {
+        let judged!: () => void;
+        const verdict = new Promise<void>((r) => (judged = r));
+        if (a.kind === 'reap') verdicts.set(a.pool, [...(verdicts.get(a.pool) ?? []), verdict]);
+        this.track(this.run(a, pass, judged).finally(judged));
+      }
     }
   }
 
@@ -124,12 +135,13 @@ export class Executor {
     void q.finally(() => this.pending.delete(q));
   }
 
-  private async run(a: Exclude<Action, { kind: 'create' | 'mark' }>, pass: Pass): Promise<void> {
+  /** `judged`: called once a reap has told its pool whether the exit counts as a failure. */
+  private async run(a: Exclude<Action, { kind: 'create' | 'mark' }>, pass: Pass, judged: () => void): Promise<void> {
     if (this.inflight.has(a.name)) return;
     this.inflight.add(a.name);
     try {
       if (a.kind === 'retire') await this.retire(a.name, a.reason);
-      else if (a.kind === 'reap') await this.reap(a, pass.targetVersion);
+      else if (a.kind === 'reap') await this.reap(a, pass.targetVersion, judged);
       else if (a.kind === 'adopt') this.adopt(a.name, a.pool, a.backend);
       else if (a.kind === 'orphan') await this.orphan(a.name, a.backend, a.pool, a.running);
       else if (a.kind === 'ghost') await this.ghost(a.pool, a.githubId, a.name);
@@ -279,7 +291,7 @@ export class Executor {
     await this.removeResource(name, backend, 'orphan');
   }
 
-  private async reap(a: Extract<Action, { kind: 'reap' }>, targetVersion: string | null): Promise<void> {
+  private async reap(a: Extract<Action, { kind: 'reap' }>, targetVersion: string | null, judged: () => void): Promise<void> {
     const { name, exitCode, reason } = a;
     const row = this.deps.store.runners.get(name);
     if (!row || row.state === 'gone') return;
@@ -299,6 +311,7 @@ export class Executor {
       else if ((meaning.failure || stuck) && !ranJob) pool.recordFailure(this.deps.clock.now(), `runner ${name} exited: ${meaning.label}`);
       else if (!meaning.failure) pool.recordSuccess();
     }
+    judged();
     // Intent first: while the cleanup runs, the next pass must not count this runner towards the
     // pool size, or it would see one too many and retire a healthy idle runner.
     this.deps.store.runners.update(name, { state: 'deleting', lastExitCode: exitCode, ranJob, reason: meaning.label });

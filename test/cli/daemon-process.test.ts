@@ -1,6 +1,6 @@
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { promises as fs, readFileSync } from 'node:fs';
+import { existsSync, promises as fs, readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,15 +57,50 @@ async function healthz(port: number): Promise<number> {
   return fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0);
 }
 
-/** The JIT configs handed to the running runners, read from their environment (never from logs). */
-async function jitValues(dataDir: string): Promise<string[]> {
+/** Every process below `pid` (its children, theirs...), from /proc. */
+function descendants(pid: number): number[] {
+  const parent = new Map<number, number>();
+  for (const e of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
+    try {
+      // ppid is the 2nd field after the parenthesised comm (which may itself hold spaces or parens).
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      parent.set(Number(e), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: number[] = [];
+  for (let todo = [pid]; todo.length; ) {
+    const p = todo.pop()!;
+    for (const [c, pp] of parent) if (pp === p) (out.push(c), todo.push(c));
+  }
+  return out;
+}
+
+function jitIn(pid: number): string | undefined {
+  try {
+    const v = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((x) => x.startsWith('ACTIONS_RUNNER_INPUT_JITCONFIG='));
+    return v?.slice(v.indexOf('=') + 1);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The JIT configs handed to the running runners (never from logs). Since secrets travel in a
+ * 0600 file the shim's child loads and deletes before exec, only the runner process itself (below
+ * the shim) got one: the long-lived supervising shim (the pid file's pid) must hold none, and the
+ * secret file must be gone.
+ */
+async function jitValues(dataDir: string): Promise<{ values: string[]; inShim: number; secretFilesLeft: number }> {
   const dir = path.join(dataDir, 'process');
-  const out: string[] = [];
+  const out = { values: [] as string[], inShim: 0, secretFilesLeft: 0 };
   for (const f of (await fs.readdir(dir)).filter((x) => x.endsWith('.json'))) {
-    const { pid } = JSON.parse(await fs.readFile(path.join(dir, f), 'utf8')) as { pid: number };
-    const vars = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-    const jit = vars.find((v) => v.startsWith('ACTIONS_RUNNER_INPUT_JITCONFIG='));
-    if (jit) out.push(jit.slice(jit.indexOf('=') + 1));
+    const { pid, root } = JSON.parse(await fs.readFile(path.join(dir, f), 'utf8')) as { pid: number; root: string };
+    if (jitIn(pid) !== undefined) out.inShim++;
+    if (existsSync(path.join(root, '.rf', 'secret.env'))) out.secretFilesLeft++;
+    const jit = descendants(pid).map(jitIn).find((v) => v !== undefined);
+    if (jit) out.values.push(jit);
   }
   return out;
 }
@@ -117,8 +152,11 @@ test('runner-fleet daemon as a process: healthz, status, SIGHUP (bad then good c
   child.kill('SIGHUP');
   await until(() => onlineNames(emu).length === 2, 30_000, 'second runner after reload');
   t.true(first.every((n) => onlineNames(emu).includes(n)), 'the first runner kept running');
-  const secrets = await jitValues(dataDir);
-  t.is(secrets.length, 2);
+  const handed = await jitValues(dataDir);
+  t.is(handed.values.length, 2, 'each runner process got its JIT config');
+  t.is(handed.inShim, 0, 'a JIT config in a supervising shim\'s environment');
+  t.is(handed.secretFilesLeft, 0, 'a secret file left behind once its runner runs');
+  const secrets = handed.values;
 
   // SIGTERM: drain (idle runners deregistered and stopped), then exit 0.
   child.kill('SIGTERM');
