@@ -245,11 +245,30 @@ test('echoOutput repeats runner output lines to the logger at debug', async (t) 
   const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(s) });
   const backend = createProcessBackend({ host: HOST, dataDir, logger, pollMs: 25, echoOutput: true });
   t.teardown(backend.watch!(() => undefined));
-  const s = await spec(dataDir, `${HOST}-cd-echo01`, 'echo first-line; sleep 0.3; echo second-line; while :; do sleep 0.05; done');
+  // The first line is written at once, before create() returns: following "from the end"
+  // once create() got round to it lost it (and, under load, the later lines too).
+  const s = await spec(dataDir, `${HOST}-cd-echo01`, 'echo first-line; echo second-line; while :; do sleep 0.05; done');
   await backend.create(s);
   t.teardown(() => backend.destroy(s.name, { graceMs: 100 }));
   await until(() => lines.some((l) => l.includes('second-line')));
   const rec = JSON.parse(lines.find((l) => l.includes('second-line'))!) as { runner: string; level: number };
   t.is(rec.runner, s.name);
   t.is(rec.level, 20);
+  t.true(lines.some((l) => l.includes('first-line')), 'the line written before create() returned is echoed too');
+});
+
+test('echoOutput repeats the output of a runner that exits at once', async (t) => {
+  const dataDir = await tempDir(t, 'rf-proc-');
+  const lines: string[] = [];
+  const { pino } = await import('pino');
+  const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(s) });
+  const backend = createProcessBackend({ host: HOST, dataDir, logger, pollMs: 25, echoOutput: true });
+  const exits: RunnerExit[] = [];
+  t.teardown(backend.watch!((e) => void exits.push(e)));
+  const s = await spec(dataDir, `${HOST}-cd-echo02`, 'echo only-line; exit 4');
+  await backend.create(s);
+  t.teardown(() => backend.destroy(s.name, { graceMs: 100 }));
+  // The exit is reported after the last output was pumped: no wait on the poll needed.
+  await until(() => exits.find((x) => x.name === s.name));
+  t.true(lines.some((l) => l.includes('only-line')));
 });

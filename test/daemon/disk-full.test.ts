@@ -69,7 +69,10 @@ tools:
 `;
   let fx: DaemonFixture | undefined;
   t.teardown(() => fx?.stop('keep'));
-  fx = await startTestDaemon(t, emu, poolYaml({ name: 'cd', size: 1 }), { extra, dir: disk.dir });
+  // Floors off: this is about the write that meets ENOSPC. With host.capacity's defaults (5 GiB
+  // disk, 512 MiB memory) the pool says HOST_CAPACITY before it downloads anything (the contract's
+  // admission rule, tested in host-capacity.test.ts), and on a loaded host the memory floor too.
+  fx = await startTestDaemon(t, emu, poolYaml({ name: 'cd', size: 1 }), { extra, dir: disk.dir, capacity: { minFreeDisk: 0, minFreeMemory: 0 } });
 
   let last: unknown;
   const full = await until(async () => {

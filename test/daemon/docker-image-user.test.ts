@@ -51,8 +51,8 @@ function poolYaml(image: string): string {
 async function hostDir(t: ExecutionContext): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'rf-imageuser-'));
   await fs.chmod(dir, 0o755);
-  // Retried: a runner the stopping daemon was still cleaning up may be going at the same moment.
-  t.teardown(() => fs.rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }));
+  // Runs after the daemon stopped (see runPool); retried all the same (a container going away).
+  t.teardown(() => fs.rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }));
   return dir;
 }
 
@@ -61,12 +61,18 @@ type Emulator = Awaited<ReturnType<typeof startEmulator>>;
 async function runPool(t: ExecutionContext, image: string, host: string): Promise<{ fx: DaemonFixture; emu: Emulator }> {
   const emu = await startEmulator();
   t.teardown(() => emu.close());
+  // Made before the stop below is registered: teardowns run last-registered first, and the dir
+  // was once removed while the daemon (still running) was making and cleaning runner roots in it
+  // (ENOTEMPTY on data/runners).
+  const dir = await hostDir(t);
   let fx: DaemonFixture | undefined;
   t.teardown(async () => {
     await fx?.stop('keep');
+    // shutdown() stops waiting for a pass stuck past its bound; the dir goes only once it is over.
+    await fx?.daemon.reconciler.stop();
     await removeHostContainers(docker, host);
   });
-  fx = await startTestDaemon(t, emu, poolYaml(image), { host, dir: await hostDir(t) });
+  fx = await startTestDaemon(t, emu, poolYaml(image), { host, dir });
   return { fx, emu };
 }
 

@@ -74,11 +74,21 @@ export async function startTestDaemon(
   t: Pick<ExecutionContext, 'teardown'>,
   emu: Emulator,
   pools: string,
-  opts: { extra?: string; logger?: Logger; daemon?: Partial<DaemonOptions>; dir?: string; host?: string; dataDir?: string } = {},
+  opts: {
+    extra?: string; logger?: Logger; daemon?: Partial<DaemonOptions>; dir?: string; host?: string; dataDir?: string;
+    /** host.capacity floors (bytes; 0 turns one off), which go under the helper's `host:`. */
+    capacity?: { minFreeDisk?: number; minFreeMemory?: number };
+  } = {},
 ): Promise<DaemonFixture> {
   const dir = opts.dir ?? (await tempDir(t, 'rf-daemon-'));
   const configPath = path.join(dir, 'config.yaml');
-  await fs.writeFile(configPath, emulatorConfigYaml(emu, opts.dataDir ?? path.join(dir, 'data'), pools, opts.extra, opts.host));
+  const dataDir = opts.dataDir ?? path.join(dir, 'data');
+  let yaml = emulatorConfigYaml(emu, dataDir, pools, opts.extra, opts.host);
+  if (opts.capacity) {
+    const floors = Object.entries(opts.capacity).map(([k, v]) => `${k}: ${v}`).join(', ');
+    yaml = yaml.replace(`  dataDir: ${dataDir}\n`, `  dataDir: ${dataDir}\n  capacity: { ${floors} }\n`);
+  }
+  await fs.writeFile(configPath, yaml);
   const config = await loadConfig(configPath, {});
   const daemon = await startDaemon({ config, logger: opts.logger ?? silentLogger(), githubListIntervalMs: 1000, ...opts.daemon });
   let stopped = false;

@@ -75,8 +75,13 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
     return { exitCode: fallback?.signal ? null : (fallback?.code ?? null), signal: fallback?.signal ?? null, at: clock.now() };
   }
 
-  function own({ child, record: rec, exited }: Started): void {
+  function own({ child, record: rec, exited, logOffset }: Started): void {
+    // Follow from before the spawn, not from whenever create() gets here: under load the
+    // runner may already have written (and even exited) by then (the old race lost lines).
+    void echo?.follow(rec.name, rec.logFile, logOffset);
     const done = exited.then(async (how) => {
+      // The last lines before the exit, before emit() forgets the runner.
+      await echo?.pump(rec.name, rec.logFile).catch(() => undefined);
       const info = await exitInfo(rec, how);
       if (children.get(rec.name)?.child === child) children.delete(rec.name);
       emit(rec, info);
@@ -112,7 +117,6 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
         await removeStarting(opts.dataDir, spec.name);
         creating.delete(spec.name);
       }
-      await echo?.follow(record.name, record.logFile);
       log.info({ runner: spec.name, pool: spec.pool, pid: record.pid }, 'runner process started');
       return { name: spec.name, ref: String(record.pid) };
     });

@@ -13,10 +13,18 @@ export class OutputEcho {
   private readonly offsets = new Map<string, number>();
   constructor(private readonly logger: Logger) {}
 
-  /** Start following from the current end (history is in the file, not worth replaying). */
-  async follow(name: string, file: string): Promise<void> {
+  /**
+   * Start following at `from` (a runner we just spawned: its first line on) or else at the
+   * current end (an adopted runner: its history is in the file, not worth replaying).
+   */
+  async follow(name: string, file: string, from?: number): Promise<void> {
     if (this.offsets.has(name)) return;
-    this.offsets.set(name, await size(file));
+    if (from !== undefined) {
+      this.offsets.set(name, from);
+      return;
+    }
+    const end = await size(file);
+    if (!this.offsets.has(name)) this.offsets.set(name, end);
   }
 
   forget(name: string): void {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, constants as fsc, openSync, promises as fs } from 'node:fs';
+import { closeSync, constants as fsc, fstatSync, openSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { RunnerSpec } from '../types.js';
 import { FleetError } from '../../errors.js';
@@ -37,6 +37,8 @@ export interface Started {
   record: PidRecord;
   /** Settles when the shim exits; subscribed at spawn time so a fast exit is never missed. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Size of the (appended) log before this spawn: this runner's output starts here. */
+  logOffset: number;
 }
 
 export interface SpawnPaths {
@@ -61,7 +63,9 @@ export async function startRunner(spec: RunnerSpec, paths: SpawnPaths, now: numb
   const argv = [SH, '-c', SHIM_SCRIPT, SHIM_ARGV0, exitFile, secrets, ...spec.command];
   const fd = openSync(logFile, 'a', 0o640);
   let child: ChildProcess;
+  let logOffset = 0;
   try {
+    logOffset = fstatSync(fd).size;
     child = spawn(SH, argv.slice(1), {
       cwd: spec.root,
       // Only what the config built: nothing of the daemon's own environment (its token above all).
@@ -91,7 +95,7 @@ export async function startRunner(spec: RunnerSpec, paths: SpawnPaths, now: numb
     logFile,
     exitFile,
   };
-  return { child, record, exited };
+  return { child, record, exited, logOffset };
 }
 
 async function checkRunnable(spec: RunnerSpec): Promise<void> {
