@@ -61,11 +61,15 @@ export async function startRunner(spec: RunnerSpec, paths: SpawnPaths, now: numb
   const secrets = path.join(spec.root, SECRET_FILE);
   await writeSecretFile(secrets, spec.secretEnv, ids);
   const argv = [SH, '-c', SHIM_SCRIPT, SHIM_ARGV0, exitFile, secrets, ...spec.command];
-  const fd = openSync(logFile, 'a', 0o640);
+  // The log lives in the job-writable root: never follow a link a previous job planted there,
+  // never block on a FIFO, append only to a regular file.
+  const fd = openLog(logFile);
   let child: ChildProcess;
   let logOffset = 0;
   try {
-    logOffset = fstatSync(fd).size;
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new FleetError('RUNNER_FILE_REFUSED', `${logFile} is not a regular file`);
+    logOffset = st.size;
     child = spawn(SH, argv.slice(1), {
       cwd: spec.root,
       // Only what the config built: nothing of the daemon's own environment (its token above all).
@@ -112,9 +116,24 @@ async function checkRunnable(spec: RunnerSpec): Promise<void> {
   }
 }
 
+function openLog(file: string): number {
+  try {
+    return openSync(file, fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT | fsc.O_NOFOLLOW | fsc.O_NONBLOCK, 0o640);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // ELOOP: a symlink; ENXIO: a FIFO nobody reads.
+    if (code === 'ELOOP' || code === 'ENXIO') throw new FleetError('RUNNER_FILE_REFUSED', `${file} is not a regular file`, { cause: err });
+    throw err;
+  }
+}
+
 /** mkdir -p; a dir we create for a runner user is theirs (the Listener writes _diag itself). */
 async function ensureDir(dir: string, ids: UnixIds | undefined): Promise<void> {
   const created = await fs.mkdir(dir, { recursive: true });
+  // _diag and .rf sit in the job-writable root: a link a previous job left there would send the
+  // daemon's writes (the log, the secret file) into a directory of the job's choosing.
+  const st = await fs.lstat(dir);
+  if (!st.isDirectory()) throw new FleetError('RUNNER_FILE_REFUSED', `${dir} is not a directory (a link?)`);
   if (created && ids) await fs.chown(dir, ids.uid, ids.gid);
 }
 
