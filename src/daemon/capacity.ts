@@ -38,7 +38,7 @@ export async function readCapacity(
   const disks: { path: string; backend?: BackendKind }[] = [{ path: cfg.host.dataDir }, ...extraDisks];
   for (const d of disks) {
     try {
-      out.push({ resource: 'disk', path: d.path, free: await probe.diskFree(d.path), floor: cap.minFreeDisk, ...(d.backend ? { backend: d.backend } : {}) });
+      out.push({ resource: 'disk', path: d.path, free: await probe.diskFree(d.path), floor: cap.minFreeDisk, ...(d.backend ? { onlyFor: d.backend } : {}) });
     } catch {
       // not measurable from here
     }

@@ -8,12 +8,12 @@ export interface CapacityFigure {
   free: number;
   floor: number;
   /** Set when the figure concerns only one backend's runners (Docker's data root). */
-  backend?: BackendKind;
+  onlyFor?: BackendKind;
 }
 
 /** What a pool is short of, or undefined when every floor that concerns it is met. Pure. */
-export function capacityShortfall(figures: readonly CapacityFigure[], backend: BackendKind): string | undefined {
-  const short = figures.filter((f) => f.floor > 0 && f.free < f.floor && (f.backend === undefined || f.backend === backend));
+export function capacityShortfall(figures: readonly CapacityFigure[], kind: BackendKind): string | undefined {
+  const short = figures.filter((f) => f.floor > 0 && f.free < f.floor && (f.onlyFor === undefined || f.onlyFor === kind));
   if (!short.length) return undefined;
   return short
     .map((f) =>

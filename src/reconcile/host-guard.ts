@@ -1,14 +1,14 @@
 import { describeError } from '../errors.js';
 import { capacityShortfall, type CapacityFigure } from './capacity.js';
 import type { PoolRuntime } from './pools.js';
-import type { ReconcilerDeps } from './reconciler.js';
+import type { ExecutorDeps } from './executor.js';
 
 /** A runner's _work is pruned at most this often. */
 const PRUNE_EVERY_MS = 10 * 60_000;
 
 /** The data dir's disk within 25 % of its floor (or below it). */
 function diskNear(figures: CapacityFigure[]): boolean {
-  return figures.some((f) => f.resource === 'disk' && f.backend === undefined && f.floor > 0 && f.free < f.floor * 1.25);
+  return figures.some((f) => f.resource === 'disk' && f.onlyFor === undefined && f.floor > 0 && f.free < f.floor * 1.25);
 }
 
 /**
@@ -20,7 +20,7 @@ export class HostGuard {
   private readonly prunedAt = new Map<string, number>();
 
   constructor(
-    private readonly deps: Pick<ReconcilerDeps, 'capacity' | 'kit' | 'store' | 'clock' | 'logger' | 'metrics'>,
+    private readonly deps: Pick<ExecutorDeps, 'kit' | 'store' | 'clock' | 'logger' | 'metrics'> & { capacity?: () => Promise<CapacityFigure[]> },
     private readonly pools: () => Iterable<PoolRuntime>,
   ) {}
 

@@ -1,8 +1,15 @@
 import { FleetError, isFleetError } from '../../errors.js';
-import type { ScaleSetClient } from './client.js';
-import { actionsCall, parseJson, serviceError, type ActionsAnswer } from './http.js';
+import { actionsCall, parseJson, serviceError, type ActionsAnswer, type ActionsHttp } from './http.js';
 import { mapMessage } from './map.js';
 import type { QueueMessage, ScaleSetSession } from './types.js';
+
+/** What a queue session needs of the client that opened it (the client builds sessions, so not the client type itself). */
+export interface SessionClient {
+  readonly http: ActionsHttp;
+  refreshSession(s: Pick<ScaleSetSession, 'scaleSetId' | 'sessionId'>): Promise<ScaleSetSession>;
+  deleteSession(s: Pick<ScaleSetSession, 'scaleSetId' | 'sessionId'>): Promise<void>;
+  acquireJobs(s: Pick<ScaleSetSession, 'scaleSetId' | 'messageQueueAccessToken'>, requestIds: number[]): Promise<number[]>;
+}
 
 /** Header that tells the service how many runners this client could start (never 0: see README). */
 export const MAX_CAPACITY_HEADER = 'X-ScaleSetMaxCapacity';
@@ -15,7 +22,7 @@ export class QueueSession {
   refreshes = 0;
 
   constructor(
-    private readonly client: ScaleSetClient,
+    private readonly client: SessionClient,
     public session: ScaleSetSession,
   ) {}
 
