@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { cli, configYaml, ROOT, tmp, write } from './kit.js';
@@ -8,7 +9,11 @@ const SETUP = path.join(ROOT, 'provisioning/setup-host.sh');
 
 /** A directory outside /tmp (the unit's PrivateTmp hides /tmp and /var/tmp from the daemon). */
 function visibleDir(t: ExecutionContext): string {
-  const dir = fs.mkdtempSync(path.join(ROOT, '.rf-test-'));
+  // The checkout itself may live under /tmp (a CI clone): then the home directory serves.
+  const hidden = (p: string) => /^\/(var\/)?tmp(\/|$)/.test(p);
+  const base = [ROOT, os.homedir()].find((p) => !hidden(p));
+  if (!base) throw new Error(`no directory outside /tmp to write a test config in (checkout ${ROOT}, home ${os.homedir()})`);
+  const dir = fs.mkdtempSync(path.join(base, '.rf-test-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
