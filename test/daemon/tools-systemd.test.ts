@@ -3,20 +3,15 @@
  * backend talks to a real systemd (PID 1 in a container, host network, the data dir mounted at
  * the same path); the job runs as the non-root user `runner` and finds the tools on PATH.
  */
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { createSystemdBackend } from '../../src/backends/systemd/index.js';
-import { silentLogger } from '../../src/log.js';
 import { startEmulator } from '../emulator/index.js';
 import { startTestDaemon } from '../helpers/daemon.js';
-import { requireSystemdHost } from '../helpers/systemd-host.js';
+import { sharedMountDir, systemdBackendIn, systemdHostWithRunnerUser } from '../helpers/systemd-pool.js';
 import { ARGOCD_OUT, HELM_OUT, YQ_OUT, serveTools, toolBin } from './tools-kit.js';
 
-// Mounted into the container at the same path; traversable by the job user.
-const SHARED = mkdtempSync(path.join('/tmp', 'rf-tools-sd-'));
-chmodSync(SHARED, 0o755);
-test.after.always(() => rmSync(SHARED, { recursive: true, force: true }));
+const SHARED = sharedMountDir('rf-tools-sd-');
 
 const POOL = `  - name: cd
     scope: { org: acme }
@@ -30,17 +25,14 @@ const POOL = `  - name: cd
 
 test('systemd pool: tools install, verify and are on the PATH of a job running as the runner user', async (t) => {
   t.timeout(4 * 60_000);
-  const sd = await requireSystemdHost(t, { mounts: [SHARED] });
+  const sd = await systemdHostWithRunnerUser(t, SHARED);
   if (!sd) return;
-  await sd.sh('id runner >/dev/null 2>&1 || useradd --create-home --shell /bin/bash runner');
   const emu = await startEmulator();
   t.teardown(() => emu.close());
   const tools = await serveTools(emu);
 
   const host = 'tsd1';
-  const dir = path.join(SHARED, host);
-  mkdirSync(dir, { mode: 0o755 });
-  const systemd = createSystemdBackend({ host, logger: silentLogger(), run: sd.run, files: sd.files, pollMs: 500, stopPollMs: 100 });
+  const { dir, systemd } = systemdBackendIn(sd, SHARED, host);
   const fx = await startTestDaemon(t, emu, POOL, { extra: tools.yaml, host, dir, daemon: { backends: { systemd } } });
   // Teardowns run last-registered first: the daemon drains its units before the container goes.
   t.teardown(() => fx.stop('drain'));

@@ -2,21 +2,16 @@
  * A hostile job in a systemd runner (real systemd, PID 1 in a container; the data dir mounted
  * at the same path) tries to change the runner cache and the tools through its root and directly.
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { createSystemdBackend } from '../../src/backends/systemd/index.js';
-import { silentLogger } from '../../src/log.js';
 import { checkCacheDir } from '../../src/runner/manifest.js';
 import { startEmulator } from '../emulator/index.js';
 import { startTestDaemon } from '../helpers/daemon.js';
-import { requireSystemdHost } from '../helpers/systemd-host.js';
+import { sharedMountDir, systemdBackendIn, systemdHostWithRunnerUser } from '../helpers/systemd-pool.js';
 import { serveTools } from '../daemon/tools-kit.js';
 import { ATTACK, snapshot } from './isolation-kit.js';
 
-const SHARED = mkdtempSync(path.join('/tmp', 'rf-sec-sd-'));
-chmodSync(SHARED, 0o755);
-test.after.always(() => rmSync(SHARED, { recursive: true, force: true }));
+const SHARED = sharedMountDir('rf-sec-sd-');
 
 const POOL = `  - name: cd
     scope: { org: acme }
@@ -29,16 +24,13 @@ const POOL = `  - name: cd
 
 test('a systemd runner job cannot change the runner cache or the tools; the next runner still works', async (t) => {
   t.timeout(4 * 60_000);
-  const sd = await requireSystemdHost(t, { mounts: [SHARED] });
+  const sd = await systemdHostWithRunnerUser(t, SHARED);
   if (!sd) return;
-  await sd.sh('id runner >/dev/null 2>&1 || useradd --create-home --shell /bin/bash runner');
   const emu = await startEmulator();
   t.teardown(() => emu.close());
   const tools = await serveTools(emu);
   const host = 'ssc1';
-  const dir = path.join(SHARED, host);
-  mkdirSync(dir, { mode: 0o755 });
-  const systemd = createSystemdBackend({ host, logger: silentLogger(), run: sd.run, files: sd.files, pollMs: 500, stopPollMs: 100 });
+  const { dir, systemd } = systemdBackendIn(sd, SHARED, host);
   const fx = await startTestDaemon(t, emu, POOL, { extra: tools.yaml, host, dir, daemon: { backends: { systemd } } });
   t.teardown(() => fx.stop('drain'));
   await fx.daemon.ready;

@@ -4,7 +4,7 @@
  * .credentials_rsaparams) and the other Listener's /proc/<pid>/environ. Then: the per-runner
  * user goes with its runner.
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { createSystemdBackend } from '../../src/backends/systemd/index.js';
@@ -12,11 +12,9 @@ import type { RunnerSpec } from '../../src/backends/types.js';
 import { silentLogger } from '../../src/log.js';
 import { startEmulator } from '../emulator/index.js';
 import { startTestDaemon, until } from '../helpers/daemon.js';
-import { requireSystemdHost } from '../helpers/systemd-host.js';
+import { sharedMountDir, systemdBackendIn, systemdHostWithRunnerUser } from '../helpers/systemd-pool.js';
 
-const SHARED = mkdtempSync(path.join('/tmp', 'rf-sec-sib-'));
-chmodSync(SHARED, 0o755);
-test.after.always(() => rmSync(SHARED, { recursive: true, force: true }));
+const SHARED = sharedMountDir('rf-sec-sib-');
 
 const SECRETS = ['.runner', '.credentials', '.credentials_rsaparams'];
 
@@ -37,15 +35,12 @@ echo attacks-done
 
 test('systemd: a job cannot read its sibling runner\'s root or its Listener\'s environment', async (t) => {
   t.timeout(5 * 60_000);
-  const sd = await requireSystemdHost(t, { mounts: [SHARED] });
+  const sd = await systemdHostWithRunnerUser(t, SHARED);
   if (!sd) return;
-  await sd.sh('id runner >/dev/null 2>&1 || useradd --create-home --shell /bin/bash runner');
   const emu = await startEmulator();
   t.teardown(() => emu.close());
   const host = 'ssib1';
-  const dir = path.join(SHARED, host);
-  mkdirSync(dir, { mode: 0o755 });
-  const systemd = createSystemdBackend({ host, logger: silentLogger(), run: sd.run, files: sd.files, pollMs: 500, stopPollMs: 100 });
+  const { dir, systemd } = systemdBackendIn(sd, SHARED, host);
   const pool = `  - name: cd
     scope: { org: acme }
     labels: [cd-pipeline]
@@ -74,9 +69,8 @@ test('systemd: a job cannot read its sibling runner\'s root or its Listener\'s e
 
 test('systemd: the per-runner user is created with the runner and removed with it (idempotently)', async (t) => {
   t.timeout(3 * 60_000);
-  const sd = await requireSystemdHost(t, { mounts: [SHARED] });
+  const sd = await systemdHostWithRunnerUser(t, SHARED);
   if (!sd) return;
-  await sd.sh('id runner >/dev/null 2>&1 || useradd --create-home --shell /bin/bash runner');
   const host = 'ssib2';
   const backend = createSystemdBackend({ host, logger: silentLogger(), run: sd.run, files: sd.files, pollMs: 200, stopPollMs: 100 });
   t.teardown(() => backend.close?.());

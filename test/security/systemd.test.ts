@@ -4,34 +4,25 @@
  * data dir mounted at the same path). It tries to drain and deregister the fleet over the host loopback,
  * rewrites `.runner` to a foreign registration's id and turns its hook file into a FIFO.
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { createSystemdBackend } from '../../src/backends/systemd/index.js';
-import { silentLogger } from '../../src/log.js';
 import { startEmulator } from '../emulator/index.js';
 import { startTestDaemon, until } from '../helpers/daemon.js';
-import { requireSystemdHost } from '../helpers/systemd-host.js';
+import { sharedMountDir, systemdBackendIn, systemdHostWithRunnerUser } from '../helpers/systemd-pool.js';
 import { healthProbes, hostileScript } from './kit.js';
 
-// Mounted into the container at the same path; traversable by the job user.
-const SHARED = mkdtempSync(path.join('/tmp', 'rf-sec-sd-'));
-chmodSync(SHARED, 0o755);
-test.after.always(() => rmSync(SHARED, { recursive: true, force: true }));
+const SHARED = sharedMountDir('rf-sec-sd-');
 
 test('systemd (job as its runner user): control calls refused, .runner not trusted, a FIFO hook file neither stalls the daemon nor keeps the runner', async (t) => {
   t.timeout(5 * 60_000);
-  const sd = await requireSystemdHost(t, { mounts: [SHARED] });
+  const sd = await systemdHostWithRunnerUser(t, SHARED);
   if (!sd) return;
-  await sd.sh('id runner >/dev/null 2>&1 || useradd --create-home --shell /bin/bash runner');
   const emu = await startEmulator();
   t.teardown(() => emu.close());
   const foreign = emu.addForeignRunner('org:acme', 'someone-else', { status: 'online' });
 
   const host = 'ssd1';
-  const dir = path.join(SHARED, host);
-  mkdirSync(dir, { mode: 0o755 });
-  const systemd = createSystemdBackend({ host, logger: silentLogger(), run: sd.run, files: sd.files, pollMs: 500, stopPollMs: 100 });
+  const { dir, systemd } = systemdBackendIn(sd, SHARED, host);
   const pool = `  - name: cd
     scope: { org: acme }
     labels: [cd-pipeline]
