@@ -6,20 +6,12 @@
 import test from 'ava';
 import type { StatusReport } from '../../src/api/types.js';
 import { startEmulator } from '../emulator/index.js';
-import { startTestDaemon, until } from '../helpers/daemon.js';
-import { sharedMountDir, systemdBackendIn, systemdHostWithRunnerUser } from '../helpers/systemd-pool.js';
+import { until } from '../helpers/daemon.js';
+import { sharedMountDir, startSystemdDaemon, systemdHostWithRunnerUser, systemdPoolYaml } from '../helpers/systemd-pool.js';
 
 const SHARED = sharedMountDir('rf-limits-sd-');
 
-const POOL = `  - name: cd
-    scope: { org: acme }
-    labels: [cd-pipeline]
-    backend: systemd
-    size: 1
-    ephemeral: true
-    limits: { cpus: 0.5, memory: 192m, pids: 300 }
-    systemd: { user: runner }
-`;
+const POOL = systemdPoolYaml({ size: 1, ephemeral: true, extra: '    limits: { cpus: 0.5, memory: 192m, pids: 300 }\n' });
 
 test('systemd limits: visible in systemctl show; a job past MemoryMax → exit classified oom and the runner replaced', async (t) => {
   t.timeout(4 * 60_000);
@@ -28,9 +20,7 @@ test('systemd limits: visible in systemctl show; a job past MemoryMax → exit c
   const emu = await startEmulator();
   t.teardown(() => emu.close());
   const host = 'lsd1';
-  const { dir, systemd } = systemdBackendIn(sd, SHARED, host);
-  const fx = await startTestDaemon(t, emu, POOL, { host, dir, daemon: { backends: { systemd } } });
-  t.teardown(() => fx.stop('drain'));
+  const fx = await startSystemdDaemon(t, emu, sd, SHARED, host, POOL);
   await emu.waitForRunners((rs) => rs.some((r) => r.name.startsWith(`${host}-cd-`) && r.status === 'online'), 60_000);
   const first = emu.runners().find((r) => r.name.startsWith(`${host}-cd-`))!.name;
   const unit = `runner-fleet-${first}.service`;

@@ -7,21 +7,12 @@ import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { startEmulator } from '../emulator/index.js';
-import { startTestDaemon } from '../helpers/daemon.js';
-import { sharedMountDir, systemdBackendIn, systemdHostWithRunnerUser } from '../helpers/systemd-pool.js';
+import { sharedMountDir, startSystemdDaemon, systemdHostWithRunnerUser, systemdPoolYaml } from '../helpers/systemd-pool.js';
 import { ARGOCD_OUT, HELM_OUT, YQ_OUT, serveTools, toolBin } from './tools-kit.js';
 
 const SHARED = sharedMountDir('rf-tools-sd-');
 
-const POOL = `  - name: cd
-    scope: { org: acme }
-    labels: [cd-pipeline]
-    backend: systemd
-    size: 1
-    ephemeral: true
-    env: { DEPLOY_ENV: staging }
-    systemd: { user: runner }
-`;
+const POOL = systemdPoolYaml({ size: 1, ephemeral: true, extra: '    env: { DEPLOY_ENV: staging }\n' });
 
 test('systemd pool: tools install, verify and are on the PATH of a job running as the runner user', async (t) => {
   t.timeout(4 * 60_000);
@@ -32,10 +23,7 @@ test('systemd pool: tools install, verify and are on the PATH of a job running a
   const tools = await serveTools(emu);
 
   const host = 'tsd1';
-  const { dir, systemd } = systemdBackendIn(sd, SHARED, host);
-  const fx = await startTestDaemon(t, emu, POOL, { extra: tools.yaml, host, dir, daemon: { backends: { systemd } } });
-  // Teardowns run last-registered first: the daemon drains its units before the container goes.
-  t.teardown(() => fx.stop('drain'));
+  const fx = await startSystemdDaemon(t, emu, sd, SHARED, host, POOL, tools.yaml);
   await fx.daemon.ready;
   const dataDir = fx.config.host.dataDir;
   t.is(statSync(dataDir).mode & 0o777, 0o711, 'the job user can traverse the data dir');

@@ -7,6 +7,8 @@ import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { createSystemdBackend } from '../../src/backends/systemd/index.js';
 import { silentLogger } from '../../src/log.js';
+import type { Emulator } from '../emulator/types.js';
+import { startTestDaemon, type DaemonFixture } from './daemon.js';
 import { requireSystemdHost, type SystemdHost } from './systemd-host.js';
 
 /** Mounted into the container at the same path; traversable by the job user. Removed after the file's tests. */
@@ -31,4 +33,29 @@ export function systemdBackendIn(sd: SystemdHost, shared: string, host: string) 
   mkdirSync(dir, { mode: 0o755 });
   const systemd = createSystemdBackend({ host, logger: silentLogger(), run: sd.run, files: sd.files, pollMs: 500, stopPollMs: 100 });
   return { dir, systemd };
+}
+
+/** Pool `cd` (org acme, label cd-pipeline) on systemd with job user `runner`; `extra` holds more pool lines. */
+export function systemdPoolYaml(o: { size: number; ephemeral: boolean; extra?: string }): string {
+  return `  - name: cd
+    scope: { org: acme }
+    labels: [cd-pipeline]
+    backend: systemd
+    size: ${o.size}
+    ephemeral: ${o.ephemeral}
+${o.extra ?? ''}    systemd: { user: runner }
+`;
+}
+
+/**
+ * The in-process daemon for `host` on the systemd backend (dir under `shared`), drained at teardown.
+ * Teardowns run last-registered first: the daemon drains its units before the container goes.
+ */
+export async function startSystemdDaemon(
+  t: ExecutionContext, emu: Emulator, sd: SystemdHost, shared: string, host: string, pool: string, extra?: string,
+): Promise<DaemonFixture> {
+  const { dir, systemd } = systemdBackendIn(sd, shared, host);
+  const fx = await startTestDaemon(t, emu, pool, { extra, host, dir, daemon: { backends: { systemd } } });
+  t.teardown(() => fx.stop('drain'));
+  return fx;
 }

@@ -6,21 +6,13 @@ import path from 'node:path';
 import test from 'ava';
 import { checkCacheDir } from '../../src/runner/manifest.js';
 import { startEmulator } from '../emulator/index.js';
-import { startTestDaemon } from '../helpers/daemon.js';
-import { sharedMountDir, systemdBackendIn, systemdHostWithRunnerUser } from '../helpers/systemd-pool.js';
+import { sharedMountDir, startSystemdDaemon, systemdHostWithRunnerUser, systemdPoolYaml } from '../helpers/systemd-pool.js';
 import { serveTools } from '../daemon/tools-kit.js';
 import { ATTACK, snapshot } from './isolation-kit.js';
 
 const SHARED = sharedMountDir('rf-sec-sd-');
 
-const POOL = `  - name: cd
-    scope: { org: acme }
-    labels: [cd-pipeline]
-    backend: systemd
-    size: 1
-    ephemeral: true
-    systemd: { user: runner }
-`;
+const POOL = systemdPoolYaml({ size: 1, ephemeral: true });
 
 test('a systemd runner job cannot change the runner cache or the tools; the next runner still works', async (t) => {
   t.timeout(4 * 60_000);
@@ -30,9 +22,7 @@ test('a systemd runner job cannot change the runner cache or the tools; the next
   t.teardown(() => emu.close());
   const tools = await serveTools(emu);
   const host = 'ssc1';
-  const { dir, systemd } = systemdBackendIn(sd, SHARED, host);
-  const fx = await startTestDaemon(t, emu, POOL, { extra: tools.yaml, host, dir, daemon: { backends: { systemd } } });
-  t.teardown(() => fx.stop('drain'));
+  const fx = await startSystemdDaemon(t, emu, sd, SHARED, host, POOL, tools.yaml);
   await fx.daemon.ready;
   const dataDir = fx.config.host.dataDir;
   const online = (rs: ReturnType<typeof emu.runners>) => rs.filter((r) => r.name.startsWith(`${host}-cd-`) && r.status === 'online');

@@ -11,8 +11,8 @@ import { createSystemdBackend } from '../../src/backends/systemd/index.js';
 import type { RunnerSpec } from '../../src/backends/types.js';
 import { silentLogger } from '../../src/log.js';
 import { startEmulator } from '../emulator/index.js';
-import { startTestDaemon, until } from '../helpers/daemon.js';
-import { sharedMountDir, systemdBackendIn, systemdHostWithRunnerUser } from '../helpers/systemd-pool.js';
+import { until } from '../helpers/daemon.js';
+import { sharedMountDir, startSystemdDaemon, systemdHostWithRunnerUser, systemdPoolYaml } from '../helpers/systemd-pool.js';
 
 const SHARED = sharedMountDir('rf-sec-sib-');
 
@@ -40,17 +40,8 @@ test('systemd: a job cannot read its sibling runner\'s root or its Listener\'s e
   const emu = await startEmulator();
   t.teardown(() => emu.close());
   const host = 'ssib1';
-  const { dir, systemd } = systemdBackendIn(sd, SHARED, host);
-  const pool = `  - name: cd
-    scope: { org: acme }
-    labels: [cd-pipeline]
-    backend: systemd
-    size: 2
-    ephemeral: false
-    systemd: { user: runner }
-`;
-  const fx = await startTestDaemon(t, emu, pool, { host, dir, daemon: { backends: { systemd } } });
-  t.teardown(() => fx.stop('drain'));
+  const pool = systemdPoolYaml({ size: 2, ephemeral: false });
+  const fx = await startSystemdDaemon(t, emu, sd, SHARED, host, pool);
   const mine = () => emu.runners().filter((r) => r.name.startsWith(`${host}-cd-`) && r.status === 'online');
   const both = await until(() => (mine().length === 2 ? mine() : null), 120_000, 'two systemd runners online');
   const roots = both.map((r) => path.join(fx.config.host.dataDir, 'runners', r.name));

@@ -7,8 +7,8 @@
 import path from 'node:path';
 import test from 'ava';
 import { startEmulator } from '../emulator/index.js';
-import { startTestDaemon, until } from '../helpers/daemon.js';
-import { sharedMountDir, systemdBackendIn, systemdHostWithRunnerUser } from '../helpers/systemd-pool.js';
+import { until } from '../helpers/daemon.js';
+import { sharedMountDir, startSystemdDaemon, systemdHostWithRunnerUser, systemdPoolYaml } from '../helpers/systemd-pool.js';
 import { healthProbes, hostileScript } from './kit.js';
 
 const SHARED = sharedMountDir('rf-sec-sd-');
@@ -22,17 +22,8 @@ test('systemd (job as its runner user): control calls refused, .runner not trust
   const foreign = emu.addForeignRunner('org:acme', 'someone-else', { status: 'online' });
 
   const host = 'ssd1';
-  const { dir, systemd } = systemdBackendIn(sd, SHARED, host);
-  const pool = `  - name: cd
-    scope: { org: acme }
-    labels: [cd-pipeline]
-    backend: systemd
-    size: 1
-    ephemeral: false
-    systemd: { user: runner }
-`;
-  const fx = await startTestDaemon(t, emu, pool, { host, dir, daemon: { backends: { systemd } } });
-  t.teardown(() => fx.stop('drain'));
+  const pool = systemdPoolYaml({ size: 1, ephemeral: false });
+  const fx = await startSystemdDaemon(t, emu, sd, SHARED, host, pool);
   const mine = () => emu.runners().filter((r) => r.name.startsWith(`${host}-cd-`) && r.status === 'online');
   const [first] = await until(() => (mine().length === 1 ? mine() : null), 120_000, 'systemd runner online');
 
