@@ -6,9 +6,8 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { startEmulator } from '../emulator/index.js';
-import { sharedMountDir, startSystemdDaemon, systemdHostWithRunnerUser, systemdPoolYaml } from '../helpers/systemd-pool.js';
-import { ARGOCD_OUT, HELM_OUT, YQ_OUT, serveTools, toolBin } from './tools-kit.js';
+import { sharedMountDir, systemdPoolYaml } from '../helpers/systemd-pool.js';
+import { ARGOCD_OUT, HELM_OUT, YQ_OUT, systemdToolsDaemon, toolBin } from './tools-kit.js';
 
 const SHARED = sharedMountDir('rf-tools-sd-');
 
@@ -16,16 +15,10 @@ const POOL = systemdPoolYaml({ size: 1, ephemeral: true, extra: '    env: { DEPL
 
 test('systemd pool: tools install, verify and are on the PATH of a job running as the runner user', async (t) => {
   t.timeout(4 * 60_000);
-  const sd = await systemdHostWithRunnerUser(t, SHARED);
-  if (!sd) return;
-  const emu = await startEmulator();
-  t.teardown(() => emu.close());
-  const tools = await serveTools(emu);
-
   const host = 'tsd1';
-  const fx = await startSystemdDaemon(t, emu, sd, SHARED, host, POOL, tools.yaml);
-  await fx.daemon.ready;
-  const dataDir = fx.config.host.dataDir;
+  const started = await systemdToolsDaemon(t, SHARED, host, POOL);
+  if (!started) return;
+  const { sd, emu, tools, dataDir } = started;
   t.is(statSync(dataDir).mode & 0o777, 0o711, 'the job user can traverse the data dir');
 
   await emu.waitForRunners((rs) => rs.some((r) => r.name.startsWith(`${host}-cd-`) && r.status === 'online'), 60_000);

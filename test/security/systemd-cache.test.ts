@@ -5,9 +5,8 @@
 import path from 'node:path';
 import test from 'ava';
 import { checkCacheDir } from '../../src/runner/manifest.js';
-import { startEmulator } from '../emulator/index.js';
-import { sharedMountDir, startSystemdDaemon, systemdHostWithRunnerUser, systemdPoolYaml } from '../helpers/systemd-pool.js';
-import { serveTools } from '../daemon/tools-kit.js';
+import { sharedMountDir, systemdPoolYaml } from '../helpers/systemd-pool.js';
+import { systemdToolsDaemon } from '../daemon/tools-kit.js';
 import { ATTACK, snapshot } from './isolation-kit.js';
 
 const SHARED = sharedMountDir('rf-sec-sd-');
@@ -16,15 +15,10 @@ const POOL = systemdPoolYaml({ size: 1, ephemeral: true });
 
 test('a systemd runner job cannot change the runner cache or the tools; the next runner still works', async (t) => {
   t.timeout(4 * 60_000);
-  const sd = await systemdHostWithRunnerUser(t, SHARED);
-  if (!sd) return;
-  const emu = await startEmulator();
-  t.teardown(() => emu.close());
-  const tools = await serveTools(emu);
   const host = 'ssc1';
-  const fx = await startSystemdDaemon(t, emu, sd, SHARED, host, POOL, tools.yaml);
-  await fx.daemon.ready;
-  const dataDir = fx.config.host.dataDir;
+  const started = await systemdToolsDaemon(t, SHARED, host, POOL);
+  if (!started) return;
+  const { emu, dataDir } = started;
   const online = (rs: ReturnType<typeof emu.runners>) => rs.filter((r) => r.name.startsWith(`${host}-cd-`) && r.status === 'online');
   await emu.waitForRunners((rs) => online(rs).length === 1, 60_000);
   const before = { cache: snapshot(path.join(dataDir, 'cache', 'runner')), tools: snapshot(path.join(dataDir, 'tools')) };
