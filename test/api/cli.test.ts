@@ -3,22 +3,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import type { StatusReport } from '../../src/api/types.js';
-import { main } from '../../src/cli/index.js';
 import { openStore } from '../../src/store/index.js';
-import { sampleStatus, startApi } from './helpers.js';
+import { cliInProcess as cli, sampleStatus, startApi } from './helpers.js';
 import { tempDir } from '../helpers/temp.js';
-
-/** `runner-fleet …` in-process with captured output. */
-async function cli(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(['node', 'runner-fleet', ...args], {
-    env: { PATH: process.env.PATH },
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-  });
-  return { code, stdout, stderr };
-}
 
 async function config(t: ExecutionContext, port: number, extra = '', dir?: string) {
   dir ??= await tempDir(t, 'rf-cli-api-');

@@ -1,5 +1,6 @@
 import { request } from 'node:http';
 import { sign } from '@octokit/webhooks-methods';
+import { main } from '../../src/cli/index.js';
 import { ManualClock } from '../../src/clock.js';
 import { createApiServer, type ApiDeps } from '../../src/api/server.js';
 import { createMetrics } from '../../src/api/metrics.js';
@@ -79,4 +80,16 @@ export function postRaw(port: number, path: string, body: Buffer, headers: Recor
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/** `runner-fleet …` in-process with captured output. */
+export async function cliInProcess(args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(['node', 'runner-fleet', ...args], {
+    env: { PATH: process.env.PATH },
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+  });
+  return { code, stdout, stderr };
 }

@@ -1,27 +1,16 @@
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, promises as fs, readdirSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startEmulator } from '../emulator/index.js';
 import type { Emulator } from '../emulator/types.js';
 import { poolYaml, until } from '../helpers/daemon.js';
 import { killRunners } from '../daemon/lifecycle-kit.js';
 import { tempDir } from '../helpers/temp.js';
+import { BIN, freePort, ROOT } from './kit.js';
 
 /** The real `runner-fleet daemon` process (bin.ts), signals and all, against the emulator. */
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = path.join(ROOT, 'src/cli/bin.ts');
 const PAT = 'test-pat';
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 function configYaml(emu: Emulator, dataDir: string, port: number, size: number | string): string {
   return `host: { name: h1, dataDir: ${dataDir} }

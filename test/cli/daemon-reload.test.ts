@@ -1,6 +1,5 @@
 import test from 'ava';
 import { promises as fs } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { StatusReport } from '../../src/api/types.js';
@@ -10,14 +9,7 @@ import { deliver, workflowJob } from '../api/helpers.js';
 import { poolYaml, until } from '../helpers/daemon.js';
 import { spawnCliDaemon, waitLog } from '../daemon/crash-kit.js';
 import { killRunners, online } from '../daemon/lifecycle-kit.js';
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = (srv.address() as net.AddressInfo);
-  await new Promise((r) => srv.close(r));
-  return port;
-}
+import { freePort } from './kit.js';
 
 interface Knobs { port: number; apiToken: string; hookSecret: string; size: number }
 

@@ -1,27 +1,16 @@
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startEmulator } from '../emulator/index.js';
 import type { Emulator } from '../emulator/types.js';
 import { until } from '../helpers/daemon.js';
 import { killRunners } from '../daemon/lifecycle-kit.js';
 import { assertQueueClean, scaleSetPoolYaml, SS_LABELS } from '../daemon/scaleset-kit.js';
+import { BIN, freePort, ROOT } from './kit.js';
 
 /** The real daemon process, SIGKILLed with a scale-set session open: GitHub keeps that session ~50 s. */
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = path.join(ROOT, 'src/cli/bin.ts');
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 function configYaml(emu: Emulator, dataDir: string, port: number): string {
   return `host: { name: h1, dataDir: ${dataDir} }

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
 import type { Emulator } from '../emulator/types.js';
 import { emulatorConfigYaml, until } from '../helpers/daemon.js';
+import { killRunners } from './lifecycle-kit.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = path.join(ROOT, 'src/cli/bin.ts');
@@ -84,4 +85,15 @@ export function parkedRunner(d: DaemonChild, point: string): string {
     if (rec.failpoint === point && rec.runner) return rec.runner;
   }
   throw new Error(`no failpoint ${point} in the logs`);
+}
+
+/**
+ * A daemon process (process pools) parked right after a JIT registration (failpoint
+ * create.registered): its runner is registered and offline. Its runners are killed at teardown.
+ */
+export async function parkedAfterRegistration(t: ExecutionContext, emu: Emulator, pools: string): Promise<{ daemon: DaemonChild; runner: string }> {
+  const daemon = await spawnDaemon(t, emu, pools, { failpoints: ['create.registered'] });
+  t.teardown(() => killRunners(`${daemon.dir}/data`));
+  await waitLog(daemon, /failpoint reached/);
+  return { daemon, runner: parkedRunner(daemon, 'create.registered') };
 }

@@ -4,7 +4,7 @@ import { LABEL_HOST_ID, LABEL_RUNNER } from '../../src/backends/docker/index.js'
 import { startEmulator } from '../emulator/index.js';
 import { poolYaml, startTestDaemon, until } from '../helpers/daemon.js';
 import { requireDocker } from '../helpers/engines.js';
-import { parkedRunner, spawnDaemon, waitLog } from './crash-kit.js';
+import { parkedAfterRegistration, parkedRunner, spawnDaemon, waitLog } from './crash-kit.js';
 import { dockerPoolYaml, hostContainers, onlineCount, removeHostContainers, uniqueHost } from './docker-kit.js';
 import { alive, killRunners, liveRows, online, ours, pidRecords, stopAndKillRunners } from './lifecycle-kit.js';
 
@@ -47,10 +47,7 @@ test.serial('process: SIGKILL between JIT registration and backend create: the r
   const emu = await startEmulator();
   t.teardown(() => emu.close());
   const pools = poolYaml({ name: 'cd', size: 1 });
-  const a = await spawnDaemon(t, emu, pools, { failpoints: ['create.registered'] });
-  t.teardown(() => killRunners(`${a.dir}/data`));
-  await waitLog(a, /failpoint reached/);
-  const crashed = parkedRunner(a, 'create.registered');
+  const { daemon: a, runner: crashed } = await parkedAfterRegistration(t, emu, pools);
   await a.kill();
   t.true(emu.runners().some((r) => r.name === crashed && r.status === 'offline'), 'registered, never started');
 

@@ -7,6 +7,7 @@ import test, { type ExecutionContext } from 'ava';
 import * as tar from 'tar';
 import { startEmulator } from '../emulator/index.js';
 import { poolYaml, startTestDaemon, until, type DaemonFixture } from '../helpers/daemon.js';
+import { smallTmpfs } from '../helpers/tmpfs.js';
 import { httpStatus } from './lifecycle-kit.js';
 
 const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
@@ -14,16 +15,8 @@ const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 const padding = () => Buffer.concat([crypto.randomBytes(300 * 1024), Buffer.alloc(3700 * 1024)]);
 
 function tmpfs(t: ExecutionContext, sizeKb: number): { dir: string; grow(kb: number): void } | undefined {
-  if (process.getuid?.() !== 0) {
-    t.fail('needs root to mount a tmpfs (run the tests as root, as the README says)');
-    return undefined;
-  }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-tmpfs-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeKb}k,mode=0700`, 'tmpfs', dir]);
-  t.teardown(() => {
-    execFileSync('umount', ['-l', dir]);
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const dir = smallTmpfs(t, sizeKb);
+  if (dir === undefined) return undefined;
   return { dir, grow: (kb) => void execFileSync('mount', ['-o', `remount,size=${kb}k`, dir]) };
 }
 

@@ -9,6 +9,7 @@ import type Dockerode from 'dockerode';
 import { LABEL_HOST } from '../../src/backends/docker/index.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import type { EmulatedRunner, Emulator } from '../emulator/types.js';
+import type { DaemonFixture } from '../helpers/daemon.js';
 import { TEST_IMAGE } from '../helpers/engines.js';
 import { tempDir } from '../helpers/temp.js';
 
@@ -117,4 +118,18 @@ export async function hostContainers(docker: Dockerode, host: string, running = 
 export async function removeHostContainers(docker: Dockerode, host: string, extra: string[] = []): Promise<void> {
   const ids = [...(await hostContainers(docker, host).catch(() => [])).map((c) => c.Id), ...extra];
   await Promise.all(ids.map((id) => docker.getContainer(id).remove({ force: true }).catch(() => undefined)));
+}
+
+/**
+ * Registers the cleanup of a daemon test on Docker: stop the daemon keeping its containers, remove
+ * the host's containers, then the daemon's dir. Pass the started fixture through the returned function.
+ */
+export function cleanupDockerDaemon(t: ExecutionContext, docker: Dockerode, host: string): (started: DaemonFixture) => DaemonFixture {
+  let fx: DaemonFixture | undefined;
+  t.teardown(async () => {
+    await fx?.stop('keep');
+    await removeHostContainers(docker, host);
+    if (fx) await fs.rm(fx.dir, { recursive: true, force: true });
+  });
+  return (started) => (fx = started);
 }

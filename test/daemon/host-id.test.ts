@@ -6,8 +6,8 @@ import { silentLogger } from '../../src/log.js';
 import { LABEL_HOST_ID } from '../../src/backends/docker/index.js';
 import { startEmulator } from '../emulator/index.js';
 import { poolYaml, startTestDaemon, until } from '../helpers/daemon.js';
-import { parkedRunner, spawnDaemon, waitLog } from './crash-kit.js';
-import { httpStatus, killRunners, online, stopAndKillRunners } from './lifecycle-kit.js';
+import { parkedAfterRegistration } from './crash-kit.js';
+import { httpStatus, online, stopAndKillRunners } from './lifecycle-kit.js';
 
 test('two hosts, one name: a registration with another host\'s id is left alone and reported (status, doctor)', async (t) => {
   t.timeout(2 * 60_000);
@@ -16,10 +16,7 @@ test('two hosts, one name: a registration with another host\'s id is left alone 
   const pools = poolYaml({ name: 'cd', size: 1 });
   // Host A (a clone: same host name h1, its own data dir), parked right after a JIT registration:
   // its runner is registered and offline, exactly the seconds before a runner comes online.
-  const a = await spawnDaemon(t, emu, pools, { failpoints: ['create.registered'] });
-  t.teardown(() => killRunners(`${a.dir}/data`));
-  await waitLog(a, /failpoint reached/);
-  const theirs = parkedRunner(a, 'create.registered');
+  const { daemon: a, runner: theirs } = await parkedAfterRegistration(t, emu, pools);
   const reg = emu.runners().find((r) => r.name === theirs)!;
   t.is(reg.status, 'offline');
   t.true(reg.labels.some((l) => /^rf-host-[0-9a-f]{8}$/.test(l)), 'registered with its host id label');

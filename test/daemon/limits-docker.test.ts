@@ -1,11 +1,10 @@
-import fs from 'node:fs/promises';
 import test from 'ava';
 import Dockerode from 'dockerode';
 import type { StatusReport } from '../../src/api/types.js';
 import { startEmulator } from '../emulator/index.js';
-import { startTestDaemon, until, type DaemonFixture } from '../helpers/daemon.js';
+import { startTestDaemon, until } from '../helpers/daemon.js';
 import { TEST_IMAGE, requireDocker } from '../helpers/engines.js';
-import { hostContainers, onlineCount, ours, removeHostContainers, uniqueHost } from './docker-kit.js';
+import { cleanupDockerDaemon, hostContainers, onlineCount, ours, uniqueHost } from './docker-kit.js';
 
 const docker = new Dockerode();
 const MiB = 1024 * 1024;
@@ -19,12 +18,7 @@ test.serial('docker limits: visible in docker inspect; a job past limits.memory 
   const host = uniqueHost('lim');
   const emu = await startEmulator();
   t.teardown(() => emu.close());
-  let fx: DaemonFixture | undefined;
-  t.teardown(async () => {
-    await fx?.stop('keep');
-    await removeHostContainers(docker, host);
-    if (fx) await fs.rm(fx.dir, { recursive: true, force: true });
-  });
+  const track = cleanupDockerDaemon(t, docker, host);
   const pool = `  - name: cd
     scope: { org: acme }
     labels: [cd-pipeline]
@@ -35,7 +29,7 @@ test.serial('docker limits: visible in docker inspect; a job past limits.memory 
     limits: { cpus: 0.5, memory: 192m, pids: 256 }
     docker: { image: ${TEST_IMAGE}, network: host, memory: 1g, pull: never }
 `;
-  fx = await startTestDaemon(t, emu, pool, { host });
+  const fx = track(await startTestDaemon(t, emu, pool, { host }));
   await until(() => onlineCount(host, emu.runners()) === 1, 90_000, 'a runner online');
   const [c] = await hostContainers(docker, host, true);
   const info = await docker.getContainer(c!.Id).inspect();

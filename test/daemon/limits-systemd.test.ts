@@ -3,43 +3,24 @@
  * carries CPUQuota=/MemoryMax=/TasksMax= (systemctl show), and a job past MemoryMax ends the
  * unit with Result=oom-kill (cgroup v2), which the daemon reports as cause oom before replacing the runner.
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import path from 'node:path';
 import test from 'ava';
 import type { StatusReport } from '../../src/api/types.js';
-import { createSystemdBackend } from '../../src/backends/systemd/index.js';
-import { silentLogger } from '../../src/log.js';
 import { startEmulator } from '../emulator/index.js';
-import { startTestDaemon, until } from '../helpers/daemon.js';
-import { requireSystemdHost } from '../helpers/systemd-host.js';
+import { until } from '../helpers/daemon.js';
+import { sharedMountDir, startSystemdDaemon, systemdHostWithRunnerUser, systemdPoolYaml } from '../helpers/systemd-pool.js';
 
-const SHARED = mkdtempSync(path.join('/tmp', 'rf-limits-sd-'));
-chmodSync(SHARED, 0o755);
-test.after.always(() => rmSync(SHARED, { recursive: true, force: true }));
+const SHARED = sharedMountDir('rf-limits-sd-');
 
-const POOL = `  - name: cd
-    scope: { org: acme }
-    labels: [cd-pipeline]
-    backend: systemd
-    size: 1
-    ephemeral: true
-    limits: { cpus: 0.5, memory: 192m, pids: 300 }
-    systemd: { user: runner }
-`;
+const POOL = systemdPoolYaml({ size: 1, ephemeral: true, extra: '    limits: { cpus: 0.5, memory: 192m, pids: 300 }\n' });
 
 test('systemd limits: visible in systemctl show; a job past MemoryMax → exit classified oom and the runner replaced', async (t) => {
   t.timeout(4 * 60_000);
-  const sd = await requireSystemdHost(t, { mounts: [SHARED] });
+  const sd = await systemdHostWithRunnerUser(t, SHARED);
   if (!sd) return;
-  await sd.sh('id runner >/dev/null 2>&1 || useradd --create-home --shell /bin/bash runner');
   const emu = await startEmulator();
   t.teardown(() => emu.close());
   const host = 'lsd1';
-  const dir = path.join(SHARED, host);
-  mkdirSync(dir, { mode: 0o755 });
-  const systemd = createSystemdBackend({ host, logger: silentLogger(), run: sd.run, files: sd.files, pollMs: 500, stopPollMs: 100 });
-  const fx = await startTestDaemon(t, emu, POOL, { host, dir, daemon: { backends: { systemd } } });
-  t.teardown(() => fx.stop('drain'));
+  const fx = await startSystemdDaemon(t, emu, sd, SHARED, host, POOL);
   await emu.waitForRunners((rs) => rs.some((r) => r.name.startsWith(`${host}-cd-`) && r.status === 'online'), 60_000);
   const first = emu.runners().find((r) => r.name.startsWith(`${host}-cd-`))!.name;
   const unit = `runner-fleet-${first}.service`;

@@ -8,8 +8,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { hostArch } from '../../src/config/names.js';
 import { createLogger, type Logger } from '../../src/log.js';
+import type { ExecutionContext } from 'ava';
+import { startEmulator } from '../emulator/index.js';
 import type { Emulator } from '../emulator/types.js';
 import type { DaemonFixture } from '../helpers/daemon.js';
+import { startSystemdDaemon, systemdHostWithRunnerUser } from '../helpers/systemd-pool.js';
+import type { SystemdHost } from '../helpers/systemd-host.js';
 import { makeTarGz } from '../tools/archives.js';
 
 export const ARGOCD_OUT = 'argocd: v2.13.3+fake';
@@ -91,4 +95,21 @@ export function captureLogger(): { logger: Logger; text: () => string } {
 export async function stopAndRemove(fx: DaemonFixture): Promise<void> {
   await fx.stop('drain');
   await fs.promises.rm(fx.dir, { recursive: true, force: true });
+}
+
+/**
+ * The systemd host (`shared` mounted, job user `runner`), the emulator serving the fake tools, and
+ * the daemon for `host` on systemd with those tools, ready. Undefined when the systemd host is absent.
+ */
+export async function systemdToolsDaemon(t: ExecutionContext, shared: string, host: string, pool: string): Promise<{
+  sd: SystemdHost; emu: Emulator; tools: FakeTools; fx: DaemonFixture; dataDir: string;
+} | undefined> {
+  const sd = await systemdHostWithRunnerUser(t, shared);
+  if (!sd) return undefined;
+  const emu = await startEmulator();
+  t.teardown(() => emu.close());
+  const tools = await serveTools(emu);
+  const fx = await startSystemdDaemon(t, emu, sd, shared, host, pool, tools.yaml);
+  await fx.daemon.ready;
+  return { sd, emu, tools, fx, dataDir: fx.config.host.dataDir };
 }

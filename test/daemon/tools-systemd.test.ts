@@ -3,49 +3,22 @@
  * backend talks to a real systemd (PID 1 in a container, host network, the data dir mounted at
  * the same path); the job runs as the non-root user `runner` and finds the tools on PATH.
  */
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { createSystemdBackend } from '../../src/backends/systemd/index.js';
-import { silentLogger } from '../../src/log.js';
-import { startEmulator } from '../emulator/index.js';
-import { startTestDaemon } from '../helpers/daemon.js';
-import { requireSystemdHost } from '../helpers/systemd-host.js';
-import { ARGOCD_OUT, HELM_OUT, YQ_OUT, serveTools, toolBin } from './tools-kit.js';
+import { sharedMountDir, systemdPoolYaml } from '../helpers/systemd-pool.js';
+import { ARGOCD_OUT, HELM_OUT, YQ_OUT, systemdToolsDaemon, toolBin } from './tools-kit.js';
 
-// Mounted into the container at the same path; traversable by the job user.
-const SHARED = mkdtempSync(path.join('/tmp', 'rf-tools-sd-'));
-chmodSync(SHARED, 0o755);
-test.after.always(() => rmSync(SHARED, { recursive: true, force: true }));
+const SHARED = sharedMountDir('rf-tools-sd-');
 
-const POOL = `  - name: cd
-    scope: { org: acme }
-    labels: [cd-pipeline]
-    backend: systemd
-    size: 1
-    ephemeral: true
-    env: { DEPLOY_ENV: staging }
-    systemd: { user: runner }
-`;
+const POOL = systemdPoolYaml({ size: 1, ephemeral: true, extra: '    env: { DEPLOY_ENV: staging }\n' });
 
 test('systemd pool: tools install, verify and are on the PATH of a job running as the runner user', async (t) => {
   t.timeout(4 * 60_000);
-  const sd = await requireSystemdHost(t, { mounts: [SHARED] });
-  if (!sd) return;
-  await sd.sh('id runner >/dev/null 2>&1 || useradd --create-home --shell /bin/bash runner');
-  const emu = await startEmulator();
-  t.teardown(() => emu.close());
-  const tools = await serveTools(emu);
-
   const host = 'tsd1';
-  const dir = path.join(SHARED, host);
-  mkdirSync(dir, { mode: 0o755 });
-  const systemd = createSystemdBackend({ host, logger: silentLogger(), run: sd.run, files: sd.files, pollMs: 500, stopPollMs: 100 });
-  const fx = await startTestDaemon(t, emu, POOL, { extra: tools.yaml, host, dir, daemon: { backends: { systemd } } });
-  // Teardowns run last-registered first: the daemon drains its units before the container goes.
-  t.teardown(() => fx.stop('drain'));
-  await fx.daemon.ready;
-  const dataDir = fx.config.host.dataDir;
+  const started = await systemdToolsDaemon(t, SHARED, host, POOL);
+  if (!started) return;
+  const { sd, emu, tools, dataDir } = started;
   t.is(statSync(dataDir).mode & 0o777, 0o711, 'the job user can traverse the data dir');
 
   await emu.waitForRunners((rs) => rs.some((r) => r.name.startsWith(`${host}-cd-`) && r.status === 'online'), 60_000);

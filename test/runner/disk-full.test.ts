@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,27 +11,10 @@ import { ensureRunnerCached, runnerCacheDir } from '../../src/runner/download.js
 import { openStore } from '../../src/store/index.js';
 import { installTool, readInstalledTool, toolPaths } from '../../src/tools/index.js';
 import { startEmulator } from '../emulator/index.js';
+import { smallTmpfs } from '../helpers/tmpfs.js';
 import { tempDir } from './util.js';
 
 const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
-
-/**
- * A full disk, for real: a small tmpfs (root only). Compressed archives fit, their contents do
- * not, so the download succeeds and the write during extraction hits ENOSPC.
- */
-function smallDisk(t: ExecutionContext, sizeKb: number): string | undefined {
-  if (process.getuid?.() !== 0) {
-    t.fail('needs root to mount a tmpfs (run the tests as root, as the README says)');
-    return undefined;
-  }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-tmpfs-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeKb}k,mode=0700`, 'tmpfs', dir]);
-  t.teardown(() => {
-    execFileSync('umount', ['-l', dir]);
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  return dir;
-}
 
 /** A tar.gz of `files` (content or {content, mode}). */
 async function tarGz(files: Record<string, Buffer | { content: Buffer; mode: number }>): Promise<Buffer> {
@@ -54,11 +36,12 @@ async function tarGz(files: Record<string, Buffer | { content: Buffer; mode: num
   }
 }
 
-// Compresses about 10:1 (node-tar refuses archives that inflate over 1000:1 as bombs).
+// Compresses about 10:1 (node-tar refuses archives that inflate over 1000:1 as bombs): the
+// archive fits the small disk, its contents do not, so extraction hits ENOSPC.
 const BIG = Buffer.concat([crypto.randomBytes(300 * 1024), Buffer.alloc(3700 * 1024)]);
 
 test.serial('runner archive on a full disk: DISK_FULL, nothing renamed into place, no version recorded, no temp left', async (t) => {
-  const disk = smallDisk(t, 1024);
+  const disk = smallTmpfs(t, 1024);
   if (!disk) return;
   const emu = await startEmulator();
   t.teardown(() => emu.close());
@@ -78,7 +61,7 @@ test.serial('runner archive on a full disk: DISK_FULL, nothing renamed into plac
 });
 
 test.serial('tool archive on a full disk: DISK_FULL, no marker, no tamper baseline from a truncated binary', async (t) => {
-  const disk = smallDisk(t, 1024);
+  const disk = smallTmpfs(t, 1024);
   if (!disk) return;
   const emu = await startEmulator();
   t.teardown(() => emu.close());

@@ -15,10 +15,10 @@ import { checkCacheDir } from '../../src/runner/manifest.js';
 import { prepareRunnerDir } from '../../src/runner/prepare.js';
 import { openStore } from '../../src/store/index.js';
 import { startEmulator } from '../emulator/index.js';
-import { startTestDaemon, type DaemonFixture } from '../helpers/daemon.js';
+import { startTestDaemon } from '../helpers/daemon.js';
 import { requireDocker } from '../helpers/engines.js';
 import { until } from '../helpers/poll.js';
-import { dockerPoolYaml, onlineCount, ours, removeHostContainers, toolsYaml, uniqueHost } from '../daemon/docker-kit.js';
+import { cleanupDockerDaemon, dockerPoolYaml, onlineCount, ours, toolsYaml, uniqueHost } from '../daemon/docker-kit.js';
 import { countingFetch, tempDir } from '../runner/util.js';
 import { ATTACK, ensureJobUser, JOB_USER, snapshot } from './isolation-kit.js';
 
@@ -104,14 +104,9 @@ test.serial('a root job in a Docker runner cannot change the runner cache or the
   const host = uniqueHost('sc');
   const emu = await startEmulator();
   t.teardown(() => emu.close());
-  let fx: DaemonFixture | undefined;
-  t.teardown(async () => {
-    await fx?.stop('keep');
-    await removeHostContainers(docker, host);
-    if (fx) fs.rmSync(fx.dir, { recursive: true, force: true });
-  });
+  const track = cleanupDockerDaemon(t, docker, host);
   // The test image runs as root, and the pool allows it (RUNNER_ALLOW_RUNASROOT).
-  fx = await startTestDaemon(t, emu, dockerPoolYaml({ size: 1 }), { host, extra: toolsYaml(emu) });
+  const fx = track(await startTestDaemon(t, emu, dockerPoolYaml({ size: 1 }), { host, extra: toolsYaml(emu) }));
   await emu.waitForRunners((rs) => onlineCount(host, rs) === 1, 60_000);
   const dataDir = fx.config.host.dataDir;
   const before = { cache: snapshot(path.join(dataDir, 'cache', 'runner')), tools: snapshot(path.join(dataDir, 'tools')) };

@@ -8,22 +8,10 @@ import { promises as fs } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { main } from '../../src/cli/index.js';
 import { startEmulator } from '../emulator/index.js';
-import { startApi } from '../api/helpers.js';
+import { cliInProcess as cli, startApi } from '../api/helpers.js';
 import { poolYaml, startTestDaemon, until } from '../helpers/daemon.js';
 import { JOB_LABELS, httpStatus, online, stopAndKillRunners } from '../daemon/lifecycle-kit.js';
-
-async function cli(args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(['node', 'runner-fleet', ...args], {
-    env: { PATH: process.env.PATH },
-    stdout: { write: (s: string) => (stdout += s) },
-    stderr: { write: (s: string) => (stderr += s) },
-  });
-  return { code, stdout, stderr };
-}
 
 const post = (base: string, route: string, token?: string) =>
   fetch(`${base}${route}`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) } });

@@ -4,19 +4,17 @@
  * .credentials_rsaparams) and the other Listener's /proc/<pid>/environ. Then: the per-runner
  * user goes with its runner.
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { createSystemdBackend } from '../../src/backends/systemd/index.js';
 import type { RunnerSpec } from '../../src/backends/types.js';
 import { silentLogger } from '../../src/log.js';
 import { startEmulator } from '../emulator/index.js';
-import { startTestDaemon, until } from '../helpers/daemon.js';
-import { requireSystemdHost } from '../helpers/systemd-host.js';
+import { until } from '../helpers/daemon.js';
+import { sharedMountDir, startSystemdDaemon, systemdHostWithRunnerUser, systemdPoolYaml } from '../helpers/systemd-pool.js';
 
-const SHARED = mkdtempSync(path.join('/tmp', 'rf-sec-sib-'));
-chmodSync(SHARED, 0o755);
-test.after.always(() => rmSync(SHARED, { recursive: true, force: true }));
+const SHARED = sharedMountDir('rf-sec-sib-');
 
 const SECRETS = ['.runner', '.credentials', '.credentials_rsaparams'];
 
@@ -37,25 +35,13 @@ echo attacks-done
 
 test('systemd: a job cannot read its sibling runner\'s root or its Listener\'s environment', async (t) => {
   t.timeout(5 * 60_000);
-  const sd = await requireSystemdHost(t, { mounts: [SHARED] });
+  const sd = await systemdHostWithRunnerUser(t, SHARED);
   if (!sd) return;
-  await sd.sh('id runner >/dev/null 2>&1 || useradd --create-home --shell /bin/bash runner');
   const emu = await startEmulator();
   t.teardown(() => emu.close());
   const host = 'ssib1';
-  const dir = path.join(SHARED, host);
-  mkdirSync(dir, { mode: 0o755 });
-  const systemd = createSystemdBackend({ host, logger: silentLogger(), run: sd.run, files: sd.files, pollMs: 500, stopPollMs: 100 });
-  const pool = `  - name: cd
-    scope: { org: acme }
-    labels: [cd-pipeline]
-    backend: systemd
-    size: 2
-    ephemeral: false
-    systemd: { user: runner }
-`;
-  const fx = await startTestDaemon(t, emu, pool, { host, dir, daemon: { backends: { systemd } } });
-  t.teardown(() => fx.stop('drain'));
+  const pool = systemdPoolYaml({ size: 2, ephemeral: false });
+  const fx = await startSystemdDaemon(t, emu, sd, SHARED, host, pool);
   const mine = () => emu.runners().filter((r) => r.name.startsWith(`${host}-cd-`) && r.status === 'online');
   const both = await until(() => (mine().length === 2 ? mine() : null), 120_000, 'two systemd runners online');
   const roots = both.map((r) => path.join(fx.config.host.dataDir, 'runners', r.name));
@@ -74,9 +60,8 @@ test('systemd: a job cannot read its sibling runner\'s root or its Listener\'s e
 
 test('systemd: the per-runner user is created with the runner and removed with it (idempotently)', async (t) => {
   t.timeout(3 * 60_000);
-  const sd = await requireSystemdHost(t, { mounts: [SHARED] });
+  const sd = await systemdHostWithRunnerUser(t, SHARED);
   if (!sd) return;
-  await sd.sh('id runner >/dev/null 2>&1 || useradd --create-home --shell /bin/bash runner');
   const host = 'ssib2';
   const backend = createSystemdBackend({ host, logger: silentLogger(), run: sd.run, files: sd.files, pollMs: 200, stopPollMs: 100 });
   t.teardown(() => backend.close?.());

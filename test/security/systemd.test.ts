@@ -4,44 +4,26 @@
  * data dir mounted at the same path). It tries to drain and deregister the fleet over the host loopback,
  * rewrites `.runner` to a foreign registration's id and turns its hook file into a FIFO.
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { createSystemdBackend } from '../../src/backends/systemd/index.js';
-import { silentLogger } from '../../src/log.js';
 import { startEmulator } from '../emulator/index.js';
-import { startTestDaemon, until } from '../helpers/daemon.js';
-import { requireSystemdHost } from '../helpers/systemd-host.js';
+import { until } from '../helpers/daemon.js';
+import { sharedMountDir, startSystemdDaemon, systemdHostWithRunnerUser, systemdPoolYaml } from '../helpers/systemd-pool.js';
 import { healthProbes, hostileScript } from './kit.js';
 
-// Mounted into the container at the same path; traversable by the job user.
-const SHARED = mkdtempSync(path.join('/tmp', 'rf-sec-sd-'));
-chmodSync(SHARED, 0o755);
-test.after.always(() => rmSync(SHARED, { recursive: true, force: true }));
+const SHARED = sharedMountDir('rf-sec-sd-');
 
 test('systemd (job as its runner user): control calls refused, .runner not trusted, a FIFO hook file neither stalls the daemon nor keeps the runner', async (t) => {
   t.timeout(5 * 60_000);
-  const sd = await requireSystemdHost(t, { mounts: [SHARED] });
+  const sd = await systemdHostWithRunnerUser(t, SHARED);
   if (!sd) return;
-  await sd.sh('id runner >/dev/null 2>&1 || useradd --create-home --shell /bin/bash runner');
   const emu = await startEmulator();
   t.teardown(() => emu.close());
   const foreign = emu.addForeignRunner('org:acme', 'someone-else', { status: 'online' });
 
   const host = 'ssd1';
-  const dir = path.join(SHARED, host);
-  mkdirSync(dir, { mode: 0o755 });
-  const systemd = createSystemdBackend({ host, logger: silentLogger(), run: sd.run, files: sd.files, pollMs: 500, stopPollMs: 100 });
-  const pool = `  - name: cd
-    scope: { org: acme }
-    labels: [cd-pipeline]
-    backend: systemd
-    size: 1
-    ephemeral: false
-    systemd: { user: runner }
-`;
-  const fx = await startTestDaemon(t, emu, pool, { host, dir, daemon: { backends: { systemd } } });
-  t.teardown(() => fx.stop('drain'));
+  const pool = systemdPoolYaml({ size: 1, ephemeral: false });
+  const fx = await startSystemdDaemon(t, emu, sd, SHARED, host, pool);
   const mine = () => emu.runners().filter((r) => r.name.startsWith(`${host}-cd-`) && r.status === 'online');
   const [first] = await until(() => (mine().length === 1 ? mine() : null), 120_000, 'systemd runner online');
 

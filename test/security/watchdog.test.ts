@@ -6,19 +6,16 @@
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ManualClock } from '../../src/clock.js';
 import { startWatchdog, watchdogPeriodMs } from '../../src/daemon/watchdog.js';
 import { silentLogger } from '../../src/log.js';
 import { startEmulator } from '../emulator/index.js';
 import { poolYaml, until } from '../helpers/daemon.js';
 import { killRunners } from '../daemon/lifecycle-kit.js';
+import { BIN, freePort, ROOT } from '../cli/kit.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = path.join(ROOT, 'src/cli/bin.ts');
 
 test('watchdog: pings while passes finish, stops when the reconciler stalls, resumes after; off without WATCHDOG_USEC', async (t) => {
   t.is(watchdogPeriodMs({}), null);
@@ -64,14 +61,6 @@ while True:
   child.stdout.on('data', (d: Buffer) => (out += d));
   await until(() => out.includes('bound'), 10_000, 'notify socket bound');
   return { messages: () => out.split('\n').filter((l) => l && l !== 'bound') };
-}
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 test('runner-fleet daemon under a NOTIFY_SOCKET with WATCHDOG_USEC: READY=1, then WATCHDOG=1 from its loop; none while it is frozen', async (t) => {

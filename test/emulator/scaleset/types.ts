@@ -1,3 +1,5 @@
+import type { ScaleSetStatistics } from '../../../src/github/scaleset/types.js';
+
 /** The emulator's runner scale sets: options, what tests can inspect, and the faults they can inject. */
 export interface ScaleSetOptions {
   /** GHES behaviour: jobs come as JobAvailable and wait until acquired (github.com assigns directly). */
@@ -10,15 +12,8 @@ export interface ScaleSetOptions {
   queueTokenTtlMs?: number;
 }
 
-export interface ScaleSetStats {
-  totalAvailableJobs: number;
-  totalAcquiredJobs: number;
-  totalAssignedJobs: number;
-  totalRunningJobs: number;
-  totalRegisteredRunners: number;
-  totalBusyRunners: number;
-  totalIdleRunners: number;
-}
+/** The statistics the service reports: the product's own wire shape. */
+export type ScaleSetStats = ScaleSetStatistics;
 
 export interface ScaleSetInfo {
   id: number;
