@@ -73,7 +73,7 @@ test('systemd: the per-runner user is created with the runner and removed with i
     name, pool: 'cd', host, root,
     command: ['/bin/sh', '-c', 'id -un > out; exec sleep 300'],
     env: {}, secretEnv: {}, mounts: [], ephemeral: true,
-    network: { dns: [], extraHosts: {} }, systemd: { user: 'runner' },
+    network: { dns: [], extraHosts: {} }, systemd: { user: 'runner', isolation: 'per-runner' },
   };
   t.teardown(() => backend.destroy(name, { graceMs: 0 }).catch(() => undefined));
   await backend.create(spec);

@@ -22,10 +22,10 @@ export const checkSystemd: Check = async (ctx) => {
 export function systemdIsolation(pool: PoolOf<'systemd'>, _ctx: DoctorContext, name: string): CheckResult[] {
   const u = pool.systemd.user;
   if (u === 'root' || u === '0') return [warn(name, 'jobs run as root on this host', 'run runners as an unprivileged systemd.user')];
-  if ((pool.systemd.isolation ?? 'per-runner') === 'per-runner') {
+  if ((pool.systemd.isolation ?? 'shared') === 'per-runner') {
     return [ok(name, `each runner runs as its own user (rf-*) in ${u}'s group: siblings' roots and processes are out of reach (NoNewPrivileges, no capabilities, read-only system)`)];
   }
   const many = pool.scale ? pool.scale.max > 1 : pool.size > 1;
   if (!many) return [ok(name, `jobs run as ${u} (NoNewPrivileges, no capabilities, read-only system)`)];
-  return [warn(name, `runners of this pool share ${u}: a job can read its siblings' roots (.credentials_rsaparams) and process environments`, 'use systemd.isolation: per-runner (the default) unless jobs need the pool user itself')];
+  return [warn(name, `runners of this pool share ${u}: a job can read its siblings' roots (.credentials_rsaparams) and process environments`, 'use systemd.isolation: per-runner unless jobs need the pool user itself')];
 }

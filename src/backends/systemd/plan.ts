@@ -12,7 +12,7 @@ export interface SystemdPlan {
 
 export function systemdPlan(p: PoolOf<'systemd'>, example: string): { backend: SystemdPlan; warnings: string[] } {
   const s = p.systemd;
-  return { backend: { kind: 'systemd', unit: unitName(example), user: s.user, ...(s.group ? { group: s.group } : {}), isolation: s.isolation ?? 'per-runner' }, warnings: [] };
+  return { backend: { kind: 'systemd', unit: unitName(example), user: s.user, ...(s.group ? { group: s.group } : {}), isolation: s.isolation ?? 'shared' }, warnings: [] };
 }
 
 export function systemdPlanRows(b: SystemdPlan): Array<[string, string]> {

@@ -4,7 +4,7 @@ import type { RunnerSpec } from '../types.js';
 import type { CommandRunner } from './exec.js';
 
 /**
- * Per-runner system users (systemd.isolation: per-runner, the default): each runner of a pool
+ * Per-runner system users (systemd.isolation: per-runner, opt-in): each runner of a pool
  * runs as its own user in the pool user's group, so a job cannot read its siblings' roots or
  * their Listeners' /proc/<pid>/environ. systemd 252 refuses a numeric User= without a passwd
  * entry and DynamicUser= forces a private /tmp, hence real users, made and removed here.
@@ -16,7 +16,7 @@ const isRoot = (u: string) => u === 'root' || u === '0';
 export function perRunner(spec: RunnerSpec): boolean {
   const s = spec.systemd;
   const user = s?.user ?? spec.user;
-  return (s?.isolation ?? 'per-runner') === 'per-runner' && user !== undefined && !isRoot(user);
+  return (s?.isolation ?? 'shared') === 'per-runner' && user !== undefined && !isRoot(user);
 }
 
 /** rf-<13 hex>: deterministic (destroy finds it from the name alone), well under 32 characters. */
