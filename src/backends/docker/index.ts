@@ -236,12 +236,13 @@ export function createDockerBackend(opts: DockerBackendOptions): Backend {
     const state = observedState(info.State.Status);
     const startedAt = Date.parse(info.State.StartedAt);
     // A never-started container has no exit code (Docker says 0, which would read as a clean exit).
-    const exitCode = info.State.Status === 'created' ? null : exitFromCode(info.State.ExitCode).exitCode;
+    const exit = info.State.Status === 'created' ? { exitCode: null } : exitFromCode(info.State.ExitCode);
+    const oom = info.State.OOMKilled || oomSeen.has(base.name);
     return {
       ...base,
       state,
       ...(startedAt > 0 ? { startedAt } : {}),
-      ...(state === 'exited' ? { ...(info.State.Status === 'created' ? { exitCode: null } : exitFromCode(info.State.ExitCode)), ...(info.State.OOMKilled || oomSeen.has(base.name) ? { oomKilled: true } : {}) } : {}),
+      ...(state === 'exited' ? { ...exit, ...(oom ? { oomKilled: true } : {}) } : {}),
     };
   }
 
