@@ -1,3 +1,5 @@
+import type { ExecutionContext } from 'ava';
+
 /** Shared by the hostile-job suites: what a hostile job runs, and how its output is read. */
 
 /** One HTTP call from inside a job with node (runner images have node, not always curl): prints `label=<status> <seconds>`. */
@@ -34,4 +36,14 @@ export function hostileScript(base: string, foreignId: number): string {
 
 export function healthProbes(output: string): { status: number; seconds: number }[] {
   return [...output.matchAll(/healthz=(\d+) ([\d.]+)/g)].map((m) => ({ status: Number(m[1]), seconds: Number(m[2]) }));
+}
+
+/** What hostileScript's output must show: both control calls refused, /healthz answered six times within 2 s. */
+export function assertHostileRefused(t: ExecutionContext, output: string): void {
+  t.regex(output, /drain=403/);
+  t.regex(output, /deregister=403/);
+  const probes = healthProbes(output);
+  t.is(probes.length, 6, output);
+  t.true(probes.every((p) => p.status === 200 && p.seconds < 2), output);
+  t.log(`slowest /healthz while vandalised: ${Math.max(...probes.map((p) => p.seconds)) * 1000} ms`);
 }
