@@ -56,6 +56,9 @@ export interface SystemdPoolConfig {
   isolation?: 'per-runner' | 'shared';
 }
 
+/** What a systemd pool without `isolation` gets. */
+export const DEFAULT_SYSTEMD_ISOLATION = 'per-runner' as const;
+
 /** Settings of a process pool: the user its runners and jobs run as (else the daemon's own). */
 export interface ProcessPoolConfig {
   user: string;

@@ -32,7 +32,7 @@ test('systemd pool: tools install, verify and are on the PATH of a job running a
   for (const [name, version] of [['argocd', 'v2.13.3'], ['yq', 'v4.40.5'], ['helm', 'v3.16.2']] as const) {
     t.true(job.output.includes(`where-${name}=${toolBin(dataDir, name, version)}`), name);
   }
-  // Per-runner isolation (set by systemdPoolYaml): the job runs as its runner's own user, in the pool user's group.
+  // Per-runner isolation (the default): the job runs as its runner's own user, in the pool user's group.
   t.regex(job.output, /^user=rf-[0-9a-f]{13}$/m);
   t.regex(job.output, /^deploy=staging$/m);
 

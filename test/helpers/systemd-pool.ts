@@ -43,7 +43,7 @@ export function systemdPoolYaml(o: { size: number; ephemeral: boolean; extra?: s
     backend: systemd
     size: ${o.size}
     ephemeral: ${o.ephemeral}
-${o.extra ?? ''}    systemd: { user: runner, isolation: per-runner }
+${o.extra ?? ''}    systemd: { user: runner }
 `;
 }
 

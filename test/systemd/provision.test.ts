@@ -1,7 +1,8 @@
 /**
  * End to end on a real systemd host (PID 1 in a container, --network host): provisioning/setup-host.sh
  * installs the built package from this checkout, the daemon runs as a systemd service against the
- * GitHub emulator on 127.0.0.1, its systemd pool starts a runner unit, a job runs as the job user,
+ * GitHub emulator on 127.0.0.1, its systemd pool starts a runner unit, a job runs as its runner's own user
+ * (made and removed by the sandboxed daemon),
  * a killed runner unit is replaced, and a daemon restart adopts runners instead of duplicating them.
  *
  * Needs `npm run build` first (dist/ is what gets installed; `npm test` builds before ava).
@@ -103,16 +104,21 @@ pools:
   // The pool's runner: a unit, registered with the emulator, taking a job as the job user.
   const [unit] = await until(async () => ((await runnerUnits(sd)).length === 1 ? runnerUnits(sd) : undefined), 120_000, 'runner unit', 500);
   await emu.waitForRunners((rs) => rs.some((r) => r.name.startsWith(`${HOST}-sd-`) && r.status === 'online'), 60_000);
-  const jobId = emu.queueJob({ labels: ['self-hosted', 'e2e-systemd'], script: 'id -un', scope: { org: 'acme' } });
+  const jobId = emu.queueJob({ labels: ['self-hosted', 'e2e-systemd'], script: 'echo "user=$(id -un) group=$(id -gn)"', scope: { org: 'acme' } });
   const job = await emu.waitForJob(jobId, 90_000);
   t.is(job.conclusion, 'success', job.output);
-  t.regex(job.output, /^runner$/m);
+  // systemd.isolation defaults to per-runner: under the shipped hardened unit the daemon has the
+  // runner's own user made (useradd through PID 1) in the pool user's group.
+  const jobUser = /^user=(rf-[0-9a-f]{13}) group=runner$/m.exec(job.output)?.[1];
+  t.truthy(jobUser, job.output);
 
   // A runner killed behind the daemon's back is replaced by a new one.
   const before = await until(async () => {
     const us = await runnerUnits(sd);
     return us.length === 1 && us[0] !== unit ? us[0] : undefined;
   }, 120_000, 'a fresh runner unit', 500);
+  // The ephemeral runner that took the job is gone, and so is its user.
+  await until(async () => (await sd.exec(['getent', 'passwd', jobUser!])).code === 2, 60_000, 'the job user removed', 500);
   await sd.sh(`systemctl kill --signal=SIGKILL ${before}`);
   const replaced = await until(async () => {
     const us = await runnerUnits(sd);

@@ -1,4 +1,4 @@
-import type { PoolOf } from '../../config/types.js';
+import { DEFAULT_SYSTEMD_ISOLATION, type PoolOf } from '../../config/types.js';
 import { fail, ok, warn, type Check, type CheckResult, type DoctorContext } from '../../doctor/types.js';
 import { poolsOf } from '../pools.js';
 
@@ -22,7 +22,7 @@ export const checkSystemd: Check = async (ctx) => {
 export function systemdIsolation(pool: PoolOf<'systemd'>, _ctx: DoctorContext, name: string): CheckResult[] {
   const u = pool.systemd.user;
   if (u === 'root' || u === '0') return [warn(name, 'jobs run as root on this host', 'run runners as an unprivileged systemd.user')];
-  if ((pool.systemd.isolation ?? 'shared') === 'per-runner') {
+  if ((pool.systemd.isolation ?? DEFAULT_SYSTEMD_ISOLATION) === 'per-runner') {
     return [ok(name, `each runner runs as its own user (rf-*) in ${u}'s group: siblings' roots and processes are out of reach (NoNewPrivileges, no capabilities, read-only system)`)];
   }
   const many = pool.scale ? pool.scale.max > 1 : pool.size > 1;

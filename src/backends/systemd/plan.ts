@@ -1,4 +1,4 @@
-import type { PoolOf } from '../../config/types.js';
+import { DEFAULT_SYSTEMD_ISOLATION, type PoolOf } from '../../config/types.js';
 import { unitName } from './names.js';
 
 export interface SystemdPlan {
@@ -12,7 +12,7 @@ export interface SystemdPlan {
 
 export function systemdPlan(p: PoolOf<'systemd'>, example: string): { backend: SystemdPlan; warnings: string[] } {
   const s = p.systemd;
-  return { backend: { kind: 'systemd', unit: unitName(example), user: s.user, ...(s.group ? { group: s.group } : {}), isolation: s.isolation ?? 'shared' }, warnings: [] };
+  return { backend: { kind: 'systemd', unit: unitName(example), user: s.user, ...(s.group ? { group: s.group } : {}), isolation: s.isolation ?? DEFAULT_SYSTEMD_ISOLATION }, warnings: [] };
 }
 
 export function systemdPlanRows(b: SystemdPlan): Array<[string, string]> {

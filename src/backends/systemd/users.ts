@@ -1,13 +1,19 @@
 import crypto from 'node:crypto';
 import { FleetError } from '../../errors.js';
+import { DEFAULT_SYSTEMD_ISOLATION } from '../../config/types.js';
 import type { RunnerSpec } from '../types.js';
 import type { CommandRunner } from './exec.js';
 
 /**
- * Per-runner system users (systemd.isolation: per-runner, opt-in): each runner of a pool
+ * Per-runner system users (systemd.isolation: per-runner, the default): each runner of a pool
  * runs as its own user in the pool user's group, so a job cannot read its siblings' roots or
  * their Listeners' /proc/<pid>/environ. systemd 252 refuses a numeric User= without a passwd
  * entry and DynamicUser= forces a private /tmp, hence real users, made and removed here.
+ *
+ * Under the shipped unit (ProtectSystem=strict) /etc is read-only in the daemon's mount
+ * namespace, so useradd cannot lock /etc/group. The daemon already asks PID 1 to start runner
+ * units; it asks it the same way to run useradd/userdel as a transient unit outside the sandbox.
+ * That adds no power: writing units to /etc/systemd/system is already root-equivalent.
  */
 
 const isRoot = (u: string) => u === 'root' || u === '0';
@@ -16,7 +22,7 @@ const isRoot = (u: string) => u === 'root' || u === '0';
 export function perRunner(spec: RunnerSpec): boolean {
   const s = spec.systemd;
   const user = s?.user ?? spec.user;
-  return (s?.isolation ?? 'shared') === 'per-runner' && user !== undefined && !isRoot(user);
+  return (s?.isolation ?? DEFAULT_SYSTEMD_ISOLATION) === 'per-runner' && user !== undefined && !isRoot(user);
 }
 
 /** rf-<13 hex>: deterministic (destroy finds it from the name alone), well under 32 characters. */
@@ -43,13 +49,22 @@ export function runnerUsers(run: CommandRunner): RunnerUsers {
     return p;
   };
 
+  // Decided once: /etc does not become writable while the daemon runs.
+  let prefix: Promise<string[]> | undefined;
+  const admin = async (argv: string[]) => {
+    prefix ??= run(['test', '-w', '/etc']).then((r) =>
+      r.code === 0 ? [] : ['systemd-run', '--wait', '--pipe', '--quiet', '--collect', '--service-type=exec', '--'],
+    );
+    return run([...(await prefix), ...argv]);
+  };
+
   async function entry(user: string): Promise<string[] | undefined> {
     const r = await run(['getent', 'passwd', user]);
     return r.code === 0 ? r.stdout.trim().split(':') : undefined;
   }
 
-  async function must(argv: string[], what: string): Promise<string> {
-    const r = await run(argv);
+  async function must(argv: string[], what: string, exec = run): Promise<string> {
+    const r = await exec(argv);
     if (r.code !== 0) throw new FleetError('BACKEND_FAILED', `${what} failed (${r.code}): ${r.stderr.trim()}`);
     return r.stdout.trim();
   }
@@ -73,6 +88,7 @@ export function runnerUsers(run: CommandRunner): RunnerUsers {
             '--gid', group, ...(extra.length ? ['--groups', extra.join(',')] : []), '--comment', mark(spec.name), '--', user,
           ],
           `useradd ${user}`,
+          admin,
         );
         return { user, group };
       }),
@@ -82,7 +98,7 @@ export function runnerUsers(run: CommandRunner): RunnerUsers {
         const existing = await entry(user);
         if (!existing || existing[4] !== mark(runner)) return;
         // 6: already gone (a concurrent destroy); anything else (8: still has processes) is retried by the caller.
-        const r = await run(['userdel', '--', user]);
+        const r = await admin(['userdel', '--', user]);
         if (r.code !== 0 && r.code !== 6) throw new FleetError('BACKEND_FAILED', `userdel ${user} failed (${r.code}): ${r.stderr.trim()}`);
       }),
   };
