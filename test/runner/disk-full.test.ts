@@ -1,6 +1,5 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import * as tar from 'tar';
@@ -12,29 +11,11 @@ import { openStore } from '../../src/store/index.js';
 import { installTool, readInstalledTool, toolPaths } from '../../src/tools/index.js';
 import { startEmulator } from '../emulator/index.js';
 import { smallTmpfs } from '../helpers/tmpfs.js';
+import { makeTarGz as tarGz } from '../tools/archives.js';
 import { tempDir } from './util.js';
 
 const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 
-/** A tar.gz of `files` (content or {content, mode}). */
-async function tarGz(files: Record<string, Buffer | { content: Buffer; mode: number }>): Promise<Buffer> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-tgz-'));
-  try {
-    for (const [name, f] of Object.entries(files)) {
-      const { content, mode } = Buffer.isBuffer(f) ? { content: f, mode: 0o755 } : f;
-      fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
-      fs.writeFileSync(path.join(dir, name), content);
-      fs.chmodSync(path.join(dir, name), mode);
-    }
-    const out = `${dir}.tgz`;
-    await tar.c({ gzip: true, file: out, cwd: dir, portable: true }, fs.readdirSync(dir));
-    const buf = fs.readFileSync(out);
-    fs.rmSync(out);
-    return buf;
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 // Compresses about 10:1 (node-tar refuses archives that inflate over 1000:1 as bombs): the
 // archive fits the small disk, its contents do not, so extraction hits ENOSPC.

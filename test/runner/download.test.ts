@@ -5,9 +5,8 @@ import { FleetError } from '../../src/errors.js';
 import { createGitHubClient } from '../../src/github/client.js';
 import { silentLogger } from '../../src/log.js';
 import { ensureRunnerCached, resolveRunnerRelease, RunnerCache, runnerCacheDir } from '../../src/runner/download.js';
-import { openStore } from '../../src/store/index.js';
 import { startEmulator } from '../emulator/index.js';
-import { countingFetch, tempDir } from './util.js';
+import { cacheFixture, countingFetch } from './util.js';
 
 const scope = { kind: 'org', org: 'acme' } as const;
 const cfgRunner = (r: Partial<{ version: string; url: string; sha256: string }>) => ({
@@ -15,11 +14,7 @@ const cfgRunner = (r: Partial<{ version: string; url: string; sha256: string }>)
 });
 
 test('latest resolves from runners/downloads; the download is verified, extracted once, and recorded', async (t) => {
-  const emu = await startEmulator({ runnerVersions: ['2.330.0'] });
-  t.teardown(() => emu.close());
-  const dataDir = await tempDir(t);
-  const store = openStore(dataDir);
-  t.teardown(() => store.close());
+  const { emu, dataDir, store } = await cacheFixture(t);
   const gh = createGitHubClient({ apiUrl: emu.apiUrl, auth: { kind: 'token', token: 'test-pat' }, logger: silentLogger() });
 
   const rel = await resolveRunnerRelease(cfgRunner({}), gh.service, scope, 'x64');
@@ -48,12 +43,7 @@ test('latest resolves from runners/downloads; the download is verified, extracte
 });
 
 test('a checksum mismatch is refused and leaves nothing in the cache', async (t) => {
-  const emu = await startEmulator({ runnerVersions: ['2.330.0'] });
-  t.teardown(() => emu.close());
-  const dataDir = await tempDir(t);
-  const store = openStore(dataDir);
-  t.teardown(() => store.close());
-  const rel = emu.runnerRelease('2.330.0');
+  const { dataDir, store, rel } = await cacheFixture(t);
   const err = await t.throwsAsync(
     ensureRunnerCached({ dataDir, version: '2.330.0', url: rel.url, sha256: 'a'.repeat(64), fetch, store }),
   );

@@ -1,4 +1,9 @@
-export { tempDir } from '../helpers/temp.js';
+import type { ExecutionContext } from 'ava';
+import { openStore } from '../../src/store/index.js';
+import { startEmulator } from '../emulator/index.js';
+import { tempDir } from '../helpers/temp.js';
+
+export { tempDir };
 
 /** A fetch that counts the requests it sees (per URL). */
 export function countingFetch(inner: typeof fetch = fetch): { fetch: typeof fetch; calls: string[] } {
@@ -8,4 +13,14 @@ export function countingFetch(inner: typeof fetch = fetch): { fetch: typeof fetc
     return inner(input, init);
   }) as typeof fetch;
   return { fetch: f, calls };
+}
+
+/** An emulator serving runner 2.330.0, a self-cleaning data dir and a store in it. */
+export async function cacheFixture(t: ExecutionContext) {
+  const emu = await startEmulator({ runnerVersions: ['2.330.0'] });
+  t.teardown(() => emu.close());
+  const dataDir = await tempDir(t);
+  const store = openStore(dataDir);
+  t.teardown(() => store.close());
+  return { emu, dataDir, store, rel: emu.runnerRelease('2.330.0') };
 }

@@ -13,24 +13,18 @@ import { silentLogger } from '../../src/log.js';
 import { ensureRunnerCached, runnerCacheDir } from '../../src/runner/download.js';
 import { checkCacheDir } from '../../src/runner/manifest.js';
 import { prepareRunnerDir } from '../../src/runner/prepare.js';
-import { openStore } from '../../src/store/index.js';
 import { startEmulator } from '../emulator/index.js';
 import { startTestDaemon } from '../helpers/daemon.js';
 import { requireDocker } from '../helpers/engines.js';
 import { until } from '../helpers/poll.js';
 import { cleanupDockerDaemon, dockerPoolYaml, onlineCount, ours, toolsYaml, uniqueHost } from '../daemon/docker-kit.js';
-import { countingFetch, tempDir } from '../runner/util.js';
+import { cacheFixture, countingFetch, tempDir } from '../runner/util.js';
 import { ATTACK, ensureJobUser, JOB_USER, snapshot } from './isolation-kit.js';
 
 const docker = new Dockerode();
 
 test('tampering with a cached runner from outside: RUNNER_TAMPERED, quarantined, downloaded again', async (t) => {
-  const emu = await startEmulator({ runnerVersions: ['2.330.0'] });
-  t.teardown(() => emu.close());
-  const dataDir = await tempDir(t);
-  const store = openStore(dataDir);
-  t.teardown(() => store.close());
-  const rel = emu.runnerRelease('2.330.0');
+  const { dataDir, store, rel } = await cacheFixture(t);
   const { fetch, calls } = countingFetch();
   const opts = { dataDir, version: '2.330.0', url: rel.url, sha256: rel.sha256, fetch, store };
   const first = await ensureRunnerCached(opts);

@@ -52,12 +52,15 @@ export function makeZip(files: Record<string, Buffer | string>): Buffer {
   return Buffer.concat([...locals, cd, end]);
 }
 
-export async function makeTarGz(files: Record<string, string>): Promise<Buffer> {
+/** A tar.gz of `files`: content (mode 0755) or {content, mode}. */
+export async function makeTarGz(files: Record<string, string | Buffer | { content: Buffer | string; mode: number }>): Promise<Buffer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-tgz-'));
   try {
-    for (const [name, content] of Object.entries(files)) {
+    for (const [name, f] of Object.entries(files)) {
+      const { content, mode } = typeof f === 'string' || Buffer.isBuffer(f) ? { content: f, mode: 0o755 } : f;
       fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
-      fs.writeFileSync(path.join(dir, name), content, { mode: 0o755 });
+      fs.writeFileSync(path.join(dir, name), content);
+      fs.chmodSync(path.join(dir, name), mode);
     }
     const out = path.join(dir, '..', `${path.basename(dir)}.tgz`);
     await tar.c({ gzip: true, file: out, cwd: dir, portable: true }, fs.readdirSync(dir));
