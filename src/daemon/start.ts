@@ -9,23 +9,18 @@ import { createBackend, createBackends } from '../backends/index.js';
 import { systemClock, type Clock } from '../clock.js';
 import { hostArch } from '../config/names.js';
 import type { FleetConfig } from '../config/types.js';
-import { FleetError, describeError } from '../errors.js';
+import { describeError } from '../errors.js';
 import { createGitHubClient } from '../github/client.js';
 import { TokenCache } from '../github/tokens.js';
 import type { Logger } from '../log.js';
 import { createHttp, type Http } from '../net/http.js';
 import { Reconciler } from '../reconcile/reconciler.js';
 import { ScaleSetManager, type ScaleSetManagerDeps } from '../scaleset/manager.js';
-import { viaScaleSet } from '../reconcile/states.js';
-import { backoffMs } from '../reconcile/exits.js';
-import type { ReconcileMetrics } from '../reconcile/kit.js';
 import { openStore } from '../store/index.js';
 import { checkDataDirSafe, ensureDataDir } from '../store/files.js';
 import { lockDataDir } from './data-lock.js';
 import { sweepTemps } from '../runner/tmp.js';
 import type { Store } from '../store/types.js';
-import { installTools, verifyInstalledTools } from '../tools/install.js';
-import type { InstalledTool } from '../tools/types.js';
 import { createLaunchKit, dataDirModeFor } from './launch.js';
 import { NetworkChecks } from './netchecks.js';
 import { buildStatus } from './status.js';
@@ -38,6 +33,10 @@ import type { ApiDeps } from '../api/server.js';
 import type { GitHubClient } from '../github/client.js';
 import { createLogArchive } from '../runner/log-archive.js';
 import { readCapacity } from './capacity.js';
+import { deleteScaleSetsWhenDrained } from './deregister-all.js';
+import { backendDisks, reconcileMetrics } from './reconcile-wiring.js';
+import { ToolSet } from './tool-set.js';
+import { SHUTDOWN_WAIT_MS, within } from './within.js';
 
 export interface DaemonOptions {
   config: FleetConfig;
@@ -120,20 +119,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   metrics.scaleSetSource = () =>
     scaleSets.statuses().map((l) => ({ pool: l.pool, up: l.state === 'connected', lastPollAt: l.lastPollAt, assignedJobs: l.statistics?.totalAssignedJobs ?? 0 }));
   const backends = opts.backends ?? (await createBackends(config, logger, clock, opts.failpoint));
-  let tools: InstalledTool[] = [];
-  let toolErrors: ToolError[] = [];
   const stopping = new AbortController();
-  /** A tool that failed (DISK_FULL, a mirror down) is retried with backoff; status says why meanwhile. */
-  const installToolsWithRetry = async (failures = 0): Promise<void> => {
-    const r = await prepareTools(config, http, store, logger);
-    tools = r.installed;
-    toolErrors = r.failed;
-    if (r.failed.length === 0) return;
-    const retryMs = backoffMs(failures + 1);
-    logger.warn({ tools: r.failed.map((f) => `${f.name}@${f.version}`), retryMs }, 'tools not installed; retrying');
-    clock.sleep(retryMs, stopping.signal).then(() => installToolsWithRetry(failures + 1), () => undefined);
-  };
-  const kit = createLaunchKit({ config: () => config, tools: () => tools, logger });
+  const tools = new ToolSet({ config: () => config, http: () => http, store, logger, clock, stopping: stopping.signal });
+  const kit = createLaunchKit({ config: () => config, tools: () => tools.installed, logger });
 
   const reconciler: Reconciler = new Reconciler({
     config, store, github, tokens, backends, kit, clock, logger, arch, metrics: reconcileMetrics(metrics, () => {
@@ -170,9 +158,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     logger, metrics, clock,
     status: () => ({
       ...buildStatus({
-        config, reconciler, store, tokens, tools, stats, version: VERSION, networkChecks: netChecks.results(), hostId,
+        config, reconciler, store, tokens, tools: tools.installed, stats, version: VERSION, networkChecks: netChecks.results(), hostId,
         ...(versions.current === null && versions.error ? { runnerError: versions.error } : {}),
-        toolErrors, scaleSets: scaleSets.statuses(), deregistering,
+        toolErrors: tools.errors, scaleSets: scaleSets.statuses(), deregistering,
       }),
       ...(lastReload ? { reload: lastReload } : {}),
     }),
@@ -205,7 +193,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   reconciler.start();
   netChecks.start();
   const warmup = (async () => {
-    await installToolsWithRetry();
+    await tools.install();
     await refreshTokens();
     await versions.refresh();
   })();
@@ -251,7 +239,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       deregistering = false;
       scaleSets.reset();
       reconciler.updateConfig(cfg);
-      if (changed.includes('tools')) void installToolsWithRetry();
+      if (changed.includes('tools')) void tools.install();
       if (changed.includes('runner')) void versions.refresh();
       lastReload = { at: clock.now(), result: 'applied', changed, restartRequired: [] };
       logger.info({ pools: cfg.pools.map((p) => p.name), changed }, 'config reloaded');
@@ -283,94 +271,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   };
 }
 
-/** How long a stop waits for in-flight network work before leaving it behind. */
-const SHUTDOWN_WAIT_MS = 3000;
-
-async function within(p: Promise<unknown>, ms: number, onTimeout: () => void): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), ms)));
-  const res = await Promise.race([p.then(() => 'done' as const), late]);
-  clearTimeout(timer);
-  if (res === 'late') onTimeout();
-}
-
-/**
- * Re-hash what is installed (tampering is reported and repaired, missing tools installed), then
- * apply the config's pins (a changed sha256 is a new artifact). A tool that fails (e.g.
- * CHECKSUM_MISMATCH, logged) stays off PATH alone: runners still start with the others, jobs
- * that need it fail visibly, and doctor says why.
- */
-async function prepareTools(cfg: FleetConfig, http: Http, store: Store, logger: Logger): Promise<{ installed: InstalledTool[]; failed: ToolError[] }> {
-  if (cfg.tools.length === 0) return { installed: [], failed: [] };
-  const opts = { fetch: http.fetch, store, logger };
-  const verified = await verifyInstalledTools({ ...opts, cfg });
-  const failedIds = new Map(verified.failed.map((f) => [f.tool, f]));
-  const installed: InstalledTool[] = [];
-  const failed: ToolError[] = [];
-  for (const tool of cfg.tools) {
-    const f = failedIds.get(`${tool.name}@${tool.version}`);
-    if (f) {
-      failed.push({ name: tool.name, version: tool.version, code: f.code, message: f.error });
-      continue;
-    }
-    // installTools logs its own failure.
-    // Only the pin check and the store record are left: verify has just hashed what is installed.
-    try {
-      installed.push(...(await installTools({ ...opts, cfg: { host: cfg.host, tools: [tool] }, verified: verified.tools })));
-    } catch (err) {
-      failed.push({ name: tool.name, version: tool.version, code: err instanceof FleetError ? err.code : 'TOOL_INSTALL', message: describeError(err) });
-    }
-  }
-  return { installed, failed };
-}
-
-interface ToolError {
-  name: string;
-  version: string;
-  code: string;
-  message: string;
-}
-
 function persistentScopes(cfg: FleetConfig) {
   return cfg.pools.filter((p) => !p.ephemeral).map((p) => p.scope);
 }
 
-/** Directories the engines fill besides the data dir (Docker's data root). */
-async function backendDisks(backends: Partial<Record<BackendKind, Backend>>): Promise<{ path: string; backend: BackendKind }[]> {
-  const out: { path: string; backend: BackendKind }[] = [];
-  for (const b of Object.values(backends)) {
-    const root = await b?.dataRoot?.();
-    if (b && root) out.push({ path: root, backend: b.kind });
-  }
-  return out;
-}
-
-/**
- * deregister --all: once the scale-set pools have no runners left, delete their scale sets so
- * GitHub routes nothing more to this host (a host being decommissioned).
- */
-async function deleteScaleSetsWhenDrained(reconciler: Reconciler, scaleSets: ScaleSetManager, cfg: FleetConfig, clock: Clock, logger: Logger): Promise<void> {
-  const pools = cfg.pools.filter(viaScaleSet).map((p) => p.name);
-  while (pools.some((p) => reconciler.liveCount(p) > 0)) await clock.sleep(500);
-  const deleted = await scaleSets.deleteScaleSets();
-  logger.info({ scaleSets: deleted }, 'deregister --all: scale sets deleted');
-}
-
-/** The reconciler reports events; the Prometheus side decides units and names. */
-function reconcileMetrics(m: Metrics, everyPass: () => void): ReconcileMetrics {
-  return {
-    reconcileDuration: (s) => m.observeReconcile(s * 1000),
-    scaleUpLatency: (pool, backend, s) => m.observeScaleUp(pool, backend, s * 1000),
-    runnerRestart: (pool, code) => m.runnerRestarted(pool, code),
-    runnerExit: (pool, cause) => m.runnerExited(pool, cause),
-    job: (pool, conclusion) => m.jobCompleted(pool, conclusion),
-    runners: (counts) => {
-      m.setRunnerCounts(counts);
-      everyPass();
-    },
-    poolHealthy: (pool, ok) => m.setPoolHealthy(pool, ok),
-    pools: (pools) => m.setPools(pools),
-    capacity: (figures, pools) => m.setHostCapacity(figures, pools),
-    diskFreed: (pool, what, bytes) => m.diskFreedBytes(pool, what, bytes),
-  };
-}

@@ -1,7 +1,7 @@
 import { describeError } from '../errors.js';
 import { capacityShortfall, type CapacityFigure } from './capacity.js';
 import type { PoolRuntime } from './pools.js';
-import type { ExecutorDeps } from './executor.js';
+import type { ExecutorDeps } from './executor-deps.js';
 
 /** A runner's _work is pruned at most this often. */
 const PRUNE_EVERY_MS = 10 * 60_000;

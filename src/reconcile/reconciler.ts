@@ -1,32 +1,28 @@
-import type { Backend, BackendKind, ObservedRunner } from '../backends/types.js';
-import { runnerLabels } from '../config/names.js';
+import type { Backend, BackendKind } from '../backends/types.js';
 import type { FleetConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
-import type { GitHubRunner } from '../github/types.js';
-import { Executor, type ExecutorDeps } from './executor.js';
 import type { Failpoint } from '../daemon/failpoints.js';
-import { HookFiles } from './hook-files.js';
-import { JobQueue, poolForJob } from './jobs.js';
-import type { CapacityFigure } from './capacity.js';
-import { HostGuard } from './host-guard.js';
-import { viaScaleSet } from './states.js';
 import type { JobMessage } from '../github/scaleset/types.js';
-import type { ScaleSetPort } from './kit.js';
-import { recordScaleSetJob, scaleSetDemand } from './scaleset.js';
-import { plan } from './planner.js';
+import type { CapacityFigure } from './capacity.js';
+import { listBackends } from './backend-list.js';
 import { DrainHold } from './drain-hold.js';
-import { hostLabel, hostOwnership } from './host-id.js';
-import { rememberScope } from './pool-scopes.js';
+import { Executor, type ExecutorDeps } from './executor.js';
+import { GitHubView } from './github-view.js';
+import { HookFiles } from './hook-files.js';
+import { HostGuard } from './host-guard.js';
+import { hostLabel } from './host-id.js';
+import { JobQueue } from './jobs.js';
+import type { ScaleSetPort } from './kit.js';
+import { plan } from './planner.js';
+import { reportCounts } from './pool-report.js';
+import { initPools } from './pool-init.js';
 import { PoolRuntime } from './pools.js';
+import { recordScaleSetJob, scaleSetDemand } from './scaleset.js';
 import { isPresent } from './states.js';
 import type { Observation } from './types.js';
+import { applyWorkflowJob, type WorkflowJobLike } from './workflow-jobs.js';
 
-/** The parts of a workflow_job delivery the reconciler uses. */
-export interface WorkflowJobLike {
-  action: string;
-  job: { id: number; runId: number; name: string; labels: string[]; runnerName: string | null; conclusion: string | null };
-  repository: { fullName: string; private?: boolean };
-}
+export type { WorkflowJobLike } from './workflow-jobs.js';
 
 /** The executor's deps, minus what the reconciler itself provides (pools, config, job queue). */
 export interface ReconcilerDeps extends Omit<ExecutorDeps, 'config' | 'pool' | 'jobs' | 'retrigger'> {
@@ -57,10 +53,7 @@ export class Reconciler {
   private target: string | null = null;
   lastReconcileAt: number | null = null;
   private readonly exec: Executor;
-  private github: Map<string, GitHubRunner[]> | null = null;
-  /** Per pool: registrations matching our names that carry another host's id. */
-  foreign = new Map<string, string[]>();
-  private githubListedAt = 0;
+  private readonly gh: GitHubView;
   private running: Promise<void> | null = null;
   private again = false;
   private timer: NodeJS.Timeout | null = null;
@@ -78,6 +71,7 @@ export class Reconciler {
     this.hookFiles = new HookFiles({ kit: deps.kit, jobs: this.jobs, store: deps.store, logger: deps.logger });
     this.host = new HostGuard(deps, () => this.poolMap.values());
     this.hold = new DrainHold(deps.store.meta);
+    this.gh = new GitHubView(deps);
     for (const p of this.cfg.pools) this.poolMap.set(p.name, this.newPool(p));
     const { store, github, tokens, backends, kit, clock, logger, arch, metrics, onVersionDeprecated, logArchive, scaleSets } = deps;
     this.exec = new Executor({
@@ -93,6 +87,11 @@ export class Reconciler {
       jobs: this.jobs,
       retrigger: () => void this.trigger(),
     });
+  }
+
+  /** Per pool: registrations matching our names that carry another host's id (status). */
+  get foreign(): ReadonlyMap<string, string[]> {
+    return this.gh.foreign;
   }
 
   /** Each pool's runtime state (read-only outside: status, tests). */
@@ -176,7 +175,7 @@ export class Reconciler {
   async reconcileOnce(): Promise<void> {
     const t0 = performance.now();
     const checkpoint = this.exec.checkpoint();
-    await this.initPools();
+    await initPools(this.deps, this.poolMap.values());
     this.deps.scaleSets?.syncPools([...this.poolMap.values()].filter((p) => p.ready).map((p) => p.cfg));
     const obs = await this.observe();
     const actions = plan(obs, this.exec.unsettledSince(checkpoint));
@@ -186,7 +185,7 @@ export class Reconciler {
     // History rows are kept a day for status and post-mortems, then dropped.
     this.deps.store.runners.purgeGone(this.lastReconcileAt - 86_400_000);
     this.deps.metrics?.reconcileDuration?.((performance.now() - t0) / 1000);
-    this.reportCounts();
+    reportCounts(this.deps, this.poolMap.values(), this.jobs);
   }
 
   /** Resolves when every action started so far has finished (tests, shutdown). */
@@ -194,152 +193,31 @@ export class Reconciler {
     return this.exec.settled();
   }
 
-  private async initPools(): Promise<void> {
-    await Promise.all(
-      [...this.poolMap.values()].map(async (p) => {
-        try {
-          rememberScope(this.deps.store, p.cfg.name, p.cfg.scope);
-          await p.init(this.deps.github, this.deps.clock, this.deps.exposureCheckIntervalMs);
-        } catch (err) {
-          const msg = p.exposed ? 'pool refused: no new runners, idle ones retire' : p.ready ? 'pool re-check failed; it keeps running' : 'pool cannot run yet; retrying with backoff';
-          this.deps.logger.warn({ pool: p.cfg.name, err: describeError(err) }, msg);
-        }
-        this.deps.metrics?.poolHealthy?.(p.cfg.name, p.healthy);
-      }),
-    );
-  }
-
   private async observe(): Promise<Observation> {
     const now = this.deps.clock.now();
-    const observed: ObservedRunner[] = [];
-    const unavailable: BackendKind[] = [];
-    await Promise.all(
-      (Object.entries(this.deps.backends) as [BackendKind, Backend][]).map(async ([kind, b]) => {
-        try {
-          observed.push(...(await b.list()));
-        } catch (err) {
-          unavailable.push(kind);
-          this.deps.logger.warn({ backend: kind, err: describeError(err) }, 'backend unavailable; its runners are left alone');
-        }
-      }),
-    );
+    const { observed, unavailable } = await listBackends(this.deps.backends, this.deps.logger);
     const rows = this.deps.store.runners.list();
     const { hooks, tainted } = await this.hookFiles.read(rows);
-    await this.refreshGitHub(now);
+    await this.gh.refresh(now, this.poolMap.values());
     await this.host.check();
     const pools = [...this.poolMap.values()].map((p) =>
       p.view(now, this.targetVersion, this.jobs.queuedFor(p.cfg.name), scaleSetDemand(this.deps.scaleSets, p, this.deps.store)),
     );
     const hostLabelOf = this.deps.hostId ? { hostLabel: hostLabel(this.deps.hostId) } : {};
-    return { now, host: this.cfg.host.name, pools, rows, observed, unavailable, github: this.github, hooks, tainted, ...hostLabelOf };
-  }
-
-  /** GitHub lags and costs rate limit: read it rarely, conditionally, and never block a run on it. */
-  private async refreshGitHub(now: number): Promise<void> {
-    const every = this.deps.githubListIntervalMs ?? 120_000;
-    if (this.github && now - this.githubListedAt < every) return;
-    this.githubListedAt = now;
-    const next = new Map<string, GitHubRunner[]>();
-    const byScope = new Map<string, GitHubRunner[] | null>();
-    for (const p of this.poolMap.values()) {
-      if (!p.ready) continue;
-      const key = JSON.stringify(p.cfg.scope);
-      if (!byScope.has(key)) {
-        try {
-          byScope.set(key, await this.deps.github.listRunners(p.cfg.scope));
-        } catch (err) {
-          byScope.set(key, null);
-          this.deps.logger.warn({ pool: p.cfg.name, err: describeError(err) }, 'cannot list runners on GitHub');
-        }
-      }
-      const list = byScope.get(key);
-      if (list) next.set(p.cfg.name, list.filter((g) => p.pattern.test(g.name)));
-    }
-    this.github = next;
-    this.noteForeign(next);
-  }
-
-  /**
-   * Registrations named like ours but labelled with another host's id: another host uses our
-   * names (a clone, or overlapping host and pool names). Left alone, and reported.
-   */
-  private noteForeign(lists: Map<string, GitHubRunner[]>): void {
-    if (!this.deps.hostId) return;
-    const mine = hostLabel(this.deps.hostId);
-    const next = new Map<string, string[]>();
-    for (const [pool, regs] of lists) {
-      const names = regs.filter((g) => hostOwnership(g.labels, mine) === 'other').map((g) => g.name);
-      if (names.length) next.set(pool, names);
-      for (const n of names) {
-        if (!this.foreign.get(pool)?.includes(n)) this.deps.logger.warn({ pool, runner: n }, `another host uses the name ${n}; leaving it alone`);
-      }
-    }
-    this.foreign = next;
+    return { now, host: this.cfg.host.name, pools, rows, observed, unavailable, github: this.gh.lists, hooks, tainted, ...hostLabelOf };
   }
 
   /** Force the next run to re-read GitHub (after a version-deprecated exit, a webhook for an unknown runner...). */
   invalidateGitHub(): void {
-    this.githubListedAt = 0;
-  }
-
-  private reportPools(): void {
-    this.deps.metrics?.pools?.(
-      [...this.pools.values()].map((p) => {
-        const c = p.cfg;
-        const queued = this.jobs.queuedFor(c.name);
-        const oldestQueuedAt = queued > 0 ? this.jobs.oldestFor(c.name) : undefined;
-        const desired = c.size ?? Math.min(c.scale?.max ?? 0, (c.scale?.minIdle ?? 0) + queued);
-        return { pool: c.name, backend: c.backend, labels: runnerLabels(c, this.deps.arch), desired, queued, ...(oldestQueuedAt !== undefined ? { oldestQueuedAt } : {}) };
-      }),
-    );
-  }
-
-  private reportCounts(): void {
-    this.reportPools();
-    if (!this.deps.metrics?.runners) return;
-    const counts = new Map<string, number>();
-    for (const r of this.deps.store.runners.list().filter((x) => x.state !== 'failed')) counts.set(`${r.pool}\u0000${r.state}`, (counts.get(`${r.pool}\u0000${r.state}`) ?? 0) + 1);
-    this.deps.metrics.runners(
-      [...counts].map(([k, count]) => {
-        const [pool, state] = k.split('\u0000') as [string, string];
-        return { pool, state, count };
-      }),
-    );
+    this.gh.invalidate();
   }
 
   /**
-   * A workflow_job delivery. `queued` starts a runner at once (no minimum job age, no polling
-   * delay); `in_progress`/`completed` update busy state and job metrics.
+   * A workflow_job delivery: `queued` starts a runner at once; `in_progress`/`completed` update
+   * busy state and job metrics (workflow-jobs.ts).
    */
   onWorkflowJob(e: WorkflowJobLike): void {
-    const { job } = e;
-    // A delivery from a public repository: its repo-scoped pools re-check now, not in minutes.
-    if (e.repository.private === false) {
-      for (const p of this.pools.values()) {
-        const s = p.cfg.scope;
-        if (s.kind === 'repo' && `${s.owner}/${s.repo}`.toLowerCase() === e.repository.fullName.toLowerCase() && !p.cfg.allowPublicRepos) p.recheckSoon();
-      }
-    }
-    if (e.action === 'queued') {
-      // Scale-set pools take their jobs from the scale set's queue, never from webhooks.
-      const pools = [...this.poolMap.values()].map((p) => p.cfg).filter((p) => !viaScaleSet(p));
-      const pool = poolForJob(pools, job.labels, e.repository.fullName, (p) => runnerLabels(p, this.deps.arch));
-      if (pool && this.jobs.add(job.id, pool.name, job.runId)) void this.trigger();
-      return;
-    }
-    const queued = this.jobs.take(job.id, job.runnerName, job.runId);
-    const row = job.runnerName ? this.deps.store.runners.get(job.runnerName) : undefined;
-    if (row && row.state !== 'gone') {
-      const busy = e.action === 'in_progress';
-      this.deps.store.runners.update(row.name, {
-        busy,
-        ranJob: true,
-        jobName: job.name,
-        ...(row.state === 'idle' || row.state === 'busy' ? { state: busy ? 'busy' : 'idle' } : {}),
-      });
-      if (e.action === 'completed') this.deps.metrics?.job?.(row.pool, job.conclusion ?? 'unknown');
-    }
-    if (queued || row) void this.trigger();
+    if (applyWorkflowJob(this.deps, [...this.poolMap.values()], this.jobs, e)) void this.trigger();
   }
 
   /** A scale set's JobStarted/JobCompleted, recorded before its message is acknowledged. */

@@ -4,13 +4,16 @@ import Dockerode from 'dockerode';
 import { systemClock, type Clock } from '../../clock.js';
 import { FleetError, describeError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { Backend, BackendRef, ObservedRunner, RunnerSpec } from '../types.js';
+import type { Backend, BackendRef, RunnerSpec } from '../types.js';
+import { engineError, statusOf, waitStopped } from './engine.js';
 import { watchExits } from './events.js';
 import { chownRunnerRoot, chownViaEngine, imageUserResolver } from './image-user.js';
 import { imageEnsurer, type PullProgress } from './images.js';
 import { demuxLogs } from './logs.js';
-import { LABEL_HOST, LABEL_POOL, LABEL_RUNNER, containerName, createOptions, dockerSettings, isOwned, renderSecretFile, secretFile } from './spec.js';
-import { exitFromCode, observedState } from './state.js';
+import { listOwned } from './observe.js';
+import { writeSecretFile } from './secret-file.js';
+import { containerName, createOptions, dockerSettings, isOwned } from './spec.js';
+import { observedState } from './state.js';
 import type { Failpoint } from '../../daemon/failpoints.js';
 
 export { parseMemory, containerName, LABEL_HOST, LABEL_POOL, LABEL_RUNNER, LABEL_BACKEND, LABEL_HOST_ID } from './spec.js';
@@ -38,39 +41,6 @@ export interface DockerBackendOptions {
 }
 
 type Inspect = Dockerode.ContainerInspectInfo;
-
-const statusOf = (err: unknown) => (err as { statusCode?: number } | null)?.statusCode;
-
-function engineError(what: string, err: unknown): FleetError {
-  if (err instanceof FleetError) return err;
-  const code = statusOf(err);
-  // The engine's own words say what to fix (bad mount, unknown network); they carry no env values.
-  const reason = (err as { json?: { message?: string } }).json?.message ?? (err as Error).message;
-  // No status code means no answer at all: socket missing, refused, engine restarting.
-  return new FleetError(code === undefined ? 'BACKEND_UNAVAILABLE' : 'BACKEND_FAILED', `docker: ${what}: ${reason}`, { cause: err });
-}
-
-/**
- * The secrets for the start wrapper: 0600, owned like the runner root (the container user reads
- * it there and deletes it before the runner starts). Written fresh on every create.
- */
-async function writeSecretFile(spec: RunnerSpec): Promise<void> {
-  const file = secretFile(spec);
-  const st = await fs.stat(spec.root);
-  const dir = path.dirname(file);
-  // The root is the job's: a link planted in place of .rf must not carry the file elsewhere.
-  const cur = await fs.lstat(dir).catch(() => undefined);
-  if (cur && !cur.isDirectory()) await fs.rm(dir, { force: true });
-  if (!cur?.isDirectory()) {
-    await fs.mkdir(dir, { mode: 0o700 });
-    await fs.chown(dir, st.uid, st.gid);
-  }
-  const tmp = `${file}.tmp`;
-  await fs.rm(tmp, { force: true });
-  await fs.writeFile(tmp, renderSecretFile(spec.secretEnv), { mode: 0o600, flag: 'wx' });
-  await fs.chown(tmp, st.uid, st.gid);
-  await fs.rename(tmp, file);
-}
 
 export function createDockerBackend(opts: DockerBackendOptions): Backend {
   const docker = opts.docker ?? new Dockerode();
@@ -182,7 +152,7 @@ export function createDockerBackend(opts: DockerBackendOptions): Backend {
       try {
         // SIGINT is the runner's graceful stop: it finishes talking to GitHub and exits.
         await c.kill({ signal: 'SIGINT', abortSignal: signal });
-        await waitStopped(c, o.graceMs, signal);
+        await waitStopped(c, o.graceMs, clock, signal);
       } catch (err) {
         if (statusOf(err) !== 404 && statusOf(err) !== 409) throw engineError(`kill ${containerName(name)}`, err);
       }
@@ -205,61 +175,6 @@ export function createDockerBackend(opts: DockerBackendOptions): Backend {
     await chownViaEngine(docker, info.Config.Image, root, { uid: self, gid: process.getgid?.() ?? 0 }).catch((err) =>
       logger.warn({ runner: name, err: describeError(err) }, 'could not hand the runner dir back; it is left for a root cleanup'),
     );
-  }
-
-  async function waitStopped(c: Dockerode.Container, graceMs: number, signal?: AbortSignal): Promise<void> {
-    const ac = new AbortController();
-    const onAbort = () => ac.abort();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      await Promise.race([
-        c.wait({ condition: 'not-running', abortSignal: ac.signal }).catch(() => undefined),
-        clock.sleep(graceMs, ac.signal).catch(() => undefined),
-      ]);
-    } finally {
-      ac.abort();
-      signal?.removeEventListener('abort', onAbort);
-    }
-  }
-
-  async function observe(summary: Dockerode.ContainerInfo, signal?: AbortSignal): Promise<ObservedRunner | undefined> {
-    const labels = summary.Labels;
-    if (!isOwned(labels, host)) return undefined;
-    const base = { name: labels[LABEL_RUNNER]!, pool: labels[LABEL_POOL] ?? '', backend: 'docker' as const, ref: summary.Id };
-    let info: Inspect;
-    try {
-      info = await docker.getContainer(summary.Id).inspect({ abortSignal: signal });
-    } catch (err) {
-      if (statusOf(err) === 404) return undefined; // removed between list and inspect
-      throw engineError(`inspect ${summary.Id}`, err);
-    }
-    const state = observedState(info.State.Status);
-    const startedAt = Date.parse(info.State.StartedAt);
-    // A never-started container has no exit code (Docker says 0, which would read as a clean exit).
-    const exit = info.State.Status === 'created' ? { exitCode: null } : exitFromCode(info.State.ExitCode);
-    const oom = info.State.OOMKilled || oomSeen.has(base.name);
-    return {
-      ...base,
-      state,
-      ...(startedAt > 0 ? { startedAt } : {}),
-      ...(state === 'exited' ? { ...exit, ...(oom ? { oomKilled: true } : {}) } : {}),
-    };
-  }
-
-  async function list(signal?: AbortSignal): Promise<ObservedRunner[]> {
-    let all: Dockerode.ContainerInfo[];
-    try {
-      all = await docker.listContainers({ all: true, filters: { label: [`${LABEL_HOST}=${host}`] }, abortSignal: signal });
-    } catch (err) {
-      throw engineError('list containers', err);
-    }
-    const out: ObservedRunner[] = [];
-    // A few at a time: enough to be quick, not enough to flood the engine.
-    for (let i = 0; i < all.length; i += 8) {
-      const batch = await Promise.all(all.slice(i, i + 8).map((s) => observe(s, signal)));
-      for (const r of batch) if (r) out.push(r);
-    }
-    return out;
   }
 
   async function logs(name: string, o: { tail: number }): Promise<string> {
@@ -296,7 +211,7 @@ export function createDockerBackend(opts: DockerBackendOptions): Backend {
     kind: 'docker',
     create,
     destroy,
-    list,
+    list: (signal) => listOwned(docker, host, oomSeen, signal),
     dataRoot,
     watch: (onExit) =>
       watchExits(
