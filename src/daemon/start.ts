@@ -52,6 +52,11 @@ export interface DaemonOptions {
   exposureCheckIntervalMs?: number;
   /** Scale-set listener tuning (tests/bench): hold time the server uses, watchdog, backoffs. */
   scaleSetListener?: ScaleSetManagerDeps['listener'];
+  /**
+   * deregister --all with no daemon running (src/daemon/decommission.ts): every pool drained
+   * from the first pass; no API, schedules, network checks, downloads or scale-set listeners.
+   */
+  offline?: boolean;
 }
 
 export interface Daemon {
@@ -135,7 +140,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     hostId,
     logArchive: createLogArchive({ dataDir: config.host.dataDir }),
     capacity: async () => readCapacity(reconciler.config, await backendDisks(backends)),
-    scaleSets,
+    ...(opts.offline ? {} : { scaleSets }),
     ...(opts.githubListIntervalMs !== undefined ? { githubListIntervalMs: opts.githubListIntervalMs } : {}),
   });
   const versions = new RunnerVersions({
@@ -178,8 +183,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       }
     },
   };
-  const api = createApiServer(apiDeps);
-  const { port } = await api.start();
+  const api = opts.offline ? undefined : createApiServer(apiDeps);
+  const port = api ? (await api.start()).port : 0;
 
   // Persistent pools must never wait for (or use) an expired token.
   const refreshTokens = () => tokens.refreshDue(persistentScopes(config)).catch((err) => logger.warn({ err: describeError(err) }, 'token refresh failed'));
@@ -187,12 +192,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     cron.schedule(cfg.tokens.refreshSchedule, () => void refreshTokens()),
     cron.schedule(cfg.runner.updateSchedule, () => void versions.refresh()),
   ];
-  let crons = schedule(config);
+  let crons = opts.offline ? [] : schedule(config);
   // Ready as soon as the API listens: adoption and cleanup start now; no runner is created
   // before the tools are installed and the runner version is downloaded and verified.
+  if (opts.offline) reconciler.drain();
   reconciler.start();
-  netChecks.start();
-  const warmup = (async () => {
+  if (!opts.offline) netChecks.start();
+  const warmup = opts.offline ? Promise.resolve() : (async () => {
     await tools.install();
     await refreshTokens();
     await versions.refresh();
@@ -260,7 +266,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       await within(reconciler.stop(), SHUTDOWN_WAIT_MS, () => logger.warn('shutdown: not waiting for a reconcile pass stuck on the network'));
       // Sessions are deleted so the next start gets one at once; the scale sets stay (assigned jobs are kept).
       await within(scaleSets.stop(), SHUTDOWN_WAIT_MS, () => logger.warn('shutdown: not waiting for scale-set sessions to close'));
-      await api.close();
+      await api?.close();
       for (const b of Object.values(backends)) await b?.close?.();
       // destroy, not close: close would wait for requests to a host that does not answer.
       await http.dispatcher.destroy().catch(() => undefined);
