@@ -15,7 +15,10 @@ import { waitDrained } from './drain.js';
 /** With the daemon stopped: the host's state database and GitHub, directly (src/daemon/decommission.ts). */
 async function offline(cfg: FleetConfig, ctx: CliContext, timeoutMs: number): Promise<Outcome | undefined> {
   // Never create a state database here: with none, this host has nothing registered.
-  if (!fs.existsSync(path.join(cfg.host.dataDir, DB_FILE))) return undefined;
+  if (!fs.existsSync(path.join(cfg.host.dataDir, DB_FILE))) {
+    ctx.stderr.write(`daemon not running and no state database in ${cfg.host.dataDir}: nothing of this host is registered\n`);
+    return undefined;
+  }
   ctx.stderr.write('daemon not running: deregistering from the state database and GitHub directly\n');
   // Loaded here: the daemon's whole wiring is not needed for the usual call through the API.
   const { decommission } = await import('../../daemon/decommission.js');
