@@ -1,6 +1,10 @@
 import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { loadConfig } from '../../src/config/load.js';
 import { startEmulator } from '../emulator/index.js';
-import { startTestDaemon, until } from '../helpers/daemon.js';
+import { emulatorConfigYaml, startTestDaemon, until } from '../helpers/daemon.js';
 import { stopAndKillRunners } from './lifecycle-kit.js';
 import { assertQueueClean, deregisterAll, HOLD_MS, LISTENER, scaleSetPoolYaml, SS_LABELS } from './scaleset-kit.js';
 
@@ -90,4 +94,20 @@ test('process: drain keeps the session and advertises max; a restart keeps the s
   t.is(fx2.daemon.reconciler.liveCount('burst'), 0);
   t.deepEqual(fx2.daemon.store.scaleSets.list(), []);
   t.false(emu.runners().some((r) => r.name.startsWith('h1-burst-')));
+});
+
+test('process: a reload that changes the CA (a new HTTP stack, the old one closed) leaves the scale-set listener working', async (t) => {
+  const emu = await startEmulator({ scaleSets: { holdMs: HOLD_MS } });
+  t.teardown(() => emu.close());
+  const fx = await startTestDaemon(t, emu, scaleSetPoolYaml(), { daemon: { scaleSetListener: LISTENER } });
+  t.teardown(() => stopAndKillRunners(fx));
+  await until(() => emu.scaleSets.get('h1-burst')?.sessionOwner === 'h1', 20_000, 'session');
+  const ca = path.join(fx.dir, 'internal-ca.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', path.join(fx.dir, 'ca.key'), '-out', ca, '-days', '2', '-subj', '/CN=rf-ca'], { stdio: 'ignore' });
+  await fs.writeFile(fx.configPath, emulatorConfigYaml(emu, fx.config.host.dataDir, scaleSetPoolYaml(), `network: { caFile: ${ca} }`));
+  const r = await fx.daemon.reload(await loadConfig(fx.configPath, {}));
+  t.is(r.result, 'applied');
+  t.true(r.changed.includes('network.caFile'));
+  const job = emu.queueJob({ labels: SS_LABELS, script: 'echo after-reload' });
+  t.is((await emu.waitForJob(job, 60_000)).conclusion, 'success');
 });
