@@ -137,6 +137,16 @@ export class Metrics {
     labelNames: ['resource', 'path'] as const,
     registers: [this.registry],
   });
+  readonly cpuBudget = new Gauge({
+    name: `${METRIC_PREFIX}host_cpu_budget`,
+    help: 'host.capacity.cpus (auto: the host CPU count); absent when no CPU budget is set',
+    registers: [this.registry],
+  });
+  readonly cpusAllocated = new Gauge({
+    name: `${METRIC_PREFIX}host_cpus_allocated`,
+    help: 'Sum of the per-runner CPU limits of the runners that exist (what the CPU budget is checked against)',
+    registers: [this.registry],
+  });
   readonly poolBlocked = new Gauge({
     name: `${METRIC_PREFIX}pool_capacity_blocked`,
     help: '1 while the pool may not start runners because a host.capacity floor or the CPU budget is not met',
@@ -244,10 +254,20 @@ export class Metrics {
   }
 
   /** The capacity check's figures; replaces the previous set (a pool may have left Docker). */
-  setHostCapacity(figures: { resource: string; path: string; free: number; floor: number }[], blocked: { pool: string; blocked: boolean }[]): void {
+  setHostCapacity(
+    figures: { resource: string; path: string; free: number; floor: number }[],
+    blocked: { pool: string; blocked: boolean }[],
+    cpu?: { budget: number; allocated: number },
+  ): void {
     this.hostFree.reset();
     this.hostFloor.reset();
     this.poolBlocked.reset();
+    this.cpuBudget.reset();
+    this.cpusAllocated.reset();
+    if (cpu) {
+      this.cpuBudget.set(cpu.budget);
+      this.cpusAllocated.set(cpu.allocated);
+    }
     for (const f of figures) {
       this.hostFree.set({ resource: f.resource, path: f.path }, f.free);
       this.hostFloor.set({ resource: f.resource, path: f.path }, f.floor);

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { backendModules } from '../backends/index.js';
 import { RUNNER_NAME_MAX, SUFFIX_LEN } from './names.js';
 import { isSystemDir } from '../store/files.js';
@@ -30,6 +31,28 @@ export function crossChecks(raw: unknown, hostName: string, report: Report): voi
   const pools = arr(root.pools);
   checkUnique(pools, 'pools', 'pool', report);
   pools.forEach((p, i) => checkPool(obj(p), ['pools', i], obj(root.network), hostName, report));
+  checkCpuBudget(obj(obj(root.host)?.capacity)?.cpus, pools, report);
+}
+
+/** The raw YAML's per-runner CPU limit of a pool (limits.cpus, else docker.cpus on Docker) and where it is set. */
+export function rawRunnerCpus(pool: Obj | undefined, at: Path): { cpus: number; at: Path } | undefined {
+  const n = (v: unknown) => (typeof v === 'number' ? v : typeof v === 'string' && /^\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : undefined);
+  const fromLimits = n(obj(pool?.limits)?.cpus);
+  if (fromLimits !== undefined) return { cpus: fromLimits, at: [...at, 'limits', 'cpus'] };
+  const fromDocker = pool?.backend === 'docker' ? n(obj(pool.docker)?.cpus) : undefined;
+  return fromDocker === undefined ? undefined : { cpus: fromDocker, at: [...at, 'docker', 'cpus'] };
+}
+
+/** A runner that needs more CPUs than the whole budget could never start: say so now, not at 3 a.m. */
+function checkCpuBudget(raw: unknown, pools: unknown[], report: Report): void {
+  const budget = raw === 'auto' ? availableParallelism() : typeof raw === 'number' ? raw : undefined;
+  if (budget === undefined || budget <= 0) return;
+  pools.forEach((p, i) => {
+    const c = rawRunnerCpus(obj(p), ['pools', i]);
+    if (c && c.cpus > budget) {
+      report(c.at, `one runner needs ${c.cpus} CPUs, more than host.capacity.cpus ${raw === 'auto' ? `auto (${budget}, this host's CPU count)` : budget}: the pool could never start a runner`);
+    }
+  });
 }
 
 function exactlyOne(o: Obj | undefined, keys: string[], path: Path, what: string, report: Report): void {

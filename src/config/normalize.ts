@@ -21,6 +21,7 @@ export function normalize(raw: RawConfig, ctx: { source: string; baseDir: string
       capacity: {
         minFreeDisk: raw.host.capacity.minFreeDisk ?? DEFAULT_CAPACITY.minFreeDisk,
         minFreeMemory: raw.host.capacity.minFreeMemory ?? DEFAULT_CAPACITY.minFreeMemory,
+        ...(raw.host.capacity.cpus !== undefined ? { cpus: raw.host.capacity.cpus } : {}),
       },
     },
     github: { url: githubUrl, apiUrl: (raw.github.apiUrl ?? defaultApiUrl(githubUrl)).replace(/\/+$/, ''), auth: auth(raw, ctx.secrets) },

@@ -247,7 +247,13 @@ export const configSchema = z.strictObject({
     z.strictObject({
       name: optional(name),
       dataDir: plainText.default('/var/lib/runner-fleet'),
-      capacity: section(z.strictObject({ minFreeDisk: optional(byteSize), minFreeMemory: optional(byteSize) })),
+      capacity: section(
+        z.strictObject({
+          minFreeDisk: optional(byteSize),
+          minFreeMemory: optional(byteSize),
+          cpus: optional(z.union([z.literal('auto'), num.refine((n) => n > 0, { error: 'must be greater than 0, or auto' })])),
+        }),
+      ),
     }),
   ),
   github: section(

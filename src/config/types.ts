@@ -124,6 +124,11 @@ export type PoolOf<K extends BackendKind> = Extract<PoolConfig, { backend: K }>;
 export interface HostCapacityConfig {
   minFreeDisk: number;
   minFreeMemory: number;
+  /**
+   * CPU budget: the per-runner CPU limits of the runners that exist, plus the next one, may not
+   * exceed it. `auto`: the host's CPU count. Unset (the default): no budget.
+   */
+  cpus?: number | 'auto';
 }
 
 export const DEFAULT_CAPACITY: HostCapacityConfig = { minFreeDisk: 5 * 1024 ** 3, minFreeMemory: 512 * 1024 ** 2 };

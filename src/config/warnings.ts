@@ -1,4 +1,4 @@
-import type { Report } from './checks.js';
+import { rawRunnerCpus, type Report } from './checks.js';
 import type { Path } from './positions.js';
 
 type Obj = Record<string, unknown>;
@@ -17,9 +17,13 @@ const DEFAULT_LABELS = ['self-hosted', 'linux', 'x64', 'arm64'];
 export function configWarnings(raw: unknown, warn: Report): void {
   const root = obj(raw);
   if (!root) return;
+  const budget = obj(obj(root.host)?.capacity)?.cpus;
   arr(root.pools).forEach((p, i) => {
     const pool = obj(p);
     if (!pool) return;
+    if (budget !== undefined && budget !== null && !rawRunnerCpus(pool, ['pools', i])) {
+      warn(['pools', i], `host.capacity.cpus is set but pool "${String(pool.name)}" has no limits.cpus: its runners are not counted against the CPU budget`);
+    }
     labels(arr(pool.labels), ['pools', i, 'labels'], warn);
     const size = pool.size;
     const max = obj(pool.scale)?.max;

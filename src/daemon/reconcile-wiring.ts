@@ -16,7 +16,7 @@ export function reconcileMetrics(m: Metrics, everyPass: () => void): ReconcileMe
     },
     poolHealthy: (pool, ok) => m.setPoolHealthy(pool, ok),
     pools: (pools) => m.setPools(pools),
-    capacity: (figures, pools) => m.setHostCapacity(figures, pools),
+    capacity: (figures, pools, cpu) => m.setHostCapacity(figures, pools, cpu),
     diskFreed: (pool, what, bytes) => m.diskFreedBytes(pool, what, bytes),
   };
 }

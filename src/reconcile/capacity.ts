@@ -1,4 +1,4 @@
-import type { BackendKind } from '../config/types.js';
+import type { BackendKind, HostCapacityConfig, PoolConfig } from '../config/types.js';
 
 /** One free-space reading against its host.capacity floor. */
 export interface CapacityFigure {
@@ -33,4 +33,28 @@ export function bytes(n: number): string {
     i++;
   }
   return `${v >= 10 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
+}
+
+/** The CPU limit one runner of the pool gets from its backend: limits.cpus, else docker.cpus. None: undefined. */
+export function runnerCpus(p: PoolConfig): number | undefined {
+  return p.limits?.cpus ?? (p.backend === 'docker' ? p.docker.cpus : undefined);
+}
+
+/** host.capacity.cpus resolved on this host (`auto`: its CPU count); undefined when there is no budget. */
+export function cpuBudget(cap: Pick<HostCapacityConfig, 'cpus'> | undefined, hostCpus: number): number | undefined {
+  const c = cap?.cpus;
+  return c === 'auto' ? hostCpus : c;
+}
+
+/** CPUs are added up in thousandths, so 0.1 + 0.2 fits a budget of 0.3. */
+export const milli = (cpus: number): number => Math.round(cpus * 1000);
+
+/** Sum of the CPU limits of runners that hold a backend resource. A pool without a limit adds 0. */
+export function cpusAllocated(runners: readonly { pool: string }[], cpusOf: (pool: string) => number | undefined): number {
+  return runners.reduce((sum, r) => sum + milli(cpusOf(r.pool) ?? 0), 0) / 1000;
+}
+
+/** Why a pool that wants more runners cannot start them all: the figure, for status and logs. */
+export function cpuShortfall(allocated: number, budget: number, perRunner: number, wanted: number, started: number): string {
+  return `CPU budget: ${allocated} of host.capacity.cpus ${budget} allocated to runners; ${wanted - started} more runner(s) of this pool need ${perRunner} each`;
 }

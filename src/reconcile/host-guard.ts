@@ -1,7 +1,11 @@
+import { availableParallelism } from 'node:os';
+import type { HostCapacityConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
-import { capacityShortfall, type CapacityFigure } from './capacity.js';
+import { capacityShortfall, cpuBudget, cpusAllocated, runnerCpus, type CapacityFigure } from './capacity.js';
 import type { PoolRuntime } from './pools.js';
 import type { ExecutorDeps } from './executor-deps.js';
+import { isPresent } from './states.js';
+import type { Observation } from './types.js';
 
 /** A runner's _work is pruned at most this often. */
 const PRUNE_EVERY_MS = 10 * 60_000;
@@ -18,10 +22,15 @@ function diskNear(figures: CapacityFigure[]): boolean {
  */
 export class HostGuard {
   private readonly prunedAt = new Map<string, number>();
+  private figures: CapacityFigure[] = [];
+  /** Per-runner CPUs of every pool seen: a removed pool's runners still count while they finish. */
+  private readonly cpusSeen = new Map<string, number>();
 
   constructor(
     private readonly deps: Pick<ExecutorDeps, 'kit' | 'store' | 'clock' | 'logger' | 'metrics'> & { capacity?: () => Promise<CapacityFigure[]> },
     private readonly pools: () => Iterable<PoolRuntime>,
+    private readonly settings: () => HostCapacityConfig | undefined = () => undefined,
+    private readonly hostCpus: number = availableParallelism(),
   ) {}
 
   /** host.capacity: a pool below a floor starts nothing new until the floor is met again. */
@@ -33,14 +42,46 @@ export class HostGuard {
     } catch (err) {
       this.deps.logger.warn({ err: describeError(err) }, 'cannot read host capacity');
     }
+    this.figures = figures;
     for (const p of this.pools()) {
       const short = capacityShortfall(figures, p.cfg.backend) ?? null;
-      if (short && short !== p.capacity) this.deps.logger.warn({ pool: p.cfg.name, code: 'HOST_CAPACITY', detail: short }, 'pool starts no new runner: host capacity');
-      else if (!short && p.capacity) this.deps.logger.info({ pool: p.cfg.name }, 'host capacity met again; pool starts runners');
+      if (short && short !== p.floorShort) this.deps.logger.warn({ pool: p.cfg.name, code: 'HOST_CAPACITY', detail: short }, 'pool starts no new runner: host capacity');
+      else if (!short && p.floorShort) this.deps.logger.info({ pool: p.cfg.name }, 'host capacity met again; pool starts runners');
       p.setCapacity(short);
     }
-    this.deps.metrics?.capacity?.(figures, [...this.pools()].map((p) => ({ pool: p.cfg.name, blocked: p.capacity !== null })));
     if (diskNear(figures)) await this.pruneIdleWork();
+  }
+
+  /** host.capacity.cpus for the planner (Observation.cpu), or nothing when no budget is set. */
+  cpuObservation(): Pick<Observation, 'cpu'> {
+    const budget = cpuBudget(this.settings(), this.hostCpus);
+    const current = new Set<string>();
+    for (const p of this.pools()) {
+      current.add(p.cfg.name);
+      const c = runnerCpus(p.cfg);
+      if (c === undefined) this.cpusSeen.delete(p.cfg.name);
+      else this.cpusSeen.set(p.cfg.name, c);
+    }
+    if (budget === undefined) return {};
+    const gonePools = new Map([...this.cpusSeen].filter(([name]) => !current.has(name)));
+    return { cpu: { budget, ...(gonePools.size ? { gonePools } : {}) } };
+  }
+
+  /**
+   * After the plan: pools the CPU budget held back report HOST_CAPACITY (busy and idle runners
+   * are never touched; they start the rest once runners end), and the metrics get this pass's figures.
+   */
+  afterPlan(cpuHeld: ReadonlyMap<string, string>): void {
+    for (const p of this.pools()) {
+      const why = cpuHeld.get(p.cfg.name) ?? null;
+      // Logged on the change only: the figure moves with every runner that starts or ends.
+      if (why && !p.cpuHeld) this.deps.logger.warn({ pool: p.cfg.name, code: 'HOST_CAPACITY', detail: why }, 'pool starts no more runners: CPU budget');
+      else if (!why && p.cpuHeld) this.deps.logger.info({ pool: p.cfg.name }, 'CPU budget has room again; pool starts runners');
+      p.setCpuHeld(why);
+    }
+    const budget = cpuBudget(this.settings(), this.hostCpus);
+    const cpu = budget === undefined ? undefined : { budget, allocated: cpusAllocated(this.deps.store.runners.list().filter(isPresent), (pool) => this.cpusSeen.get(pool)) };
+    this.deps.metrics?.capacity?.(this.figures, [...this.pools()].map((p) => ({ pool: p.cfg.name, blocked: p.capacity !== null })), cpu);
   }
 
   /** Disk near its floor: idle persistent runners lose their own _work (never a busy one's). */

@@ -40,7 +40,7 @@ export interface ReconcileMetrics {
   /** Bytes disk hygiene removed (work_dir, ...). */
   diskFreed?(pool: string, what: string, bytes: number): void;
   /** Every pass: host.capacity figures and which pools they hold back. */
-  capacity?(figures: CapacityFigure[], pools: { pool: string; blocked: boolean }[]): void;
+  capacity?(figures: CapacityFigure[], pools: { pool: string; blocked: boolean }[], cpu?: { budget: number; allocated: number }): void;
   /** Every pass: each configured pool's labels, desired count and webhook queue. */
   pools?(pools: { pool: string; backend: string; labels: string[]; desired: number; queued: number; oldestQueuedAt?: number }[]): void;
 }

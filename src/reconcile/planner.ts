@@ -1,17 +1,29 @@
 import type { ObservedRunner } from '../backends/types.js';
 import { runnerNamePattern } from '../config/names.js';
 import type { RunnerRow } from '../store/types.js';
-import { busyByRow, COUNTED, desired as desiredFor, STARTED, TRANSITIONAL } from './states.js';
+import { busyByRow, COUNTED, desired as desiredFor, PRESENT, STARTED, TRANSITIONAL } from './states.js';
+import { cpusAllocated, cpuShortfall, milli } from './capacity.js';
 import { hostOwnership } from './host-id.js';
 import type { Action, Observation, PoolView } from './types.js';
 
+
+/** A pass's actions, and the pools the CPU budget keeps from starting all the runners they want (why). */
+export interface PassPlan {
+  actions: Action[];
+  cpuHeld: Map<string, string>;
+}
 
 /**
  * desired + observed → actions. Pure: no I/O, no clock, no randomness.
  * `inflight` names are being worked on by the executor right now and are left alone.
  */
 export function plan(obs: Observation, inflight: ReadonlySet<string> = new Set()): Action[] {
+  return planPass(obs, inflight).actions;
+}
+
+export function planPass(obs: Observation, inflight: ReadonlySet<string> = new Set()): PassPlan {
   const actions: Action[] = [];
+  const cpuHeld = new Map<string, string>();
   const observedByName = new Map(obs.observed.map((o) => [o.name, o]));
   const reaped = new Set<string>();
   const poolNames = new Set(obs.pools.map((p) => p.name));
@@ -40,14 +52,42 @@ export function plan(obs: Observation, inflight: ReadonlySet<string> = new Set()
     }
   }
 
+  const room = cpuRoom(obs, reaped, adopting);
   for (const pool of obs.pools) {
     // An engine that is down (e.g. dockerd restarting) gets no new work; its pool waits, unpunished.
     if (obs.unavailable.includes(pool.backend)) continue;
     const rows = obs.rows.filter((r) => r.pool === pool.name && !reaped.has(r.name));
-    actions.push(...planPool(pool, rows, obs, inflight, adopting.get(pool.name) ?? 0));
+    const admit = (wanted: number) => admitCpus(pool, wanted, room, cpuHeld);
+    actions.push(...planPool(pool, rows, obs, inflight, adopting.get(pool.name) ?? 0, admit));
     actions.push(...planGhosts(pool, obs, inflight));
   }
-  return actions;
+  return { actions, cpuHeld };
+}
+
+/** What is left of host.capacity.cpus (thousandths) after the runners that exist and those adopted now. */
+interface CpuRoom {
+  budget: number;
+  left: number;
+}
+
+function cpuRoom(obs: Observation, reaped: ReadonlySet<string>, adopting: ReadonlyMap<string, number>): CpuRoom | undefined {
+  if (!obs.cpu) return undefined;
+  const { budget, gonePools } = obs.cpu;
+  const cpusOf = (p: string) => obs.pools.find((x) => x.name === p)?.cpus ?? gonePools?.get(p);
+  // A runner reaped in this pass has exited: its CPUs are free for its replacement.
+  const holding: { pool: string }[] = obs.rows.filter((r) => PRESENT.has(r.state) && !reaped.has(r.name));
+  for (const [pool, n] of adopting) for (let i = 0; i < n; i++) holding.push({ pool });
+  return { budget: milli(budget), left: milli(budget) - milli(cpusAllocated(holding, cpusOf)) };
+}
+
+/** How many of `wanted` new runners fit the CPU budget; pools served first take their share first. */
+function admitCpus(pool: PoolView, wanted: number, room: CpuRoom | undefined, held: Map<string, string>): number {
+  if (!room || !pool.cpus) return wanted;
+  const need = milli(pool.cpus);
+  const n = Math.min(wanted, Math.max(0, Math.floor(room.left / need)));
+  if (n < wanted) held.set(pool.name, cpuShortfall((room.budget - room.left) / 1000, room.budget / 1000, pool.cpus, wanted, n));
+  room.left -= n * need;
+  return n;
 }
 
 function planRow(
@@ -112,7 +152,9 @@ function justTookJob(live: RunnerRow[], obs: Observation): number {
   return live.filter((r) => !busyByRow(r) && !obs.hooks.has(r.name) && githubBusy(r, obs)).length;
 }
 
-function planPool(pool: PoolView, rows: RunnerRow[], obs: Observation, inflight: ReadonlySet<string>, adopting = 0): Action[] {
+function planPool(
+  pool: PoolView, rows: RunnerRow[], obs: Observation, inflight: ReadonlySet<string>, adopting: number, admit: (wanted: number) => number,
+): Action[] {
   const live = rows.filter((r) => COUNTED.has(r.state));
   const liveCount = live.length + adopting;
   const busy = live.filter((r) => isBusy(r, obs));
@@ -124,7 +166,8 @@ function planPool(pool: PoolView, rows: RunnerRow[], obs: Observation, inflight:
   const canCreate = pool.canCreate && !pool.hostCapacity;
 
   if (liveCount < desired && canCreate) {
-    for (let i = liveCount; i < desired; i++) out.push({ kind: 'create', pool: pool.name, reason: 'below-desired' });
+    const n = admit(desired - liveCount);
+    for (let i = 0; i < n; i++) out.push({ kind: 'create', pool: pool.name, reason: 'below-desired' });
     return out;
   }
 

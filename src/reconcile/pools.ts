@@ -4,6 +4,7 @@ import { runnerNamePattern } from '../config/names.js';
 import { describeError, diskFullError, FleetError } from '../errors.js';
 import type { RunnerService } from '../github/types.js';
 import { backoffMs } from './exits.js';
+import { runnerCpus } from './capacity.js';
 import type { PoolView } from './types.js';
 
 /**
@@ -14,8 +15,10 @@ import type { PoolView } from './types.js';
 export class PoolRuntime {
   /** What to check, when the error has a likely cause (e.g. a runner that cannot start). */
   #hint: string | null = null;
-  /** What the host is short of for this pool (host.capacity), or null. */
+  /** What the host is short of for this pool (host.capacity floors), or null. */
   #capacity: string | null = null;
+  /** The CPU budget keeps this pool from starting the runners it wants: the figure, or null. */
+  #cpuHeld: string | null = null;
   readonly pattern: RegExp;
   // Written only through the methods below: the reconciler owns this state, the executor reports
   // outcomes through recordFailure / recordSuccess, status reads the getters.
@@ -51,12 +54,23 @@ export class PoolRuntime {
   get hint(): string | null {
     return this.#hint;
   }
+  /** Why the host keeps this pool from starting runners (a floor, else the CPU budget), or null. */
   get capacity(): string | null {
+    return this.#capacity ?? this.#cpuHeld;
+  }
+  get floorShort(): string | null {
     return this.#capacity;
+  }
+  get cpuHeld(): string | null {
+    return this.#cpuHeld;
   }
   /** The host's capacity check for this pool: what is short, or null when every floor is met. */
   setCapacity(short: string | null): void {
     this.#capacity = short;
+  }
+  /** The last plan's CPU admission for this pool: why it started fewer runners than it wants, or null. */
+  setCpuHeld(why: string | null): void {
+    this.#cpuHeld = why;
   }
   get failures(): number {
     return this.#failures;
@@ -209,6 +223,7 @@ export class PoolRuntime {
       targetVersion,
       canCreate: this.ready && this.mayCreate(now) && targetVersion !== null && (scaleSet?.ready ?? true),
       ...(this.#capacity ? { hostCapacity: this.#capacity } : {}),
+      ...(runnerCpus(c) !== undefined ? { cpus: runnerCpus(c) } : {}),
       draining: this.#draining || this.#exposed,
       queuedJobs,
       ...(scaleSet ? { assignedJobs: scaleSet.assigned } : {}),

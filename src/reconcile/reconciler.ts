@@ -13,7 +13,7 @@ import { HostGuard } from './host-guard.js';
 import { hostLabel } from './host-id.js';
 import { JobQueue } from './jobs.js';
 import type { ScaleSetPort } from './kit.js';
-import { plan } from './planner.js';
+import { planPass } from './planner.js';
 import { reportCounts } from './pool-report.js';
 import { initPools } from './pool-init.js';
 import { PoolRuntime } from './pools.js';
@@ -69,7 +69,7 @@ export class Reconciler {
     this.cfg = deps.config;
     this.jobs = new JobQueue(deps.clock);
     this.hookFiles = new HookFiles({ kit: deps.kit, jobs: this.jobs, store: deps.store, logger: deps.logger });
-    this.host = new HostGuard(deps, () => this.poolMap.values());
+    this.host = new HostGuard(deps, () => this.poolMap.values(), () => this.cfg.host.capacity);
     this.hold = new DrainHold(deps.store.meta);
     this.gh = new GitHubView(deps);
     for (const p of this.cfg.pools) this.poolMap.set(p.name, this.newPool(p));
@@ -178,7 +178,8 @@ export class Reconciler {
     await initPools(this.deps, this.poolMap.values());
     this.deps.scaleSets?.syncPools([...this.poolMap.values()].filter((p) => p.ready).map((p) => p.cfg));
     const obs = await this.observe();
-    const actions = plan(obs, this.exec.unsettledSince(checkpoint));
+    const { actions, cpuHeld } = planPass(obs, this.exec.unsettledSince(checkpoint));
+    this.host.afterPlan(cpuHeld);
     if (actions.length) this.deps.logger.debug({ actions }, 'plan');
     this.exec.apply(actions, { targetVersion: this.target });
     this.lastReconcileAt = this.deps.clock.now();
@@ -204,7 +205,7 @@ export class Reconciler {
       p.view(now, this.targetVersion, this.jobs.queuedFor(p.cfg.name), scaleSetDemand(this.deps.scaleSets, p, this.deps.store)),
     );
     const hostLabelOf = this.deps.hostId ? { hostLabel: hostLabel(this.deps.hostId) } : {};
-    return { now, host: this.cfg.host.name, pools, rows, observed, unavailable, github: this.gh.lists, hooks, tainted, ...hostLabelOf };
+    return { now, host: this.cfg.host.name, pools, rows, observed, unavailable, github: this.gh.lists, hooks, tainted, ...hostLabelOf, ...this.host.cpuObservation() };
   }
 
   /** Force the next run to re-read GitHub (after a version-deprecated exit, a webhook for an unknown runner...). */

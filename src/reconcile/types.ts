@@ -14,6 +14,8 @@ export type PoolView = Sizing & {
   canCreate: boolean;
   /** Set while a host.capacity floor (or the CPU budget) is not met: what is short. Nothing new starts; running runners stay. */
   hostCapacity?: string;
+  /** CPU limit of one runner (limits.cpus, else docker.cpus): what it takes of host.capacity.cpus. */
+  cpus?: number;
   draining: boolean;
   /** Queued jobs (webhook) routed to this pool and not yet picked up by a runner. */
   queuedJobs: number;
@@ -49,6 +51,11 @@ export interface Observation {
   tainted?: ReadonlySet<string>;
   /** This host's id label: a ghost is deleted only if it carries it (host-id.ts). */
   hostLabel?: string;
+  /**
+   * host.capacity.cpus, when set: new runners start only while the CPU limits of the runners
+   * that exist plus theirs fit. `gonePools`: the last known per-runner CPUs of removed pools.
+   */
+  cpu?: { budget: number; gonePools?: ReadonlyMap<string, number> };
 }
 
 export type Action =

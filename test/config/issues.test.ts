@@ -1,6 +1,6 @@
 import test from 'ava';
 import { formatIssues } from '../../src/config/index.js';
-import { FILE, issueAt, issuesOf, MINIMAL } from './helpers.js';
+import { check, FILE, issueAt, issuesOf, MINIMAL } from './helpers.js';
 
 /** Each broken config yields an issue at `path`, on `line` (1-based) of the file. */
 const cases: Array<{ title: string; text: string; path: string; line: number; col?: number }> = [
@@ -39,6 +39,11 @@ const cases: Array<{ title: string; text: string; path: string; line: number; co
   { title: 'label too long', text: MINIMAL + `    labels: [${'x'.repeat(257)}]\n`, path: 'pools[0].labels[0]', line: 8 },
   { title: 'bad host name', text: MINIMAL + 'host: { name: Build.01 }\n', path: 'host.name', line: 8 },
   { title: 'bad host.capacity size', text: MINIMAL + 'host: { capacity: { minFreeDisk: lots } }\n', path: 'host.capacity.minFreeDisk', line: 8 },
+  { title: 'host.capacity.cpus not a number', text: MINIMAL + 'host: { capacity: { cpus: many } }\n', path: 'host.capacity.cpus', line: 8 },
+  { title: 'host.capacity.cpus 0', text: MINIMAL + 'host: { capacity: { cpus: 0 } }\n', path: 'host.capacity.cpus', line: 8 },
+  { title: 'one runner needs more CPUs than the budget', text: MINIMAL + '    backend: systemd\n    systemd: { user: runner }\n    limits: { cpus: 4 }\nhost: { capacity: { cpus: 2 } }\n', path: 'pools[0].limits.cpus', line: 10 },
+  { title: 'docker.cpus above the CPU budget', text: MINIMAL + '    backend: docker\n    docker: { image: x, cpus: 2.5 }\nhost: { capacity: { cpus: 2 } }\n', path: 'pools[0].docker.cpus', line: 9 },
+  { title: 'limits.cpus above cpus: auto (the host CPU count)', text: MINIMAL + '    backend: systemd\n    systemd: { user: runner }\n    limits: { cpus: 100000 }\nhost: { capacity: { cpus: auto } }\n', path: 'pools[0].limits.cpus', line: 10 },
   { title: 'limits on a process pool', text: MINIMAL + '    limits: { memory: 1g }\n', path: 'pools[0].limits', line: 8 },
   { title: 'limits.memory not a size', text: MINIMAL + '    backend: systemd\n    systemd: { user: runner }\n    limits: { memory: lots }\n', path: 'pools[0].limits.memory', line: 10 },
   { title: 'runner names too long', text: MINIMAL + `host: { name: ${'h'.repeat(60)} }\n`, path: 'pools[0].name', line: 5 },
@@ -126,4 +131,12 @@ test('duplicate YAML keys are reported', (t) => {
 test('an empty file is one issue', (t) => {
   const issues = issuesOf('# nothing\n');
   t.is(issues.length, 1);
+});
+
+test('a CPU budget the pools fit is valid; a pool without a CPU limit is a warning (not counted), not an error', (t) => {
+  const text = MINIMAL + '    backend: systemd\n    systemd: { user: runner }\n    limits: { cpus: 2 }\n  - name: ci\n    scope: { org: acme }\n    size: 1\n    backend: systemd\n    systemd: { user: runner }\nhost: { capacity: { cpus: 2 } }\n';
+  const r = check(text);
+  t.deepEqual(r.issues, []);
+  t.truthy(r.warnings?.find((w) => w.path === 'pools[1]'), JSON.stringify(r.warnings));
+  t.is(r.warnings?.find((w) => w.path === 'pools[0]'), undefined);
 });

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { plan } from '../../src/reconcile/planner.js';
+import { plan, planPass } from '../../src/reconcile/planner.js';
 import type { Observation, PoolView } from '../../src/reconcile/types.js';
 import type { RunnerRow } from '../../src/store/types.js';
 import type { ObservedRunner } from '../../src/backends/types.js';
@@ -248,4 +248,72 @@ test('a tainted runner (a job vandalised its files) is retired even when its row
   // The hook the job left says idle: irrelevant, the runner is not reused.
   const hooks = new Map([['h1-cd-aaaaaa', { state: 'idle' as const, at: NOW }]]);
   t.true(plan({ ...o, hooks }).some((a) => a.kind === 'retire' && a.name === 'h1-cd-aaaaaa'));
+});
+
+/** host.capacity.cpus: what each case starts, and which pools report being held back. */
+const cpuCases: Array<{ title: string; o: Partial<Observation>; creates: Record<string, number>; held: string[]; other?: string[] }> = [
+  { title: 'no budget: the pool fills up', o: { pools: [pool({ size: 3, cpus: 2 })] }, creates: { cd: 3 }, held: [] },
+  { title: 'budget 2, 1 CPU each: two of three start', o: { pools: [pool({ size: 3, cpus: 1 })], cpu: { budget: 2 } }, creates: { cd: 2 }, held: ['cd'] },
+  { title: 'fractions add up exactly (3 × 0.1 in 0.3)', o: { pools: [pool({ size: 3, cpus: 0.1 })], cpu: { budget: 0.3 } }, creates: { cd: 3 }, held: [] },
+  { title: 'a pool without a CPU limit is not counted', o: { pools: [pool({ size: 3 })], cpu: { budget: 1 } }, creates: { cd: 3 }, held: [] },
+  {
+    title: 'pools share the budget in config order',
+    o: { pools: [pool({ name: 'a', size: 1, cpus: 1.5, namePattern: /^h1-a-/ }), pool({ name: 'b', size: 2, cpus: 1, namePattern: /^h1-b-/ })], cpu: { budget: 3 } },
+    creates: { a: 1, b: 1 }, held: ['b'],
+  },
+  {
+    title: 'runners that exist count, idle, busy and leaving; none is touched',
+    o: {
+      pools: [pool({ size: 4, cpus: 1 })], cpu: { budget: 3 },
+      rows: [row('h1-cd-aaaaaa'), row('h1-cd-bbbbbb', { state: 'busy' }), row('h1-cd-cccccc', { state: 'pending_delete' })],
+      observed: [running('h1-cd-aaaaaa'), running('h1-cd-bbbbbb'), running('h1-cd-cccccc')],
+    },
+    creates: {}, held: ['cd'], other: ['retire:h1-cd-cccccc'],
+  },
+  {
+    title: 'a runner that exited frees its CPUs for its replacement in the same pass',
+    o: {
+      pools: [pool({ size: 2, cpus: 1 })], cpu: { budget: 2 },
+      rows: [row('h1-cd-aaaaaa'), row('h1-cd-bbbbbb')],
+      observed: [running('h1-cd-aaaaaa'), running('h1-cd-bbbbbb', { state: 'exited', exitCode: 137, oomKilled: true })],
+    },
+    creates: { cd: 1 }, held: [], other: ['reap:h1-cd-bbbbbb'],
+  },
+  {
+    title: "a removed pool's runners still count at their last known CPUs",
+    o: {
+      pools: [pool({ size: 2, cpus: 1 })], cpu: { budget: 2, gonePools: new Map([['old', 1]]) },
+      rows: [row('h1-old-aaaaaa', { pool: 'old', state: 'busy' })], observed: [running('h1-old-aaaaaa', { pool: 'old' })],
+    },
+    creates: { cd: 1 }, held: ['cd'],
+  },
+  {
+    title: 'a runner being adopted counts',
+    o: { pools: [pool({ size: 2, cpus: 1 })], cpu: { budget: 1 }, observed: [running('h1-cd-aaaaaa')] },
+    creates: {}, held: ['cd'], other: ['adopt:h1-cd-aaaaaa'],
+  },
+  {
+    title: 'a floor already holds the pool: the floor reports it, the budget does not',
+    o: { pools: [pool({ size: 2, cpus: 1, hostCapacity: 'free disk low' })], cpu: { budget: 1 } },
+    creates: {}, held: [],
+  },
+];
+
+for (const c of cpuCases) {
+  test(`CPU budget: ${c.title}`, (t) => {
+    const { actions, cpuHeld } = planPass(obs(c.o));
+    const creates: Record<string, number> = {};
+    for (const a of actions) if (a.kind === 'create') creates[a.pool] = (creates[a.pool] ?? 0) + 1;
+    t.deepEqual(creates, c.creates);
+    t.deepEqual([...cpuHeld.keys()], c.held);
+    for (const why of cpuHeld.values()) t.regex(why, /host\.capacity\.cpus/);
+    t.deepEqual(actions.filter((a) => a.kind !== 'create').map((a) => a.kind + ('name' in a ? `:${a.name}` : '')), c.other ?? []);
+  });
+}
+
+test('CPU budget: the held figure says what is allocated, the budget and what one runner needs', (t) => {
+  const { cpuHeld } = planPass(obs({ pools: [pool({ size: 3, cpus: 1.5 })], cpu: { budget: 4 }, rows: [row('h1-cd-aaaaaa')], observed: [running('h1-cd-aaaaaa')] }));
+  const why = cpuHeld.get('cd') ?? '';
+  t.regex(why, /\b1\.5 of host\.capacity\.cpus 4\b/);
+  t.regex(why, /\b1 more .* 1\.5 each/);
 });
