@@ -1,10 +1,10 @@
 import { availableParallelism } from 'node:os';
 import type { HostCapacityConfig } from '../config/types.js';
 import { describeError } from '../errors.js';
-import { capacityShortfall, cpuBudget, cpusAllocated, runnerCpus, type CapacityFigure } from './capacity.js';
+import { capacityShortfall, cpuBudget, runnerCpus, type CapacityFigure } from './capacity.js';
+import type { PassPlan } from './planner.js';
 import type { PoolRuntime } from './pools.js';
 import type { ExecutorDeps } from './executor-deps.js';
-import { isPresent } from './states.js';
 import type { Observation } from './types.js';
 
 /** A runner's _work is pruned at most this often. */
@@ -71,7 +71,7 @@ export class HostGuard {
    * After the plan: pools the CPU budget held back report HOST_CAPACITY (busy and idle runners
    * are never touched; they start the rest once runners end), and the metrics get this pass's figures.
    */
-  afterPlan(cpuHeld: ReadonlyMap<string, string>): void {
+  afterPlan({ cpuHeld, cpu }: Pick<PassPlan, 'cpuHeld' | 'cpu'>): void {
     for (const p of this.pools()) {
       const why = cpuHeld.get(p.cfg.name) ?? null;
       // Logged on the change only: the figure moves with every runner that starts or ends.
@@ -79,8 +79,6 @@ export class HostGuard {
       else if (!why && p.cpuHeld) this.deps.logger.info({ pool: p.cfg.name }, 'CPU budget has room again; pool starts runners');
       p.setCpuHeld(why);
     }
-    const budget = cpuBudget(this.settings(), this.hostCpus);
-    const cpu = budget === undefined ? undefined : { budget, allocated: cpusAllocated(this.deps.store.runners.list().filter(isPresent), (pool) => this.cpusSeen.get(pool)) };
     this.deps.metrics?.capacity?.(this.figures, [...this.pools()].map((p) => ({ pool: p.cfg.name, blocked: p.capacity !== null })), cpu);
   }
 

@@ -11,6 +11,8 @@ import type { Action, Observation, PoolView } from './types.js';
 export interface PassPlan {
   actions: Action[];
   cpuHeld: Map<string, string>;
+  /** With a CPU budget: the CPUs allocated once this pass's creates have started. */
+  cpu?: { budget: number; allocated: number };
 }
 
 /**
@@ -61,7 +63,7 @@ export function planPass(obs: Observation, inflight: ReadonlySet<string> = new S
     actions.push(...planPool(pool, rows, obs, inflight, adopting.get(pool.name) ?? 0, admit));
     actions.push(...planGhosts(pool, obs, inflight));
   }
-  return { actions, cpuHeld };
+  return { actions, cpuHeld, ...(room ? { cpu: { budget: room.budget / 1000, allocated: (room.budget - room.left) / 1000 } } : {}) };
 }
 
 /** What is left of host.capacity.cpus (thousandths) after the runners that exist and those adopted now. */
@@ -85,8 +87,9 @@ function admitCpus(pool: PoolView, wanted: number, room: CpuRoom | undefined, he
   if (!room || !pool.cpus) return wanted;
   const need = milli(pool.cpus);
   const n = Math.min(wanted, Math.max(0, Math.floor(room.left / need)));
-  if (n < wanted) held.set(pool.name, cpuShortfall((room.budget - room.left) / 1000, room.budget / 1000, pool.cpus, wanted, n));
   room.left -= n * need;
+  // The figure counts the runners this pass starts: it is what the pool waits on.
+  if (n < wanted) held.set(pool.name, cpuShortfall((room.budget - room.left) / 1000, room.budget / 1000, pool.cpus, wanted, n));
   return n;
 }
 

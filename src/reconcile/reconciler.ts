@@ -178,8 +178,8 @@ export class Reconciler {
     await initPools(this.deps, this.poolMap.values());
     this.deps.scaleSets?.syncPools([...this.poolMap.values()].filter((p) => p.ready).map((p) => p.cfg));
     const obs = await this.observe();
-    const { actions, cpuHeld } = planPass(obs, this.exec.unsettledSince(checkpoint));
-    this.host.afterPlan(cpuHeld);
+    const { actions, ...held } = planPass(obs, this.exec.unsettledSince(checkpoint));
+    this.host.afterPlan(held);
     if (actions.length) this.deps.logger.debug({ actions }, 'plan');
     this.exec.apply(actions, { targetVersion: this.target });
     this.lastReconcileAt = this.deps.clock.now();

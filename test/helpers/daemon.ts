@@ -77,7 +77,7 @@ export async function startTestDaemon(
   opts: {
     extra?: string; logger?: Logger; daemon?: Partial<DaemonOptions>; dir?: string; host?: string; dataDir?: string;
     /** host.capacity floors (bytes; 0 turns one off), which go under the helper's `host:`. */
-    capacity?: { minFreeDisk?: number; minFreeMemory?: number };
+    capacity?: { minFreeDisk?: number; minFreeMemory?: number; cpus?: number | 'auto' };
   } = {},
 ): Promise<DaemonFixture> {
   const dir = opts.dir ?? (await tempDir(t, 'rf-daemon-'));

@@ -314,6 +314,6 @@ for (const c of cpuCases) {
 test('CPU budget: the held figure says what is allocated, the budget and what one runner needs', (t) => {
   const { cpuHeld } = planPass(obs({ pools: [pool({ size: 3, cpus: 1.5 })], cpu: { budget: 4 }, rows: [row('h1-cd-aaaaaa')], observed: [running('h1-cd-aaaaaa')] }));
   const why = cpuHeld.get('cd') ?? '';
-  t.regex(why, /\b1\.5 of host\.capacity\.cpus 4\b/);
+  t.regex(why, /\b3 of host\.capacity\.cpus 4\b/);
   t.regex(why, /\b1 more .* 1\.5 each/);
 });
