@@ -59,7 +59,7 @@ export function createLaunchKit(deps: {
     },
     async readHook(name) {
       const s = await readJobState(runnerRoot(dataDir(), name));
-      return s ? { state: s.state, at: s.at, ...(s.runId ? { runId: s.runId } : {}) } : undefined;
+      return s ? { state: s.state, at: s.at, ...(s.runId ? { runId: s.runId } : {}), ...(s.oomKills !== undefined ? { oomKills: s.oomKills } : {}) } : undefined;
     },
   };
 }

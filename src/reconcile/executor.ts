@@ -165,12 +165,17 @@ export class Executor {
     return { kind: 'token', token: token.token, url: scopeUrl(this.deps.config().github.url, cfg.scope), labels, runnerGroup: cfg.runnerGroup };
   }
 
-  private async reap(a: Extract<Action, { kind: 'reap' }>, targetVersion: string | null, judged: () => void): Promise<void> {
+  private async reap(reap: Extract<Action, { kind: 'reap' }>, targetVersion: string | null, judged: () => void): Promise<void> {
+    let a = reap;
     const { name, exitCode, reason } = a;
     const row = this.deps.store.runners.get(name);
     if (!row || row.state === 'gone') return;
     // A hook file present (or vandalised) means a job ran.
-    const ranJob = row.ranJob || (await hookState(this.deps, name)) !== undefined;
+    const hook = await hookState(this.deps, name);
+    const ranJob = row.ranJob || hook !== undefined;
+    // The completed hook counted OOM kills in the runner's cgroup: known before the runner exited,
+    // whatever order the engine's events come in.
+    if (hook !== 'refused' && (hook?.oomKills ?? 0) > 0) a = { ...a, oomKilled: true };
     const meaning = classifyExit(exitCode, row.ephemeral, ranJob);
     const pool = this.deps.pool(row.pool);
     this.deps.metrics?.runnerRestart?.(row.pool, exitCode);

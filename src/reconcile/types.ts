@@ -30,6 +30,8 @@ export interface JobHookState {
   at: number;
   /** GITHUB_RUN_ID of the job the runner took (job-started hook). */
   runId?: number;
+  /** Job-completed hook: OOM kills in the runner's memory cgroup during its last job. */
+  oomKills?: number;
 }
 
 export interface Observation {

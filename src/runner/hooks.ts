@@ -2,7 +2,14 @@ import path from 'node:path';
 import { FleetError } from '../errors.js';
 import { readRootFile } from './root-file.js';
 
-export type JobState = { state: 'busy' | 'idle'; at: number; job: string; runId?: number };
+export type JobState = {
+  state: 'busy' | 'idle';
+  at: number;
+  job: string;
+  runId?: number;
+  /** Completed hook: OOM kills in the runner's memory cgroup during the job (0: none, absent: unknown). */
+  oomKills?: number;
+};
 
 /**
  * The job hook script (run by the runner as `bash -e <script>` before/after every job).
@@ -17,6 +24,41 @@ export type JobState = { state: 'busy' | 'idle'; at: number; job: string; runId?
 const OOM_FIRST = `echo 500 2>/dev/null > "/proc/$PPID/oom_score_adj" || true
 `;
 
+/**
+ * OOM kills so far in the hook's own memory cgroup (the container, the unit, the process pool's
+ * group): v2 memory.events, v1 memory.oom_control, each at the path /proc/self/cgroup names or
+ * else at the mount's root (a container sees its own cgroup there). The count goes up in the
+ * kernel as the job's process is killed, before the step ends, so the completed hook sees it
+ * whatever order the engine's events arrive in. Unreadable: left empty.
+ */
+const OOM_COUNT = `rf_oom() {
+  local line p f k v
+  while IFS= read -r line; do
+    case "$line" in
+      0::*) p="\${line#0::}"; set -- "/sys/fs/cgroup\${p%/}/memory.events" /sys/fs/cgroup/memory.events ;;
+      *:memory:*) p="\${line#*:memory:}"; set -- "/sys/fs/cgroup/memory\${p%/}/memory.oom_control" /sys/fs/cgroup/memory/memory.oom_control ;;
+      *) continue ;;
+    esac
+    for f; do
+      if [ -f "$f" ]; then
+        while read -r k v; do if [ "$k" = oom_kill ]; then oom="$v"; return 0; fi; done < "$f"
+      fi
+    done
+  done < /proc/self/cgroup
+}
+oom=""; rf_oom 2>/dev/null || true
+case "$oom" in *[!0-9]*) oom="";; esac
+`;
+
+/** The completed hook: kills since the started hook's count, kept in the job file it wrote (a regular file only). */
+const OOM_DURING_JOB = `base=""
+if [ -f "$rf_dir/job" ] && [ ! -L "$rf_dir/job" ]; then
+  prev=""; IFS= read -r -n 4096 prev < "$rf_dir/job" 2>/dev/null || true
+  if [[ "$prev" =~ \\"oom\\":([0-9]+) ]]; then base="\${BASH_REMATCH[1]}"; fi
+fi
+extra=""; if [ -n "$oom" ]; then extra=",\\"oom\\":$oom"; if [ -n "$base" ]; then extra="$extra,\\"oomKills\\":$(( oom - base ))"; fi; fi
+`;
+
 export function hookScript(state: JobState['state']): string {
   return `#!/usr/bin/env bash
 # runner-fleet job hook: records "${state}" for the daemon (its local busy truth). Do not edit.
@@ -25,8 +67,8 @@ if [ -n "\${EPOCHREALTIME:-}" ]; then at="\${EPOCHREALTIME/[.,]/}"; at="\${at:0:
 case "$at" in *[!0-9]*|'') at="$(date +%s)000";; esac
 job="\${GITHUB_JOB:-}"; job="\${job//\\\\/\\\\\\\\}"; job="\${job//\\"/\\\\\\"}"
 run="\${GITHUB_RUN_ID:-0}"; case "$run" in *[!0-9]*|''|0*) run=0;; esac
-tmp="$rf_dir/.job.$$.tmp"
-printf '{"state":"%s","at":%s,"job":"%s","runId":%s}\\n' "${state}" "$at" "$job" "$run" > "$tmp"
+${OOM_COUNT}${state === 'idle' ? OOM_DURING_JOB : 'extra=""; if [ -n "$oom" ]; then extra=",\\"oom\\":$oom"; fi\n'}tmp="$rf_dir/.job.$$.tmp"
+printf '{"state":"%s","at":%s,"job":"%s","runId":%s%s}\\n' "${state}" "$at" "$job" "$run" "$extra" > "$tmp"
 mv -f "$tmp" "$rf_dir/job"
 ${state === 'busy' ? OOM_FIRST : ''}`;
 }
@@ -57,7 +99,9 @@ export async function readJobState(root: string): Promise<JobState | null> {
   }
   if ((v?.state === 'busy' || v?.state === 'idle') && typeof v.at === 'number') {
     const runId = typeof v.runId === 'number' && v.runId > 0 ? { runId: v.runId } : {};
-    return { state: v.state, at: v.at, job: typeof v.job === 'string' ? v.job : '', ...runId };
+    // Job-writable like the rest: it can only say its own runner was OOM-killed, which a job can do for real.
+    const oom = v.state === 'idle' && typeof v.oomKills === 'number' && Number.isSafeInteger(v.oomKills) && v.oomKills >= 0 ? { oomKills: v.oomKills } : {};
+    return { state: v.state, at: v.at, job: typeof v.job === 'string' ? v.job : '', ...runId, ...oom };
   }
   throw new FleetError('RUNNER_FILE_REFUSED', `${hookPaths(root).jobFile} is not the JSON the job hooks write`);
 }
