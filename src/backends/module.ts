@@ -3,6 +3,12 @@ import type { BackendKind, BackendSettings, FleetConfig, PoolOf } from '../confi
 import type { Check, CheckResult, DoctorContext } from '../doctor/types.js';
 import type { Failpoint } from '../daemon/failpoints.js';
 import type { Logger } from '../log.js';
+import type { CgroupPaths } from './process/cgroup.js';
+
+/** Where host facts are read for validation (tests point them at a fake layout). */
+export interface HostProbePaths {
+  cgroups?: CgroupPaths;
+}
 import type { DockerPlan } from './docker/plan.js';
 import type { ProcessPlan } from './process/plan.js';
 import type { SystemdPlan } from './systemd/plan.js';
@@ -36,8 +42,8 @@ export interface BackendModule<K extends BackendKind = BackendKind> {
   settings(section: SectionOf<K> | undefined): Extract<BackendSettings, { backend: K }> | undefined;
   /** Why this pool's runners cannot get dns / extraHosts, or undefined when they can. */
   cannotApplyHostEntries(raw: RawPool): string | undefined;
-  /** Why this backend cannot enforce `limits` on this host, or undefined when it can. */
-  cannotApplyLimits?(): string | undefined;
+  /** Why this backend cannot enforce these `limits` (raw YAML) on this host, or undefined when it can. */
+  cannotApplyLimits?(limits: Record<string, unknown>, host: HostProbePaths): string | undefined;
 
   // --- runtime
   /** `failpoint`: crash tests park a two-step create between its steps (daemon/failpoints.ts). */

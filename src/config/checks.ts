@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { backendModules } from '../backends/index.js';
+import type { HostProbePaths } from '../backends/module.js';
 import { RUNNER_NAME_MAX, SUFFIX_LEN } from './names.js';
 import { isSystemDir } from '../store/files.js';
 import { formatPath, type Path } from './positions.js';
@@ -20,7 +21,7 @@ const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const has = (o: Obj | undefined, k: string): boolean => o !== undefined && o[k] !== undefined && o[k] !== null && o[k] !== '';
 
 
-export function crossChecks(raw: unknown, hostName: string, report: Report): void {
+export function crossChecks(raw: unknown, hostName: string, report: Report, host: HostProbePaths = {}): void {
   const root = obj(raw);
   if (!root) return;
   checkAuth(obj(obj(root.github)?.auth), report);
@@ -30,7 +31,7 @@ export function crossChecks(raw: unknown, hostName: string, report: Report): voi
   checkTools(arr(root.tools), report);
   const pools = arr(root.pools);
   checkUnique(pools, 'pools', 'pool', report);
-  pools.forEach((p, i) => checkPool(obj(p), ['pools', i], obj(root.network), hostName, report));
+  pools.forEach((p, i) => checkPool(obj(p), ['pools', i], obj(root.network), hostName, report, host));
   checkCpuBudget(obj(obj(root.host)?.capacity)?.cpus, pools, report);
 }
 
@@ -144,7 +145,7 @@ function checkUnique(items: unknown[], list: string, what: string, report: Repor
   });
 }
 
-function checkPool(pool: Obj | undefined, path: Path, globalNet: Obj | undefined, host: string, report: Report): void {
+function checkPool(pool: Obj | undefined, path: Path, globalNet: Obj | undefined, host: string, report: Report, probe: HostProbePaths): void {
   if (!pool) return;
   checkScope(obj(pool.scope), [...path, 'scope'], report);
   exactlyOne(pool, ['size', 'scale'], path, 'pool size', report);
@@ -162,7 +163,7 @@ function checkPool(pool: Obj | undefined, path: Path, globalNet: Obj | undefined
       report([...path, 'name'], `runner names "${host}-${pool.name}-<suffix>" would be ${len} characters; GitHub allows ${RUNNER_NAME_MAX}`);
     }
   }
-  checkBackend(pool, path, globalNet, report);
+  checkBackend(pool, path, globalNet, report, probe);
 }
 
 function checkScope(scope: Obj | undefined, path: Path, report: Report): void {
@@ -170,7 +171,7 @@ function checkScope(scope: Obj | undefined, path: Path, report: Report): void {
 }
 
 /** Backend sections must match the backend, and a backend must be able to apply what it is given. */
-function checkBackend(pool: Obj, path: Path, globalNet: Obj | undefined, report: Report): void {
+function checkBackend(pool: Obj, path: Path, globalNet: Obj | undefined, report: Report, probe: HostProbePaths): void {
   const declared = pool.backend;
   const backend = typeof declared === 'string' ? declared : 'process';
   for (const m of backendModules.values()) {
@@ -180,7 +181,8 @@ function checkBackend(pool: Obj, path: Path, globalNet: Obj | undefined, report:
   }
   const mod = backendModules.get(backend as never);
   if (mod?.requires && !has(pool, mod.kind)) report([...path, 'backend'], `backend ${backend} requires ${mod.requires}`);
-  const noLimits = has(pool, 'limits') ? mod?.cannotApplyLimits?.() : undefined;
+  const limits = obj(pool.limits);
+  const noLimits = limits && Object.keys(limits).length ? mod?.cannotApplyLimits?.(limits, probe) : undefined;
   if (noLimits) report([...path, 'limits'], `pool "${String(pool.name)}" sets limits, but ${noLimits}`, 'key');
   // An unknown backend is the schema's to report; it cannot apply anything either.
   const why = mod ? mod.cannotApplyHostEntries(pool) : `backend ${backend}`;

@@ -5,6 +5,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { FleetError } from '../errors.js';
 import { crossChecks, type Report } from './checks.js';
+import type { HostProbePaths } from '../backends/module.js';
 import { ConfigError, sortIssues } from './errors.js';
 import { interpolateDocument } from './interpolate.js';
 import { sanitizeHostName } from './names.js';
@@ -29,6 +30,8 @@ export interface CheckOptions {
   hostname?: string;
   /** Check that files named but read later (caFile, secretEnv) exist. loadConfig does; unit tests of the text need not. */
   files?: boolean;
+  /** Where host facts (cgroups, for process-pool limits) are read. Default: this host's. */
+  host?: HostProbePaths;
 }
 
 export interface CheckResult {
@@ -101,7 +104,7 @@ export function checkConfigText(text: string, file: string, env: NodeJS.ProcessE
   const hostName = effectiveHostName(raw, opts.hostname ?? os.hostname());
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) for (const zi of parsed.error.issues) reportZodIssue(zi, loc, report);
-  crossChecks(raw, hostName, report);
+  crossChecks(raw, hostName, report, opts.host);
   const baseDir = path.dirname(file);
   const secrets = readSecrets(raw, baseDir, report);
   if (opts.files) checkNamedFiles(raw, baseDir, report);

@@ -44,7 +44,6 @@ const cases: Array<{ title: string; text: string; path: string; line: number; co
   { title: 'one runner needs more CPUs than the budget', text: MINIMAL + '    backend: systemd\n    systemd: { user: runner }\n    limits: { cpus: 4 }\nhost: { capacity: { cpus: 2 } }\n', path: 'pools[0].limits.cpus', line: 10 },
   { title: 'docker.cpus above the CPU budget', text: MINIMAL + '    backend: docker\n    docker: { image: x, cpus: 2.5 }\nhost: { capacity: { cpus: 2 } }\n', path: 'pools[0].docker.cpus', line: 9 },
   { title: 'limits.cpus above cpus: auto (the host CPU count)', text: MINIMAL + '    backend: systemd\n    systemd: { user: runner }\n    limits: { cpus: 100000 }\nhost: { capacity: { cpus: auto } }\n', path: 'pools[0].limits.cpus', line: 10 },
-  { title: 'limits on a process pool', text: MINIMAL + '    limits: { memory: 1g }\n', path: 'pools[0].limits', line: 8 },
   { title: 'limits.memory not a size', text: MINIMAL + '    backend: systemd\n    systemd: { user: runner }\n    limits: { memory: lots }\n', path: 'pools[0].limits.memory', line: 10 },
   { title: 'runner names too long', text: MINIMAL + `host: { name: ${'h'.repeat(60)} }\n`, path: 'pools[0].name', line: 5 },
   { title: 'no credentials', text: MINIMAL.replace('    token: t0ken\n', ''), path: 'github.auth', line: 2 },

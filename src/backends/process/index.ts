@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Backend, BackendRef, ObservedRunner, RunnerExit, RunnerSpec } from '../types.js';
 import { systemClock, type Clock } from '../../clock.js';
 import { isRunnerName } from '../../config/names.js';
-import { FleetError } from '../../errors.js';
+import { describeError, FleetError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { groupAlive, isSameProcess, signalGroup } from './procfs.js';
 import { listPidRecords, pidDir, pidFilePath, readExitFile, readPidRecord, removePidRecord, writePidRecord, type PidRecord } from './pidfile.js';
@@ -14,6 +14,7 @@ import { OutputEcho, tailFile } from './output.js';
 import { startRunner, type Started } from './spawn.js';
 import { findShim, listStarting, removeStarting, writeStarting } from './recover.js';
 import type { Failpoint } from '../../daemon/failpoints.js';
+import { findCgroups, neededControllers, probeCgroups, RunnerCgroups, type CgroupPaths } from './cgroup.js';
 
 export interface ProcessBackendOptions {
   host: string;
@@ -27,6 +28,8 @@ export interface ProcessBackendOptions {
   echoOutput?: boolean;
   /** Crash tests: a point between spawning a runner and writing its pid file. */
   failpoint?: Failpoint;
+  /** Where cgroups are read and made for pools with limits (tests: a fake layout). Default the host's. */
+  cgroups?: CgroupPaths;
 }
 
 type ExitInfo = { exitCode: number | null; signal: string | null; at: number };
@@ -108,7 +111,11 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
       let record: PidRecord;
       try {
         await writeStarting(opts.dataDir, { name: spec.name, pool: spec.pool, host: spec.host, root: spec.root, exitFileDefault, at: clock.now() });
-        const started = await startRunner(spec, { dataDir: opts.dataDir, exitFileDefault }, clock.now());
+        const cg = await limitGroup(spec);
+        const started = await startRunner(spec, { dataDir: opts.dataDir, exitFileDefault }, clock.now(), cg && ((pid) => cg.join(spec.name, pid))).catch(async (err) => {
+          await cg?.remove(spec.name).catch(() => undefined);
+          throw err;
+        });
         own(started);
         record = started.record;
         await opts.failpoint?.('process.spawned', spec.name);
@@ -133,11 +140,35 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
       // Let our own child's exit be reported first, then forget the runner entirely.
       const mine = children.get(name);
       if (mine?.rec.pid === rec.pid) await Promise.race([mine.done, delay(1000)]);
+      await removeLimitGroup(name);
       await removePidRecord(opts.dataDir, rec);
       adopted.delete(name);
       for (const k of exits.keys()) if (k.startsWith(`${name}:`)) exits.delete(k);
       echo?.forget(name);
     });
+  }
+
+  /** pools[].limits: the runner's cgroup, made before it starts; never a runner without the limits it was promised. */
+  async function limitGroup(spec: RunnerSpec): Promise<RunnerCgroups | undefined> {
+    const need = neededControllers(spec.limits);
+    if (!need.length) return undefined;
+    const found = probeCgroups(need, opts.cgroups);
+    if ('why' in found) throw new FleetError('BACKEND_FAILED', `runner ${spec.name}: pool limits need a cgroup child group, but ${found.why}`);
+    const cg = new RunnerCgroups(found.host);
+    await cg.create(spec.name, spec.limits!);
+    return cg;
+  }
+
+  let existing: RunnerCgroups | null | undefined;
+  /** Where runner groups live on this host, if anywhere (read once). */
+  function cgroups(): RunnerCgroups | undefined {
+    if (existing === undefined) existing = findCgroups(opts.cgroups) ?? null;
+    return existing ?? undefined;
+  }
+
+  /** After the runner ended: what is left in its group (a job that left its process group) goes, then the group. */
+  async function removeLimitGroup(name: string): Promise<void> {
+    await cgroups()?.remove(name).catch((err: unknown) => log.warn({ runner: name, err: describeError(err) }, 'could not remove the runner cgroup'));
   }
 
   /**
@@ -194,7 +225,8 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
         const mine = children.get(rec.name);
         if (mine?.rec.pid === rec.pid && !exits.has(key(rec))) await Promise.race([mine.done, delay(1000)]);
         const info = exits.get(key(rec)) ?? (await exitInfo(rec));
-        out.push({ ...base, state: 'exited', exitCode: info.exitCode, ...(info.signal ? { signal: info.signal } : {}) });
+        const oom = ((await cgroups()?.oomKills(rec.name)) ?? 0) > 0;
+        out.push({ ...base, state: 'exited', exitCode: info.exitCode, ...(info.signal ? { signal: info.signal } : {}), ...(oom ? { oomKilled: true } : {}) });
       }
     }
     return out;

@@ -1,4 +1,5 @@
 import type { BackendModule } from '../module.js';
+import { neededControllers, probeCgroups } from './cgroup.js';
 import { processIsolation } from './isolation.js';
 import { processPlan, processPlanRows } from './plan.js';
 import { processPoolIds } from './user.js';
@@ -8,9 +9,15 @@ export const processModule: BackendModule<'process'> = {
   kind: 'process',
   settings: (process) => ({ backend: 'process', ...(process ? { process } : {}) }),
   cannotApplyHostEntries: () => 'backend process',
-  // A cgroup v2 child group per runner is the way; until the daemon creates one, refuse rather
-  // than run without the limits the config promises.
-  cannotApplyLimits: () => 'the process backend cannot enforce them (no per-runner cgroup yet); use docker or systemd',
+  // Each runner gets a cgroup child group with the limits; where the daemon cannot make one,
+  // refuse rather than run without the limits the config promises.
+  cannotApplyLimits(limits, host) {
+    const need = neededControllers({
+      ...(limits.memory !== undefined ? { memory: 1 } : {}), ...(limits.cpus !== undefined ? { cpus: 1 } : {}), ...(limits.pids !== undefined ? { pids: 1 } : {}),
+    });
+    const found = probeCgroups(need, host.cgroups);
+    return 'why' in found ? `the process backend puts each runner in a cgroup child group with them, and ${found.why}` : undefined;
+  },
 
   async create({ cfg, logger, clock, failpoint }) {
     const { createProcessBackend } = await import('./index.js');

@@ -47,8 +47,18 @@ export interface SpawnPaths {
   exitFileDefault: string;
 }
 
-/** Starts the runner under the shim; resolves once the process exists and is identified. */
-export async function startRunner(spec: RunnerSpec, paths: SpawnPaths, now: number): Promise<Started> {
+/**
+ * With a cgroup to join, the shim first waits for one line on stdin: the daemon moves it into
+ * the group, then says go, so the runner and every job process start inside the limits. No
+ * line (the daemon died first) → the runner never starts unlimited.
+ */
+const GATE = 'IFS= read -r rf_go || exit 125; exec </dev/null; ';
+
+/**
+ * Starts the runner under the shim; resolves once the process exists and is identified.
+ * `join`: puts the shim's pid in the runner's cgroup before it starts anything.
+ */
+export async function startRunner(spec: RunnerSpec, paths: SpawnPaths, now: number, join?: (pid: number) => Promise<void>): Promise<Started> {
   await checkRunnable(spec);
   const ids = idsFor(spec.user);
   const logFile = path.join(spec.root, '_diag', 'rf-process.log');
@@ -60,7 +70,7 @@ export async function startRunner(spec: RunnerSpec, paths: SpawnPaths, now: numb
 
   const secrets = path.join(spec.root, SECRET_FILE);
   await writeSecretFile(secrets, spec.secretEnv, ids);
-  const argv = [SH, '-c', SHIM_SCRIPT, SHIM_ARGV0, exitFile, secrets, ...spec.command];
+  const argv = [SH, '-c', (join ? GATE : '') + SHIM_SCRIPT, SHIM_ARGV0, exitFile, secrets, ...spec.command];
   // The log lives in the job-writable root: never follow a link a previous job planted there,
   // never block on a FIFO, append only to a regular file.
   const fd = openLog(logFile);
@@ -75,7 +85,7 @@ export async function startRunner(spec: RunnerSpec, paths: SpawnPaths, now: numb
       // Only what the config built: nothing of the daemon's own environment (its token above all).
       env: { ...spec.env },
       detached: true,
-      stdio: ['ignore', fd, fd],
+      stdio: [join ? 'pipe' : 'ignore', fd, fd],
       ...(ids ? { uid: ids.uid, gid: ids.gid } : {}),
     });
   } finally {
@@ -85,6 +95,7 @@ export async function startRunner(spec: RunnerSpec, paths: SpawnPaths, now: numb
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
   });
+  if (join) await openGate(child, join, spec.name);
   // libuv returns after exec and reaps only on a later loop turn: /proc is readable right now.
   const info = readProc(child.pid);
   const record: PidRecord = {
@@ -145,6 +156,18 @@ async function writeSecretFile(file: string, secretEnv: Record<string, string>, 
   await fs.writeFile(tmp, renderSecretFile(secretEnv), { mode: 0o600, flag: 'wx' });
   if (ids) await fs.chown(tmp, ids.uid, ids.gid);
   await fs.rename(tmp, file);
+}
+
+async function openGate(child: ChildProcess, join: (pid: number) => Promise<void>, name: string): Promise<void> {
+  child.stdin?.on('error', () => undefined); // EPIPE if the shim is gone: its exit says the rest
+  try {
+    await join(child.pid!);
+  } catch (err) {
+    child.kill('SIGKILL');
+    child.stdin?.destroy();
+    throw new FleetError('BACKEND_FAILED', `runner ${name}: cannot move it into its cgroup`, { cause: err });
+  }
+  child.stdin?.end('go\n');
 }
 
 function spawnError(child: ChildProcess, name: string): Promise<FleetError> {
