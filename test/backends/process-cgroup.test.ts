@@ -4,7 +4,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
 import { probeCgroups, RunnerCgroups, type CgroupHost } from '../../src/backends/process/cgroup.js';
+import { processIsolation } from '../../src/backends/process/isolation.js';
+import { processPlan, processPlanRows } from '../../src/backends/process/plan.js';
 import { checkConfigText } from '../../src/config/load.js';
+import type { PoolOf } from '../../src/config/types.js';
+import type { DoctorContext } from '../../src/doctor/types.js';
 import { tempDir } from '../helpers/temp.js';
 
 const run = promisify(execFile);
@@ -124,4 +128,20 @@ test('cgroup v1 (this host\'s kind): runner-fleet/<runner> in each hierarchy wit
   await fs.writeFile(self, '4:memory:/svc\n');
   const noPids = probeCgroups(['pids'], { root, self });
   t.true('why' in noPids && /pids/.test(noPids.why));
+});
+
+test('plan and doctor say where a process pool\'s runners get their limits on this host, or why they cannot', (t) => {
+  const pool = { name: 'cd', backend: 'process', limits: { memory: 64 * MiB, pids: 100 } } as unknown as PoolOf<'process'>;
+  const { backend } = processPlan(pool, 'h1-cd-<suffix>');
+  const rows = processPlanRows(backend);
+  const row = rows.find(([k]) => k === 'limits')?.[1] ?? '';
+  const found = probeCgroups(['memory', 'pids']);
+  if ('host' in found) {
+    t.regex(row, /memory 64 MiB, pids 100 in cgroup v[12] .*runner-fleet\/h1-cd-<suffix>/);
+  } else {
+    t.regex(row, /cannot be applied here/);
+  }
+  const checks = processIsolation(pool, { cfg: { host: { dataDir: '/var/lib/rf' }, source: '/etc/rf.yaml' } } as unknown as DoctorContext, 'isolation cd');
+  const limits = checks.find((c) => /limits/.test(c.detail ?? ''));
+  t.is(limits?.status, 'host' in found ? 'ok' : 'fail');
 });

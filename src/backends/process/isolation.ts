@@ -3,9 +3,21 @@ import path from 'node:path';
 import type { PoolOf } from '../../config/types.js';
 import { fail, ok, warn, type CheckResult, type DoctorContext } from '../../doctor/types.js';
 import { DB_FILE } from '../../store/files.js';
+import { neededControllers, probeCgroups } from './cgroup.js';
 
-/** Doctor: who a process pool's jobs run as, and what that user can reach. */
+/** Doctor: who a process pool's jobs run as, what that user can reach, and whether its limits can be applied. */
 export function processIsolation(pool: PoolOf<'process'>, ctx: DoctorContext, name: string): CheckResult[] {
+  return [...whoRuns(pool, ctx, name), ...limitsCheck(pool, name)];
+}
+
+function limitsCheck(pool: PoolOf<'process'>, name: string): CheckResult[] {
+  if (!pool.limits) return [];
+  const found = probeCgroups(neededControllers(pool.limits));
+  if ('why' in found) return [fail(name, `limits: the daemon cannot put its runners in a cgroup: ${found.why}`, 'give the daemon a delegated, writable cgroup, or use a docker or systemd pool for limits')];
+  return [ok(name, `limits: each runner runs in its own cgroup v${found.host.version} group with them (the job is OOM-killed before the Listener)`)];
+}
+
+function whoRuns(pool: PoolOf<'process'>, ctx: DoctorContext, name: string): CheckResult[] {
   if (pool.process) {
     if (process.getuid?.() !== 0) {
       return [fail(name, `process.user ${pool.process.user} needs the daemon to run as root; the pool cannot start`, 'run the daemon as root (the shipped unit does), or drop process.user')];

@@ -1,22 +1,39 @@
-import type { PoolOf } from '../../config/types.js';
+import type { PoolOf, RunnerLimits } from '../../config/types.js';
+import { bytes } from '../../reconcile/capacity.js';
+import { neededControllers, probeCgroups } from './cgroup.js';
 
 export interface ProcessPlan {
   kind: 'process';
   user: string;
   group?: string;
+  /** pools[].limits: the cgroup each runner gets, or why the daemon cannot make one. */
+  limits?: { cgroup: string; applied: string } | { refused: string };
 }
 
-export function processPlan(pool: PoolOf<'process'>): { backend: ProcessPlan; warnings: string[] } {
+export function processPlan(pool: PoolOf<'process'>, exampleRunner = '<runner>'): { backend: ProcessPlan; warnings: string[] } {
+  const limits = pool.limits ? limitsPlan(pool.limits, exampleRunner) : undefined;
+  const lim = limits ? { limits } : {};
   if (pool.process) {
     const { user, group } = pool.process;
-    return { backend: { kind: 'process', user, ...(group ? { group } : {}) }, warnings: [] };
+    return { backend: { kind: 'process', user, ...(group ? { group } : {}), ...lim }, warnings: [] };
   }
   return {
-    backend: { kind: 'process', user: "the daemon's user" },
+    backend: { kind: 'process', user: "the daemon's user", ...lim },
     warnings: ["jobs run as the daemon's own user: they can read its state database, config and credentials and write the runner cache and tools (set process.user)"],
   };
 }
 
+function limitsPlan(l: RunnerLimits, runner: string): NonNullable<ProcessPlan['limits']> {
+  const found = probeCgroups(neededControllers(l));
+  if ('why' in found) return { refused: found.why };
+  const h = found.host;
+  const where = h.version === 2 ? `cgroup v2 ${h.parent}/${runner}` : `cgroup v1 ${Object.values(h.parents).map((p) => `${p}/${runner}`).join(', ')}`;
+  const applied = [l.memory ? `memory ${bytes(l.memory)}` : '', l.cpus ? `cpus ${l.cpus}` : '', l.pids ? `pids ${l.pids}` : ''].filter(Boolean).join(', ');
+  return { cgroup: where, applied };
+}
+
 export function processPlanRows(b: ProcessPlan): Array<[string, string]> {
-  return [['backend', `child process of the daemon, as ${b.user}${b.group ? `:${b.group}` : ''}`]];
+  const rows: Array<[string, string]> = [['backend', `child process of the daemon, as ${b.user}${b.group ? `:${b.group}` : ''}`]];
+  if (b.limits) rows.push(['limits', 'refused' in b.limits ? `cannot be applied here: ${b.limits.refused}` : `${b.limits.applied} in ${b.limits.cgroup}`]);
+  return rows;
 }
