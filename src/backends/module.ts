@@ -42,6 +42,8 @@ export interface BackendModule<K extends BackendKind = BackendKind> {
   settings(section: SectionOf<K> | undefined): Extract<BackendSettings, { backend: K }> | undefined;
   /** Why this pool's runners cannot get dns / extraHosts, or undefined when they can. */
   cannotApplyHostEntries(raw: RawPool): string | undefined;
+  /** A per-runner CPU limit set in the backend's own section (docker.cpus); `limits.cpus` wins over it. */
+  sectionCpus?(section: Record<string, unknown> | undefined): number | undefined;
   /** Why this backend cannot enforce these `limits` (raw YAML) on this host, or undefined when it can. */
   cannotApplyLimits?(limits: Record<string, unknown>, host: HostProbePaths): string | undefined;
 

@@ -40,8 +40,10 @@ export function rawRunnerCpus(pool: Obj | undefined, at: Path): { cpus: number; 
   const n = (v: unknown) => (typeof v === 'number' ? v : typeof v === 'string' && /^\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : undefined);
   const fromLimits = n(obj(pool?.limits)?.cpus);
   if (fromLimits !== undefined) return { cpus: fromLimits, at: [...at, 'limits', 'cpus'] };
-  const fromDocker = pool?.backend === 'docker' ? n(obj(pool.docker)?.cpus) : undefined;
-  return fromDocker === undefined ? undefined : { cpus: fromDocker, at: [...at, 'docker', 'cpus'] };
+  const declared = pool?.backend;
+  const kind = typeof declared === 'string' ? declared : 'process';
+  const fromSection = backendModules.get(kind as never)?.sectionCpus?.(obj(pool?.[kind]));
+  return fromSection === undefined ? undefined : { cpus: fromSection, at: [...at, kind, 'cpus'] };
 }
 
 /** A runner that needs more CPUs than the whole budget could never start: say so now, not at 3 a.m. */

@@ -1,5 +1,6 @@
 import type { RawConfig, RawNetworkOverride, RawPool } from './schema.js';
 import { parseHostPort } from './schema.js';
+import { moduleOf } from '../backends/index.js';
 import type { Secrets } from './secrets.js';
 import { resolvePath } from './secrets.js';
 import { DEFAULT_CAPACITY, type FleetConfig, type GitHubAuth, type NetworkConfig, type PoolConfig, type Scope, type ToolConfig } from './types.js';
@@ -99,8 +100,11 @@ function scope(s: RawPool['scope']): Scope {
 }
 
 function pool(p: RawPool, network: NetworkConfig, abs: (path: string) => string): PoolConfig {
+  const section = (p as unknown as Record<string, Record<string, unknown> | undefined>)[p.backend];
+  const cpus = p.limits?.cpus ?? moduleOf(p.backend).sectionCpus?.(section);
   return {
     ...p,
+    ...(cpus !== undefined ? { cpusPerRunner: cpus } : {}),
     scope: scope(p.scope),
     labels: [...p.labels],
     env: { ...p.env },

@@ -113,6 +113,8 @@ export interface PoolCommon {
   /** The global network section with this pool's overrides applied. */
   network: NetworkConfig;
   limits?: RunnerLimits;
+  /** Per-runner CPU limit as the backend applies it (limits.cpus, else its own: docker.cpus); set by the loader. */
+  cpusPerRunner?: number;
 }
 
 export type PoolConfig = PoolCommon & Sizing & BackendSettings;

@@ -35,9 +35,9 @@ export function bytes(n: number): string {
   return `${v >= 10 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
 }
 
-/** The CPU limit one runner of the pool gets from its backend: limits.cpus, else docker.cpus. None: undefined. */
+/** The CPU limit one runner of the pool gets from its backend (limits.cpus, else docker.cpus). None: undefined. */
 export function runnerCpus(p: PoolConfig): number | undefined {
-  return p.limits?.cpus ?? (p.backend === 'docker' ? p.docker.cpus : undefined);
+  return p.cpusPerRunner ?? p.limits?.cpus;
 }
 
 /** host.capacity.cpus resolved on this host (`auto`: its CPU count); undefined when there is no budget. */

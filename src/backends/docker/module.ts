@@ -17,6 +17,9 @@ export const dockerModule: BackendModule<'docker'> = {
       : undefined;
   },
 
+  // The older spelling of limits.cpus (raw YAML may still hold "2" as a string).
+  sectionCpus: (s) => (typeof s?.cpus === 'number' ? s.cpus : typeof s?.cpus === 'string' && /^\d+(\.\d+)?$/.test(s.cpus.trim()) ? Number(s.cpus) : undefined),
+
   async create({ cfg, logger, clock, failpoint }) {
     const { createDockerBackend } = await import('./index.js');
     return createDockerBackend({ host: cfg.host.name, logger, ...(clock ? { clock } : {}), ...(failpoint ? { failpoint } : {}) });

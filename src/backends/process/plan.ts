@@ -1,5 +1,4 @@
 import type { PoolOf, RunnerLimits } from '../../config/types.js';
-import { bytes } from '../../reconcile/capacity.js';
 import { neededControllers, probeCgroups } from './cgroup.js';
 
 export interface ProcessPlan {
@@ -28,7 +27,7 @@ function limitsPlan(l: RunnerLimits, runner: string): NonNullable<ProcessPlan['l
   if ('why' in found) return { refused: found.why };
   const h = found.host;
   const where = h.version === 2 ? `cgroup v2 ${h.parent}/${runner}` : `cgroup v1 ${Object.values(h.parents).map((p) => `${p}/${runner}`).join(', ')}`;
-  const applied = [l.memory ? `memory ${bytes(l.memory)}` : '', l.cpus ? `cpus ${l.cpus}` : '', l.pids ? `pids ${l.pids}` : ''].filter(Boolean).join(', ');
+  const applied = [l.memory ? `memory ${mib(l.memory)}` : '', l.cpus ? `cpus ${l.cpus}` : '', l.pids ? `pids ${l.pids}` : ''].filter(Boolean).join(', ');
   return { cgroup: where, applied };
 }
 
@@ -37,3 +36,5 @@ export function processPlanRows(b: ProcessPlan): Array<[string, string]> {
   if (b.limits) rows.push(['limits', 'refused' in b.limits ? `cannot be applied here: ${b.limits.refused}` : `${b.limits.applied} in ${b.limits.cgroup}`]);
   return rows;
 }
+
+const mib = (n: number): string => (n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n} bytes`);
