@@ -44,7 +44,7 @@ test('cgroup v2, delegated: the daemon moves into a leaf, passes memory/cpu/pids
 
   const cg = new RunnerCgroups(found.host);
   await cg.create('h1-cd-abc123', { memory: 64 * MiB, cpus: 1.5, pids: 300 });
-  t.is(await read(path.join(own, 'daemon', 'cgroup.procs')), '4242', 'the daemon left the cgroup it enables controllers in');
+  t.is(await read(path.join(own, 'runner-fleet-daemon', 'cgroup.procs')), '4242', 'the daemon left the cgroup it enables controllers in');
   t.is(await read(path.join(own, 'cgroup.subtree_control')), '+memory +cpu +pids');
   t.is(await read(path.join(own, 'runner-fleet', 'cgroup.subtree_control')), '+cpu +memory +pids');
   t.is(await read(path.join(group, 'memory.max')), String(64 * MiB));
@@ -57,6 +57,12 @@ test('cgroup v2, delegated: the daemon moves into a leaf, passes memory/cpu/pids
   t.is(await cg.oomKills('h1-cd-abc123'), undefined, 'no memory.events yet');
   await fs.writeFile(path.join(group, 'memory.events'), 'low 0\nhigh 0\nmax 12\noom 2\noom_kill 2\noom_group_kill 0\n');
   t.is(await cg.oomKills('h1-cd-abc123'), 2);
+
+  // The next probe runs in the daemon now in its leaf: same delegated cgroup, nothing to move again.
+  await fs.writeFile(self, '0::/system.slice/rf.service/runner-fleet-daemon\n');
+  await fs.writeFile(path.join(own, 'cgroup.subtree_control'), 'memory cpu pids\n');
+  const again = probeCgroups(['memory', 'cpu', 'pids'], { root, self });
+  t.like('host' in again ? again.host : again, { version: 2, own, parent: path.join(own, 'runner-fleet'), enable: [] });
 });
 
 test('cgroup v2, controllers already passed down: nothing is moved', async (t) => {
@@ -65,7 +71,7 @@ test('cgroup v2, controllers already passed down: nothing is moved', async (t) =
   if (!('host' in found)) return t.fail(found.why);
   t.deepEqual((found.host as Extract<CgroupHost, { version: 2 }>).enable, []);
   await new RunnerCgroups(found.host).create('h1-cd-abc124', { memory: 64 * MiB });
-  await t.throwsAsync(read(path.join(own, 'daemon', 'cgroup.procs')));
+  await t.throwsAsync(read(path.join(own, 'runner-fleet-daemon', 'cgroup.procs')));
   t.is(await read(path.join(own, 'runner-fleet', 'h1-cd-abc124', 'memory.max')), String(64 * MiB));
 });
 

@@ -26,8 +26,8 @@ export function neededControllers(l: RunnerLimits | undefined): Controller[] {
 /**
  * Where runner groups go. v2: `parent` is `{daemon's cgroup}/runner-fleet`; when the daemon's
  * own cgroup does not pass the controllers down yet, the daemon first moves its processes into
- * the leaf `{daemon's cgroup}/daemon` (a cgroup with processes cannot enable controllers for
- * children). v1: one `{hierarchy}{daemon's path}/runner-fleet` per controller.
+ * the leaf `{daemon's cgroup}/runner-fleet-daemon` (a cgroup with processes cannot enable
+ * controllers for children). v1: one `{hierarchy}{daemon's path}/runner-fleet` per controller.
  */
 export type CgroupHost =
   | { version: 2; own: string; parent: string; enable: Controller[]; isRoot: boolean }
@@ -63,7 +63,12 @@ export function findCgroups(p: CgroupPaths = {}): RunnerCgroups | undefined {
   return 'host' in found ? new RunnerCgroups(found.host) : undefined;
 }
 
-function probeV2(need: Controller[], root: string, rel: string, lenient: boolean): { host: CgroupHost } | { why: string } {
+/** The leaf the daemon moves itself into when it must pass controllers down from its own cgroup. */
+const DAEMON_LEAF = 'runner-fleet-daemon';
+
+function probeV2(need: Controller[], root: string, cgroupOfSelf: string, lenient: boolean): { host: CgroupHost } | { why: string } {
+  // Already moved into our leaf (an earlier create): the delegated cgroup is its parent.
+  const rel = path.posix.basename(cgroupOfSelf) === DAEMON_LEAF ? path.posix.dirname(cgroupOfSelf) : cgroupOfSelf;
   const own = path.join(root, rel);
   if (lenient) return { host: { version: 2, own, parent: path.join(own, 'runner-fleet'), enable: [], isRoot: rel === '/' } };
   const available = words(path.join(own, 'cgroup.controllers'));
@@ -154,7 +159,7 @@ export class RunnerCgroups {
     this.prepared ??= (async () => {
       if (h.enable.length) {
         if (!h.isRoot) {
-          const leaf = path.join(h.own, 'daemon');
+          const leaf = path.join(h.own, DAEMON_LEAF);
           await fs.mkdir(leaf, { recursive: true });
           for (const pid of await procs(h.own)) await fs.writeFile(path.join(leaf, 'cgroup.procs'), pid).catch(() => undefined);
         }
