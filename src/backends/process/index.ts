@@ -159,11 +159,11 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
     return cg;
   }
 
-  let existing: RunnerCgroups | null | undefined;
+  let groupsHere: RunnerCgroups | null | undefined;
   /** Where runner groups live on this host, if anywhere (read once). */
   function cgroups(): RunnerCgroups | undefined {
-    if (existing === undefined) existing = findCgroups(opts.cgroups) ?? null;
-    return existing ?? undefined;
+    if (groupsHere === undefined) groupsHere = findCgroups(opts.cgroups) ?? null;
+    return groupsHere ?? undefined;
   }
 
   /** After the runner ended: what is left in its group (a job that left its process group) goes, then the group. */
