@@ -175,10 +175,15 @@ do_dirs() {
   [ -n "$out" ] && echo changed || true
 }
 
-# A systemd-backend daemon runs as root; its job users must traverse the data dir (0711).
-systemd_backend() { [ -f "$ETC/config.yaml" ] && grep -Eq '^\s*backend:\s*systemd\b' "$ETC/config.yaml"; }
-data_mode() { systemd_backend && echo 711 || echo 700; }
-data_owner() { systemd_backend && echo root:root || echo "$SVC_USER:$SVC_USER"; }
+# A daemon with a systemd pool or a process pool with process.user runs as root (install-service
+# adds a drop-in for either); its job users must traverse the data dir (0711).
+DROP_INS=/etc/systemd/system/runner-fleet.service.d
+root_daemon() {
+  [ -f "$DROP_INS/systemd-backend.conf" ] || [ -f "$DROP_INS/process-user.conf" ] && return 0
+  [ -f "$ETC/config.yaml" ] && grep -Eq '^\s*backend:\s*systemd\b' "$ETC/config.yaml"
+}
+data_mode() { root_daemon && echo 711 || echo 700; }
+data_owner() { root_daemon && echo root:root || echo "$SVC_USER:$SVC_USER"; }
 
 # ---- the package --------------------------------------------------------------------------
 do_package() {
@@ -280,6 +285,7 @@ step dirs do_dirs # the config decides the data dir's mode (systemd pools need 0
 step credentials do_credentials
 unit_out=$(do_unit); say unit "${unit_out:-unchanged}"
 unit_changed=${unit_out:+1}
+step dirs do_dirs # the drop-ins install-service chose decide who owns the data dir
 step service do_start
 do_checks
 say done "runner-fleet $("$BIN" --version)"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Prints `systemd-analyze security --offline=yes` exposure for every shipped unit (with and
-# without the systemd-backend drop-in) and for a generated runner unit, then checks the
+# Prints `systemd-analyze security --offline=yes` exposure for every shipped unit (alone, with
+# the systemd-backend drop-in, with the process-user drop-in) and for a generated runner unit, then checks the
 # daemon's Docker-host unit stays <= 3.0. Needs systemd-analyze (apt: systemd) and node + tsx.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,14 +17,17 @@ score() { # unit-file label; prints a line, leaves the number in $last
   last=$s
 }
 
-mkdir -p "$work/docker" "$work/systemd/runner-fleet.service.d"
+mkdir -p "$work/docker" "$work/systemd/runner-fleet.service.d" "$work/process/runner-fleet.service.d"
 cp "$repo/systemd/runner-fleet.service" "$work/docker/"
 cp "$repo/systemd/runner-fleet.service" "$work/systemd/"
 cp "$repo/systemd/runner-fleet.service.d/systemd-backend.conf" "$work/systemd/runner-fleet.service.d/"
+cp "$repo/systemd/runner-fleet.service" "$work/process/"
+cp "$repo/systemd/runner-fleet.service.d/process-user.conf" "$work/process/runner-fleet.service.d/"
 
 score "$work/docker/runner-fleet.service" 'runner-fleet.service (docker host)'
 docker_score=$last
 score "$work/systemd/runner-fleet.service" 'runner-fleet.service + systemd-backend.conf'
+score "$work/process/runner-fleet.service" 'runner-fleet.service + process-user.conf'
 (cd "$repo" && node --import tsx scripts/systemd-runner-unit.ts "$work/runner") >/dev/null
 score "$work/runner/runner-fleet-build-01-cd-abc123.service" 'runner-fleet-{runner}.service (generated)'
 

@@ -14,6 +14,10 @@ import type { ProcessPlan } from './process/plan.js';
 import type { SystemdPlan } from './systemd/plan.js';
 import type { Backend, RunnerSpec } from './types.js';
 
+/** systemd/runner-fleet.service.d/{name}.conf, installed by install-service when a pool needs it. */
+export type DaemonDropIn = 'systemd-backend' | 'process-user';
+export const DAEMON_DROP_INS: readonly DaemonDropIn[] = ['systemd-backend', 'process-user'];
+
 /** What `plan` prints for a pool's backend. */
 export type BackendPlan = DockerPlan | SystemdPlan | ProcessPlan;
 
@@ -84,6 +88,10 @@ export interface BackendModule<K extends BackendKind = BackendKind> {
      */
     isolation?(pool: PoolOf<K>, ctx: DoctorContext, name: string): CheckResult[];
   };
-  /** The daemon's own service unit needs the systemd drop-in (it manages units). */
-  readonly needsSystemdDropIn: boolean;
+  /**
+   * The drop-in the daemon's own unit needs for this pool (it must be root to manage units or
+   * switch users), or undefined. Takes the raw pool so install-service can decide before the
+   * config validates; a typed pool has the same keys.
+   */
+  daemonDropIn(pool: RawPool): DaemonDropIn | undefined;
 }

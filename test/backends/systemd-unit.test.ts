@@ -111,6 +111,10 @@ test('install-service is idempotent and follows pools and credentials', async (t
   t.deepEqual((await installService({ ...o, systemdBackend: false })).changed, []);
   const withBackend = await installService({ ...o, systemdBackend: true });
   t.deepEqual(withBackend.changed, [path.join(unitDir, 'runner-fleet.service.d', 'systemd-backend.conf')]);
+  const withProcessUser = await installService({ ...o, systemdBackend: true, processUser: true });
+  t.deepEqual(withProcessUser.changed, [path.join(unitDir, 'runner-fleet.service.d', 'process-user.conf')]);
+  t.regex(await readFile(path.join(unitDir, 'runner-fleet.service.d', 'process-user.conf'), 'utf8'), /^CapabilityBoundingSet=CAP_SETUID CAP_SETGID /m);
+  t.deepEqual((await installService({ ...o, systemdBackend: true })).changed, [path.join(unitDir, 'runner-fleet.service.d', 'process-user.conf')], 'removed again');
   await writeFile(path.join(creds, 'github-app.pem'), 'k');
   const withApp = await installService({ ...o, systemdBackend: false });
   t.is(withApp.changed.length, 2, 'backend drop-in removed, credentials drop-in written');

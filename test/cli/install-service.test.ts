@@ -69,3 +69,29 @@ test('setup-host.sh: --help is a clean usage (exit 0); a missing value or an unk
     t.notRegex(r.stderr, /unbound variable/);
   }
 });
+
+test('install-service adds the process-user drop-in for a process pool with process.user, from the config or a raw YAML scan', async (t) => {
+  const dir = visibleDir(t);
+  const pool = `  - name: boxed
+    scope: { org: acme }
+    backend: process
+    size: 1
+    process: { user: nobody }`;
+  const units = path.join(dir, 'units');
+  const dropIn = path.join(units, 'runner-fleet.service.d', 'process-user.conf');
+  const plain = write(dir, 'plain.yaml', configYaml({ dataDir: '/var/lib/runner-fleet', apiUrl: 'https://api.github.com' }));
+  const none = await cli(['install-service', '--no-reload', '--unit-dir', units, '--credentials-dir', dir, '-c', plain]);
+  t.is(none.code, 0, none.stderr);
+  t.regex(none.stdout, /^process-user drop-in: not needed$/m);
+  t.false(fs.existsSync(dropIn));
+  // A config that does not validate here (its secret file is missing) is scanned as YAML.
+  const boxed = write(dir, 'boxed.yaml', configYaml({ dataDir: '/var/lib/runner-fleet', apiUrl: 'https://api.github.com', pool }).replace('token: test-pat', 'tokenFile: /nonexistent/token'));
+  const r = await cli(['install-service', '--no-reload', '--unit-dir', units, '--credentials-dir', dir, '-c', boxed]);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /^process-user drop-in: installed/m);
+  t.regex(r.stdout, /^systemd backend drop-in: not needed/m);
+  t.regex(fs.readFileSync(dropIn, 'utf8'), /^User=root$/m);
+  const off = await cli(['install-service', '--no-reload', '--no-process-user', '--unit-dir', units, '--credentials-dir', dir, '-c', boxed]);
+  t.is(off.code, 0, off.stderr);
+  t.false(fs.existsSync(dropIn));
+});

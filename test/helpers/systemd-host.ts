@@ -7,6 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
@@ -76,7 +77,9 @@ async function execChecked(container: string, argv: string[], input?: string): P
 
 export async function startSystemdHost(opts: SystemdHostOptions = {}): Promise<SystemdHost> {
   const name = `rf-systemd-${randomBytes(4).toString('hex')}`;
-  const mounts = [...new Set([REPO_DIR, ...(opts.mounts ?? [])])];
+  // A worktree's node_modules may be a link to another checkout's: mount where it points too.
+  const modules = realpathSync(path.join(REPO_DIR, 'node_modules'));
+  const mounts = [...new Set([REPO_DIR, ...(modules.startsWith(`${REPO_DIR}/`) ? [] : [modules]), ...(opts.mounts ?? [])])];
   const args = [
     'run', '-d', '--name', name, '--label', 'io.runner-fleet.test=systemd-host',
     '--cap-add', 'SYS_ADMIN', '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined',

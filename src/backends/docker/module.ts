@@ -53,5 +53,5 @@ export const dockerModule: BackendModule<'docker'> = {
     engine: checkDocker,
     network: { id: 'network-containers', run: checkNetworkFromContainers },
   },
-  needsSystemdDropIn: false,
+  daemonDropIn: () => undefined,
 };

@@ -20,7 +20,7 @@ function limitsCheck(pool: PoolOf<'process'>, name: string): CheckResult[] {
 function whoRuns(pool: PoolOf<'process'>, ctx: DoctorContext, name: string): CheckResult[] {
   if (pool.process) {
     if (process.getuid?.() !== 0) {
-      return [fail(name, `process.user ${pool.process.user} needs the daemon to run as root; the pool cannot start`, 'run the daemon as root (the shipped unit does), or drop process.user')];
+      return [fail(name, `process.user ${pool.process.user} needs the daemon to run as root; the pool cannot start`, 'run the daemon as root (install-service adds the process-user drop-in to the shipped unit), or drop process.user')];
     }
     return [ok(name, `jobs run as ${pool.process.user}; runners of this pool share that user`)];
   }

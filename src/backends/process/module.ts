@@ -39,5 +39,9 @@ export const processModule: BackendModule<'process'> = {
   planRows: processPlanRows,
   hostNetwork: true,
   doctor: { isolation: processIsolation },
-  needsSystemdDropIn: false,
+  // Switching to process.user needs a root daemon: the shipped unit runs as runner-fleet.
+  daemonDropIn: (pool) => {
+    const section = pool.process as { user?: unknown } | undefined;
+    return section?.user !== undefined && section.user !== null && section.user !== '' ? 'process-user' : undefined;
+  },
 };

@@ -38,5 +38,5 @@ export const systemdModule: BackendModule<'systemd'> = {
   planRows: systemdPlanRows,
   hostNetwork: true,
   doctor: { engine: checkSystemd, isolation: systemdIsolation },
-  needsSystemdDropIn: true,
+  daemonDropIn: () => 'systemd-backend',
 };

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FleetError } from '../../errors.js';
 import { localRunner, type CommandRunner } from './exec.js';
+import { DAEMON_DROP_INS, type DaemonDropIn } from '../module.js';
 
 export const SERVICE_NAME = 'runner-fleet.service';
 export const DEFAULT_BIN = '/usr/local/bin/runner-fleet';
@@ -20,6 +21,8 @@ export interface InstallServiceOptions {
   configPath?: string;
   /** Any pool with backend: systemd → the systemd-backend drop-in. */
   systemdBackend: boolean;
+  /** Any process pool with process.user → the process-user drop-in (root, setuid). */
+  processUser?: boolean;
   credentialsDir?: string;
   run?: CommandRunner;
   shippedDir?: string;
@@ -86,8 +89,11 @@ export async function installService(o: InstallServiceOptions): Promise<InstallR
   await put(path.join(unitDir, SERVICE_NAME), renderServiceUnit(shipped, o.bin ?? DEFAULT_BIN, o.configPath ?? DEFAULT_CONFIG), res);
 
   const dropDir = path.join(unitDir, `${SERVICE_NAME}.d`);
-  const backendConf = o.systemdBackend ? await readFile(path.join(shippedDir, `${SERVICE_NAME}.d`, 'systemd-backend.conf'), 'utf8') : undefined;
-  await put(path.join(dropDir, 'systemd-backend.conf'), backendConf, res);
+  const wanted: Record<DaemonDropIn, boolean> = { 'systemd-backend': o.systemdBackend, 'process-user': o.processUser ?? false };
+  for (const name of DAEMON_DROP_INS) {
+    const conf = wanted[name] ? await readFile(path.join(shippedDir, `${SERVICE_NAME}.d`, `${name}.conf`), 'utf8') : undefined;
+    await put(path.join(dropDir, `${name}.conf`), conf, res);
+  }
 
   res.credentials = await readdir(credDir).catch(() => []);
   await put(path.join(dropDir, 'credentials.conf'), credentialsDropIn(res.credentials, credDir), res);

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { parse } from 'yaml';
-import { backendModules, modulesIn } from '../../backends/index.js';
+import { backendModules } from '../../backends/index.js';
+import type { DaemonDropIn, RawPool } from '../../backends/module.js';
 import type { BackendKind } from '../../config/types.js';
 import { DEFAULT_BIN, DEFAULT_CREDENTIALS_DIR, installService } from '../../backends/systemd/service-install.js';
 import { describeError, FleetError } from '../../errors.js';
@@ -14,6 +15,7 @@ interface Opts {
   bin: string;
   credentialsDir: string;
   systemdBackend?: boolean;
+  processUser?: boolean;
 }
 
 /**
@@ -32,16 +34,21 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--credentials-dir <dir>', 'files loaded as systemd credentials', DEFAULT_CREDENTIALS_DIR)
     .option('--systemd-backend', 'install the systemd-backend drop-in (default: when a pool has backend: systemd)')
     .option('--no-systemd-backend', 'never install the systemd-backend drop-in')
+    .option('--process-user', 'install the process-user drop-in (default: when a process pool sets process.user)')
+    .option('--no-process-user', 'never install the process-user drop-in')
     .addHelpText('after', '\nExit 0 written (or unchanged), 1 writing or systemctl failed, 2 the config is missing or where the daemon cannot see it.')
     .action(async (o: Opts) => {
       checkConfigVisible(ctx.configPath());
-      const systemdBackend = o.systemdBackend ?? (await usesSystemdBackend(ctx));
+      const needed = o.systemdBackend === undefined || o.processUser === undefined ? await dropInsNeeded(ctx) : new Set<DaemonDropIn>();
+      const systemdBackend = o.systemdBackend ?? needed.has('systemd-backend');
+      const processUser = o.processUser ?? needed.has('process-user');
       const res = await installService({
         unitDir: o.unitDir,
         reload: o.reload,
         bin: o.bin,
         configPath: ctx.configPath(),
         systemdBackend,
+        processUser,
         credentialsDir: o.credentialsDir,
       });
       for (const f of res.changed) ctx.stdout.write(`changed: ${f}\n`);
@@ -50,6 +57,7 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.stderr.write(`warning: no credentials in ${o.credentialsDir}; the config must not rely on \${CREDENTIALS_DIRECTORY}\n`);
       }
       ctx.stdout.write(`systemd backend drop-in: ${systemdBackend ? 'installed' : 'not needed'}${o.reload ? ', systemd reloaded, unit enabled' : ''}\n`);
+      ctx.stdout.write(`process-user drop-in: ${processUser ? 'installed (the daemon runs as root to switch users)' : 'not needed'}\n`);
     });
 }
 
@@ -73,19 +81,26 @@ function checkConfigVisible(configPath: string): void {
 }
 
 /**
- * From the validated config when it loads; else a plain YAML scan, so the unit can be installed
- * before every secret the config names is in place.
+ * The drop-ins the config's pools need: from the validated config when it loads; else a plain
+ * YAML scan, so the unit can be installed before every secret the config names is in place.
  */
-async function usesSystemdBackend(ctx: CliContext): Promise<boolean> {
+async function dropInsNeeded(ctx: CliContext): Promise<Set<DaemonDropIn>> {
+  let pools: RawPool[];
   try {
-    return modulesIn(await ctx.loadConfig()).some((m) => m.needsSystemdDropIn);
+    pools = (await ctx.loadConfig()).pools as unknown as RawPool[];
   } catch (err) {
     try {
-      const doc = parse(await readFile(ctx.configPath(), 'utf8')) as { pools?: { backend?: string }[] } | null;
-      return (doc?.pools ?? []).some((p) => backendModules.get(p?.backend as BackendKind)?.needsSystemdDropIn === true);
+      const doc = parse(await readFile(ctx.configPath(), 'utf8')) as { pools?: RawPool[] } | null;
+      pools = (doc?.pools ?? []).filter((p) => p !== null && typeof p === 'object');
     } catch {
-      ctx.stderr.write(`warning: config not readable (${describeError(err)}); assuming no systemd pools\n`);
-      return false;
+      ctx.stderr.write(`warning: config not readable (${describeError(err)}); assuming no pool needs a drop-in\n`);
+      return new Set();
     }
   }
+  const out = new Set<DaemonDropIn>();
+  for (const p of pools) {
+    const d = backendModules.get((p.backend ?? 'process') as BackendKind)?.daemonDropIn(p);
+    if (d) out.add(d);
+  }
+  return out;
 }
