@@ -113,6 +113,12 @@ pools:
   await sd.sh(`mkdir -p ${VICTIM}/keep && for i in $(seq 1 50); do echo v > ${VICTIM}/keep/f$i; done; chmod -R go-w ${VICTIM}`);
 });
 
+test.afterEach.always(async (t) => {
+  if (t.passed || !t.context.sd) return;
+  const r = await t.context.sd.exec(['bash', '-c', 'journalctl -u runner-fleet.service --no-pager -n 40 | cut -c1-400; systemctl list-units --no-legend "rf-process-*"']);
+  t.log(r.stdout);
+});
+
 test.after.always(async (t) => {
   for (const fn of (t.context.cleanup ?? []).reverse()) await fn();
 });
@@ -145,7 +151,9 @@ for p in /proc/[0-9]*; do
   case "$e" in *CREDENTIALS_DIRECTORY=*|*NOTIFY_SOCKET=*|*test-pat*|*config-secret-canary*) echo "READ-OK: $p/environ";; esac
 done
 echo "environs-read=$n"
-env | grep -q 'CREDENTIALS_DIRECTORY\\|NOTIFY_SOCKET\\|INVOCATION_ID' && echo "READ-OK: own env has the daemon's" || true`;
+echo "env-names=$(env | grep -o '^[A-Z_]*=' | tr -d = | sort | tr '\\n' ' ')"
+# (INVOCATION_ID is its own scope's, set by systemd-run: not the daemon's.)
+env | grep '^CREDENTIALS_DIRECTORY=\\|^NOTIFY_SOCKET=\\|^WATCHDOG_' | sed 's/=.*//; s/^/READ-OK: own env has the daemon'"'"'s /' || true`;
   const job = await runJob(t, script);
   t.is(job.conclusion, 'success', job.output);
   const user = /^user=(\S+) group=(\S+)$/m.exec(job.output);

@@ -15,6 +15,8 @@ import { startRunner, type Started } from './spawn.js';
 import { findShim, listStarting, removeStarting, writeStarting } from './recover.js';
 import type { Failpoint } from '../../daemon/failpoints.js';
 import { findCgroups, neededControllers, probeCgroups, RunnerCgroups, type CgroupPaths } from './cgroup.js';
+import { localRunner, type CommandRunner } from '../systemd/exec.js';
+import { detectScopes, scopePrefix, scopeProperties, stopScope, type ScopeSupport } from './scope.js';
 
 export interface ProcessBackendOptions {
   host: string;
@@ -30,6 +32,10 @@ export interface ProcessBackendOptions {
   failpoint?: Failpoint;
   /** Where cgroups are read and made for pools with limits (tests: a fake layout). Default the host's. */
   cgroups?: CgroupPaths;
+  /** Runners in their own transient scope (scope.ts). Default: when the host has them (root + systemd). */
+  scopes?: ScopeSupport;
+  /** Where systemctl runs (stopping scopes). Default: locally. */
+  run?: CommandRunner;
 }
 
 type ExitInfo = { exitCode: number | null; signal: string | null; at: number };
@@ -55,6 +61,9 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
   /** Exits seen, keyed name:pid:startTime, so each is reported once. */
   const exits = new Map<string, ExitInfo>();
   const echo = opts.echoOutput ? new OutputEcho(log) : undefined;
+  const scopes = opts.scopes ?? detectScopes();
+  const run = opts.run ?? localRunner;
+  if (!scopes.systemdRun) log.debug({ reason: scopes.reason }, 'process runners share the daemon\'s cgroup (no transient scopes)');
 
   const key = (r: PidRecord) => `${r.name}:${r.pid}:${r.startTime}`;
 
@@ -111,8 +120,15 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
       let record: PidRecord;
       try {
         await writeStarting(opts.dataDir, { name: spec.name, pool: spec.pool, host: spec.host, root: spec.root, exitFileDefault, at: clock.now() });
-        const cg = await limitGroup(spec);
-        const started = await startRunner(spec, { dataDir: opts.dataDir, exitFileDefault }, clock.now(), cg && ((pid) => cg.join(spec.name, pid))).catch(async (err) => {
+        // A scope of this name still holding processes (a persistent runner's leftovers) would
+        // make systemd-run fail; what is in it belongs to no running runner of ours.
+        if (scopes.systemdRun) await stopScope(run, spec.name);
+        // In a scope the limits are the scope's own properties: a raw group under the daemon's
+        // cgroup would put the runner back into the daemon's unit (and NotifyAccess=all's reach).
+        const scope = scopes.systemdRun ? scopePrefix(scopes.systemdRun, spec.name, scopeProperties(spec.limits)) : undefined;
+        const cg = scope ? undefined : await limitGroup(spec);
+        const paths = { dataDir: opts.dataDir, exitFileDefault, ...(scope ? { scope } : {}) };
+        const started = await startRunner(spec, paths, clock.now(), cg && ((pid) => cg.join(spec.name, pid))).catch(async (err) => {
           await cg?.remove(spec.name).catch(() => undefined);
           throw err;
         });
@@ -137,6 +153,9 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
       if (!rec || rec.host !== opts.host) return;
       // Never signal a pid that is not provably ours (start time + argv).
       if (isSameProcess(rec)) await stopGroup(rec, o.graceMs);
+      // What left the process group (setsid, double fork) is still in the scope: nothing of the
+      // runner may outlive it, least of all while its root is being removed.
+      if (scopes.systemdRun) await stopScope(run, name);
       // Let our own child's exit be reported first, then forget the runner entirely.
       const mine = children.get(name);
       if (mine?.rec.pid === rec.pid) await Promise.race([mine.done, delay(1000)]);

@@ -1,6 +1,7 @@
 import type { BackendModule } from '../module.js';
 import { neededControllers, probeCgroups } from './cgroup.js';
 import { processIsolation } from './isolation.js';
+import { detectScopes } from './scope.js';
 import { processPlan, processPlanRows } from './plan.js';
 import { processPoolIds } from './user.js';
 
@@ -12,6 +13,8 @@ export const processModule: BackendModule<'process'> = {
   // Each runner gets a cgroup child group with the limits; where the daemon cannot make one,
   // refuse rather than run without the limits the config promises.
   cannotApplyLimits(limits, host) {
+    // A root daemon on a systemd host puts each runner in a scope that carries the limits.
+    if (detectScopes().systemdRun) return undefined;
     const need = neededControllers({
       ...(limits.memory !== undefined ? { memory: 1 } : {}), ...(limits.cpus !== undefined ? { cpus: 1 } : {}), ...(limits.pids !== undefined ? { pids: 1 } : {}),
     });

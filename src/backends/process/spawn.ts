@@ -3,9 +3,11 @@ import { closeSync, constants as fsc, fstatSync, openSync, promises as fs } from
 import path from 'node:path';
 import type { RunnerSpec } from '../types.js';
 import { FleetError } from '../../errors.js';
-import { readProc } from './procfs.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { readProc, type ProcInfo } from './procfs.js';
+import { findTool } from './scope.js';
 import type { PidRecord } from './pidfile.js';
-import { idsFor, type UnixIds } from './user.js';
+import { hasPasswdEntry, idsFor, type UnixIds } from './user.js';
 import { LOAD_SECRETS, SECRET_FILE, renderSecretFile } from '../secret-file.js';
 
 /**
@@ -45,6 +47,36 @@ export interface SpawnPaths {
   dataDir: string;
   /** {dataDir}/process/{name}.exit */
   exitFileDefault: string;
+  /** `systemd-run --scope ... --`: the runner's own scope (scope.ts), when the host has them. */
+  scope?: string[];
+}
+
+/** How long systemd-run (a round trip to PID 1) and setpriv may take to reach the shim. */
+const EXEC_WAIT_MS = 15_000;
+
+/**
+ * setpriv switches to the runner's user with that user's groups (initgroups), as systemd's
+ * User= does: the pool user's supplementary groups (docker) keep working. libuv's uid/gid
+ * switch (the fallback) drops them all. A uid without a passwd entry gets no supplementary group.
+ */
+function setprivPrefix(ids: UnixIds): string[] | undefined {
+  const bin = findTool('setpriv');
+  if (!bin) return undefined;
+  const groups = hasPasswdEntry(ids.uid) ? '--init-groups' : '--clear-groups';
+  return [bin, `--reuid=${ids.uid}`, `--regid=${ids.gid}`, groups, '--'];
+}
+
+async function shimExec(pid: number, argv: string[], exited: Promise<unknown>): Promise<ProcInfo | null> {
+  let done = false;
+  void exited.then(() => (done = true));
+  const deadline = Date.now() + EXEC_WAIT_MS;
+  for (;;) {
+    const info = readProc(pid);
+    if (!info || info.state === 'Z' || done) return info;
+    if (info.cmdline.length === argv.length && info.cmdline.every((v, i) => v === argv[i])) return info;
+    if (Date.now() > deadline) throw new FleetError('BACKEND_FAILED', `pid ${pid} did not become the runner shim within ${EXEC_WAIT_MS} ms (${info.cmdline[0]})`);
+    await delay(5);
+  }
 }
 
 /**
@@ -71,6 +103,9 @@ export async function startRunner(spec: RunnerSpec, paths: SpawnPaths, now: numb
   const secrets = path.join(spec.root, SECRET_FILE);
   await writeSecretFile(secrets, spec.secretEnv, ids);
   const argv = [SH, '-c', (join ? GATE : '') + SHIM_SCRIPT, SHIM_ARGV0, exitFile, secrets, ...spec.command];
+  // systemd-run (into the scope) and setpriv (to the runner's user) each exec the next: one pid.
+  const setpriv = ids ? setprivPrefix(ids) : undefined;
+  const launch = [...(paths.scope ?? []), ...(setpriv ?? []), ...argv];
   // The log lives in the job-writable root: never follow a link a previous job planted there,
   // never block on a FIFO, append only to a regular file.
   const fd = openLog(logFile);
@@ -80,13 +115,14 @@ export async function startRunner(spec: RunnerSpec, paths: SpawnPaths, now: numb
     const st = fstatSync(fd);
     if (!st.isFile()) throw new FleetError('RUNNER_FILE_REFUSED', `${logFile} is not a regular file`);
     logOffset = st.size;
-    child = spawn(SH, argv.slice(1), {
+    child = spawn(launch[0]!, launch.slice(1), {
       cwd: spec.root,
       // Only what the config built: nothing of the daemon's own environment (its token above all).
       env: { ...spec.env },
       detached: true,
       stdio: [join ? 'pipe' : 'ignore', fd, fd],
-      ...(ids ? { uid: ids.uid, gid: ids.gid } : {}),
+      // Without setpriv, libuv switches users (and drops every supplementary group).
+      ...(ids && !setpriv ? { uid: ids.uid, gid: ids.gid } : {}),
     });
   } finally {
     closeSync(fd);
@@ -97,7 +133,9 @@ export async function startRunner(spec: RunnerSpec, paths: SpawnPaths, now: numb
   });
   if (join) await openGate(child, join, spec.name);
   // libuv returns after exec and reaps only on a later loop turn: /proc is readable right now.
-  const info = readProc(child.pid);
+  // Through systemd-run/setpriv the shim is only there once they have exec'd: its argv is how a
+  // later daemon recognises it, so wait for it (or for the exit, which the event reports).
+  const info = launch.length === argv.length ? readProc(child.pid) : await shimExec(child.pid, argv, exited);
   const record: PidRecord = {
     name: spec.name,
     pool: spec.pool,

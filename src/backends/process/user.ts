@@ -37,6 +37,11 @@ function lookup(file: string, pred: (fields: string[]) => boolean): UnixIds | un
   return undefined;
 }
 
+/** Whether /etc/passwd names this uid (setpriv --init-groups needs a name). */
+export function hasPasswdEntry(uid: number, passwdFile = '/etc/passwd'): boolean {
+  return lookup(passwdFile, (f) => Number(f[2]) === uid) !== undefined;
+}
+
 /** Switch users only when we can (root) and were asked to. */
 export function idsFor(user: string | undefined): UnixIds | undefined {
   if (!user || typeof process.getuid !== 'function' || process.getuid() !== 0) return undefined;
