@@ -29,7 +29,7 @@ type VariantOf<K extends BackendKind> = Extract<BackendSettings, { backend: K }>
 export type RawPool = Record<string, unknown>;
 
 /** The parts of a runner's spec that depend on its backend. */
-export type SpecParts = Pick<RunnerSpec, 'user' | 'docker' | 'systemd'> & { networkMode?: string };
+export type SpecParts = Pick<RunnerSpec, 'user' | 'docker' | 'systemd' | 'process'> & { networkMode?: string };
 
 /**
  * Everything the rest of the program knows about one backend kind. The engine itself loads

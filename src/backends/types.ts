@@ -1,4 +1,4 @@
-import type { BackendKind, DockerPoolConfig, RunnerLimits, SystemdPoolConfig } from '../config/types.js';
+import type { BackendKind, DockerPoolConfig, RunnerLimits, SystemdPoolConfig, ProcessPoolConfig } from '../config/types.js';
 
 export type { BackendKind };
 
@@ -37,6 +37,8 @@ export interface RunnerSpec {
   network: { dns: string[]; extraHosts: Record<string, string>; mode?: string };
   docker?: DockerPoolConfig;
   systemd?: SystemdPoolConfig;
+  /** A process pool's process.user section (per-runner users are made by the backend). */
+  process?: ProcessPoolConfig;
 }
 
 export interface BackendRef {

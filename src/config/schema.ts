@@ -167,8 +167,11 @@ const systemd = z
   .strictObject({ user: unixName, group: optional(unixName), isolation: optional(z.enum(['per-runner', 'shared'])) })
   .transform(stripUndefined);
 
-/** process pools: run the runner and its jobs as this user (the daemon must be root to switch). */
-const processUser = z.strictObject({ user: text, group: optional(text) });
+/**
+ * process pools: run the runner and its jobs as this user (the daemon must be root to switch);
+ * per-runner (default): each runner as its own system user in that user's groups.
+ */
+const processUser = z.strictObject({ user: text, group: optional(text), isolation: optional(z.enum(['per-runner', 'shared'])) });
 
 const scale = z.strictObject({
   minIdle: int.refine((n) => n >= 0, { error: 'must be 0 or more' }).default(0),

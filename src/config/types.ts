@@ -63,7 +63,12 @@ export const DEFAULT_SYSTEMD_ISOLATION = 'per-runner' as const;
 export interface ProcessPoolConfig {
   user: string;
   group?: string;
+  /** per-runner (default): each runner its own system user in `user`'s groups; shared: all run as `user`. */
+  isolation?: 'per-runner' | 'shared';
 }
+
+/** What a process pool with `process.user` and without `isolation` gets (as systemd pools). */
+export const DEFAULT_PROCESS_ISOLATION = 'per-runner' as const;
 
 export interface ScaleConfig {
   minIdle: number;

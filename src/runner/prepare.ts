@@ -206,7 +206,7 @@ function writeAtomic(file: string, content: string, mode: number): void {
  * readdir's recursive mode walks into linked directories, which once handed the cache's
  * externals/ to the runner user.
  */
-function chownTree(dir: string, uid: number, gid: number): void {
+export function chownTree(dir: string, uid: number, gid: number): void {
   fs.lchownSync(dir, uid, gid);
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);

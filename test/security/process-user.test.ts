@@ -95,7 +95,7 @@ test.serial('a process pool with process.user: its jobs run as that user and rea
   await until(() => fs.existsSync(path.join(otherRoot, '.credentials_rsaparams')), 30_000, 'the trusted runner configured');
   fs.chmodSync(fx.configPath, 0o600);
   const script = `R="\${RUNNER_WORKSPACE%/_work}"; D="${dataDir}"
-echo "user=$(id -un)"
+echo "user=$(id -un) group=$(id -gn)"
 for f in "$D/state.db" "$D/state.db-wal" "${fx.configPath}" "${otherRoot}/.credentials_rsaparams" "${otherRoot}/.runner" "${otherRoot}/.env"; do
   if cat "$f" > /dev/null 2>&1; then echo "READ-OK: $f"; else echo "unreadable: $f"; fi
 done
@@ -106,7 +106,8 @@ echo "environ-lines=$(grep -c RUNNER_TOOL_CACHE "$R/_work/environs")"
 if grep -q "${CANARY}" "$R/_work/environs"; then echo "READ-OK: daemon environment"; fi
 ${ATTACK_LITE}`;
   const job = await emu.waitForJob(emu.queueJob({ labels: ['self-hosted', 'hostile'], script }), 60_000);
-  t.regex(job.output, new RegExp(`^user=${JOB_USER}$`, 'm'));
+  // process.isolation defaults to per-runner: the runner's own user, in the pool user's group.
+  t.regex(job.output, new RegExp(`^user=rf-[0-9a-f]{13} group=${JOB_USER}$`, 'm'));
   t.regex(job.output, /unreadable: .*state\.db/);
   t.regex(job.output, /unreadable: .*\.credentials_rsaparams/);
   t.regex(job.output, /^environ-lines=[1-9]/m, 'the job did read the environments it could');

@@ -17,6 +17,8 @@ import type { Failpoint } from '../../daemon/failpoints.js';
 import { findCgroups, neededControllers, probeCgroups, RunnerCgroups, type CgroupPaths } from './cgroup.js';
 import { localRunner, type CommandRunner } from '../systemd/exec.js';
 import { detectScopes, scopePrefix, scopeProperties, stopScope, type ScopeSupport } from './scope.js';
+import { runnerUsers } from '../users.js';
+import { dropOwnUser, ownUser, useOwnUser } from './runner-user.js';
 
 export interface ProcessBackendOptions {
   host: string;
@@ -63,6 +65,7 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
   const echo = opts.echoOutput ? new OutputEcho(log) : undefined;
   const scopes = opts.scopes ?? detectScopes();
   const run = opts.run ?? localRunner;
+  const users = runnerUsers(run);
   if (!scopes.systemdRun) log.debug({ reason: scopes.reason }, 'process runners share the daemon\'s cgroup (no transient scopes)');
 
   const key = (r: PidRecord) => `${r.name}:${r.pid}:${r.startTime}`;
@@ -127,8 +130,9 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
         // cgroup would put the runner back into the daemon's unit (and NotifyAccess=all's reach).
         const scope = scopes.systemdRun ? scopePrefix(scopes.systemdRun, spec.name, scopeProperties(spec.limits)) : undefined;
         const cg = scope ? undefined : await limitGroup(spec);
+        const runAs = ownUser(spec) ? { ...spec, user: await useOwnUser(spec, users) } : spec;
         const paths = { dataDir: opts.dataDir, exitFileDefault, ...(scope ? { scope } : {}) };
-        const started = await startRunner(spec, paths, clock.now(), cg && ((pid) => cg.join(spec.name, pid))).catch(async (err) => {
+        const started = await startRunner(runAs, paths, clock.now(), cg && ((pid) => cg.join(spec.name, pid))).catch(async (err) => {
           await cg?.remove(spec.name).catch(() => undefined);
           throw err;
         });
@@ -150,12 +154,16 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
     return serialized(name, async () => {
       const rec = await readPidRecord(opts.dataDir, name);
       // Another host's runner (shared data dir) is not ours to stop or forget.
-      if (!rec || rec.host !== opts.host) return;
+      if (rec && rec.host !== opts.host) return;
+      // A create that failed after making the runner's user: the user still goes.
+      if (!rec) return dropOwnUser(name, users, log);
       // Never signal a pid that is not provably ours (start time + argv).
       if (isSameProcess(rec)) await stopGroup(rec, o.graceMs);
       // What left the process group (setsid, double fork) is still in the scope: nothing of the
       // runner may outlive it, least of all while its root is being removed.
       if (scopes.systemdRun) await stopScope(run, name);
+      // Without a scope, the runner's own user is what all its processes share.
+      await dropOwnUser(name, users, log);
       // Let our own child's exit be reported first, then forget the runner entirely.
       const mine = children.get(name);
       if (mine?.rec.pid === rec.pid) await Promise.race([mine.done, delay(1000)]);

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import type { PoolOf } from '../../config/types.js';
+import { DEFAULT_PROCESS_ISOLATION, type PoolOf } from '../../config/types.js';
 import { fail, ok, warn, type CheckResult, type DoctorContext } from '../../doctor/types.js';
 import { DB_FILE } from '../../store/files.js';
 import { neededControllers, probeCgroups } from './cgroup.js';
@@ -24,7 +24,13 @@ function whoRuns(pool: PoolOf<'process'>, ctx: DoctorContext, name: string): Che
     if (process.getuid?.() !== 0) {
       return [fail(name, `process.user ${pool.process.user} needs the daemon to run as root; the pool cannot start`, 'run the daemon as root (install-service adds the process-user drop-in to the shipped unit), or drop process.user')];
     }
-    return [ok(name, `jobs run as ${pool.process.user}; runners of this pool share that user; ${scopeNote()}`)];
+    const u = pool.process.user;
+    if ((pool.process.isolation ?? DEFAULT_PROCESS_ISOLATION) === 'per-runner') {
+      return [ok(name, `each runner runs as its own user (rf-*) in ${u}'s groups: siblings' roots and process environments are out of reach; ${scopeNote()}`)];
+    }
+    const many = pool.scale ? pool.scale.max > 1 : pool.size > 1;
+    if (!many) return [ok(name, `jobs run as ${u}; ${scopeNote()}`)];
+    return [warn(name, `runners of this pool share ${u}: a job can read its siblings' roots (.credentials_rsaparams) and process environments; ${scopeNote()}`, 'use process.isolation: per-runner unless jobs need the pool user itself')];
   }
   const creds = process.env.CREDENTIALS_DIRECTORY ? `, ${process.env.CREDENTIALS_DIRECTORY}` : '';
   return [warn(name,

@@ -29,7 +29,7 @@ export const processModule: BackendModule<'process'> = {
   specParts(pool) {
     if (!pool.process) return {};
     const ids = processPoolIds(pool.process, pool.name);
-    return { user: `${ids.uid}:${ids.gid}` };
+    return { user: `${ids.uid}:${ids.gid}`, process: pool.process };
   },
   // Throws CONFIG_INVALID when the daemon cannot switch users: the pool fails, the others run.
   runnerOwner: (pool) => (pool.process ? processPoolIds(pool.process, pool.name) : undefined),

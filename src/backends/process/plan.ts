@@ -1,5 +1,6 @@
-import type { PoolOf, RunnerLimits } from '../../config/types.js';
+import { DEFAULT_PROCESS_ISOLATION, type PoolOf, type RunnerLimits } from '../../config/types.js';
 import { neededControllers, probeCgroups } from './cgroup.js';
+import { detectScopes, scopeUnit } from './scope.js';
 
 export interface ProcessPlan {
   kind: 'process';
@@ -7,6 +8,8 @@ export interface ProcessPlan {
   group?: string;
   /** pools[].limits: the cgroup each runner gets, or why the daemon cannot make one. */
   limits?: { cgroup: string; applied: string } | { refused: string };
+  /** With process.user. per-runner: each runner its own rf-* user in the pool user's groups (the default); shared: all run as user. */
+  isolation?: 'per-runner' | 'shared';
 }
 
 export function processPlan(pool: PoolOf<'process'>, exampleRunner = '<runner>'): { backend: ProcessPlan; warnings: string[] } {
@@ -14,7 +17,10 @@ export function processPlan(pool: PoolOf<'process'>, exampleRunner = '<runner>')
   const lim = limits ? { limits } : {};
   if (pool.process) {
     const { user, group } = pool.process;
-    return { backend: { kind: 'process', user, ...(group ? { group } : {}), ...lim }, warnings: [] };
+    const isolation = pool.process.isolation ?? DEFAULT_PROCESS_ISOLATION;
+    const many = pool.scale ? pool.scale.max > 1 : pool.size > 1;
+    const warnings = isolation === 'shared' && many ? [`runners of this pool share ${user}: a job can read its siblings' roots (.credentials_rsaparams) and process environments (process.isolation: per-runner)`] : [];
+    return { backend: { kind: 'process', user, ...(group ? { group } : {}), isolation, ...lim }, warnings };
   }
   return {
     backend: { kind: 'process', user: "the daemon's user", ...lim },
@@ -23,16 +29,19 @@ export function processPlan(pool: PoolOf<'process'>, exampleRunner = '<runner>')
 }
 
 function limitsPlan(l: RunnerLimits, runner: string): NonNullable<ProcessPlan['limits']> {
+  const applied = [l.memory ? `memory ${mib(l.memory)}` : '', l.cpus ? `cpus ${l.cpus}` : '', l.pids ? `pids ${l.pids}` : ''].filter(Boolean).join(', ');
+  // A root daemon on a systemd host: the runner's scope carries them (scope.ts).
+  if (detectScopes().systemdRun) return { cgroup: `systemd scope ${scopeUnit(runner)}`, applied };
   const found = probeCgroups(neededControllers(l));
   if ('why' in found) return { refused: found.why };
   const h = found.host;
   const where = h.version === 2 ? `cgroup v2 ${h.parent}/${runner}` : `cgroup v1 ${Object.values(h.parents).map((p) => `${p}/${runner}`).join(', ')}`;
-  const applied = [l.memory ? `memory ${mib(l.memory)}` : '', l.cpus ? `cpus ${l.cpus}` : '', l.pids ? `pids ${l.pids}` : ''].filter(Boolean).join(', ');
   return { cgroup: where, applied };
 }
 
 export function processPlanRows(b: ProcessPlan): Array<[string, string]> {
-  const rows: Array<[string, string]> = [['backend', `child process of the daemon, as ${b.user}${b.group ? `:${b.group}` : ''}`]];
+  const who = b.isolation === 'per-runner' ? `a user per runner in ${b.user}'s groups` : b.user;
+  const rows: Array<[string, string]> = [['backend', `child process of the daemon, as ${who}${b.group ? `, group ${b.group}` : ''}`]];
   if (b.limits) rows.push(['limits', 'refused' in b.limits ? `cannot be applied here: ${b.limits.refused}` : `${b.limits.applied} in ${b.limits.cgroup}`]);
   return rows;
 }

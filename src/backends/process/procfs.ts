@@ -93,3 +93,26 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
     if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
   }
 }
+
+/** Live pids whose real or effective uid is `uid` (/proc/{pid}/status). */
+export function pidsOfUid(uid: number): number[] {
+  const out: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    let status: string;
+    try {
+      status = readFileSync(`/proc/${e}/status`, 'utf8');
+    } catch {
+      continue;
+    }
+    const ids = /^Uid:\s+(\d+)\s+(\d+)/m.exec(status);
+    const state = /^State:\s+(\S)/m.exec(status)?.[1];
+    if (ids && (Number(ids[1]) === uid || Number(ids[2]) === uid) && state !== 'Z' && state !== 'X') out.push(Number(e));
+  }
+  return out;
+}

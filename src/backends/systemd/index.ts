@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { systemClock, type Clock } from '../../clock.js';
 import { isRunnerName } from '../../config/names.js';
+import { DEFAULT_SYSTEMD_ISOLATION } from '../../config/types.js';
 import { FleetError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { perRunnerLock } from '../runner-lock.js';
@@ -9,7 +10,7 @@ import { localFiles, localRunner, type CommandRunner, type HostFiles } from './e
 import { mainGone, SHOW_PROPS, toObserved } from './state.js';
 import { Systemctl, type UnitProps } from './systemctl.js';
 import { envFileFor, parseUnitKeys, renderUnit, runAsUser, UNIT_PREFIX, unitName, type UnitPaths } from './unit.js';
-import { perRunner, runnerUsers } from './users.js';
+import { perRunner, runnerUsers } from '../users.js';
 import { createWatcher } from './watch.js';
 
 export type { CommandRunner, CommandResult, HostFiles } from './exec.js';
@@ -125,7 +126,7 @@ export function createSystemdBackend(opts: SystemdBackendOptions): Backend {
       if (found && ACTIVE.has(found.props.ActiveState ?? '') && found.props.SubState !== 'exited') return { name: spec.name, ref: unit };
 
       const pool = runAsUser(spec);
-      const own = perRunner(spec) ? await users.ensure(spec, pool.user, pool.group) : undefined;
+      const own = perRunner(spec.systemd?.isolation ?? DEFAULT_SYSTEMD_ISOLATION, spec.systemd?.user ?? spec.user) ? await users.ensure(spec, pool.user, pool.group) : undefined;
       const { user, group } = own ?? pool;
       // A per-runner user's home is its root (useradd --home-dir): writable, and nobody else's.
       const home = own ? spec.root : await homeOf(user);

@@ -1,14 +1,13 @@
 import crypto from 'node:crypto';
-import { FleetError } from '../../errors.js';
-import { DEFAULT_SYSTEMD_ISOLATION } from '../../config/types.js';
-import type { RunnerSpec } from '../types.js';
-import type { CommandRunner } from './exec.js';
+import { FleetError } from '../errors.js';
+import type { CommandRunner } from './systemd/exec.js';
 
 /**
- * Per-runner system users (systemd.isolation: per-runner, the default): each runner of a pool
- * runs as its own user in the pool user's group, so a job cannot read its siblings' roots or
- * their Listeners' /proc/<pid>/environ. systemd 252 refuses a numeric User= without a passwd
- * entry and DynamicUser= forces a private /tmp, hence real users, made and removed here.
+ * Per-runner system users (systemd.isolation / process.isolation: per-runner, the default):
+ * each runner of a pool runs as its own user in the pool user's group, so a job cannot read its
+ * siblings' roots or their Listeners' /proc/<pid>/environ. systemd 252 refuses a numeric User=
+ * without a passwd entry and DynamicUser= forces a private /tmp, hence real users, made and
+ * removed here (shared by the systemd and process backends).
  *
  * Under the shipped unit (ProtectSystem=strict) /etc is read-only in the daemon's mount
  * namespace, so useradd cannot lock /etc/group. The daemon already asks PID 1 to start runner
@@ -18,11 +17,9 @@ import type { CommandRunner } from './exec.js';
 
 const isRoot = (u: string) => u === 'root' || u === '0';
 
-/** Whether this runner gets its own user (root pools asked for root: nothing to separate). */
-export function perRunner(spec: RunnerSpec): boolean {
-  const s = spec.systemd;
-  const user = s?.user ?? spec.user;
-  return (s?.isolation ?? DEFAULT_SYSTEMD_ISOLATION) === 'per-runner' && user !== undefined && !isRoot(user);
+/** Whether a runner gets its own user (root pools asked for root: nothing to separate). */
+export function perRunner(isolation: 'per-runner' | 'shared', user: string | undefined): boolean {
+  return isolation === 'per-runner' && user !== undefined && !isRoot(user);
 }
 
 /** rf-<13 hex>: deterministic (destroy finds it from the name alone), well under 32 characters. */
@@ -35,9 +32,11 @@ const mark = (runner: string) => `runner-fleet ${runner}`;
 
 export interface RunnerUsers {
   /** Creates (or reuses, when ours) the runner's user; returns its name and group. */
-  ensure(spec: RunnerSpec, poolUser: string, poolGroup: string | undefined): Promise<{ user: string; group: string }>;
+  ensure(spec: { name: string; root: string }, poolUser: string, poolGroup: string | undefined): Promise<{ user: string; group: string }>;
   /** Removes the runner's user if it exists and is ours; absent is fine. */
   remove(runner: string): Promise<void>;
+  /** The uid of the runner's user when it exists and is ours. */
+  uidOf(runner: string): Promise<number | undefined>;
 }
 
 export function runnerUsers(run: CommandRunner): RunnerUsers {
@@ -92,6 +91,10 @@ export function runnerUsers(run: CommandRunner): RunnerUsers {
         );
         return { user, group };
       }),
+    async uidOf(runner) {
+      const e = await entry(runnerUserName(runner));
+      return e && e[4] === mark(runner) ? Number(e[2]) : undefined;
+    },
     remove: (runner) =>
       one(async () => {
         const user = runnerUserName(runner);
