@@ -158,8 +158,10 @@ env | grep '^CREDENTIALS_DIRECTORY=\\|^NOTIFY_SOCKET=\\|^WATCHDOG_' | sed 's/=.*
   t.is(job.conclusion, 'success', job.output);
   const user = /^user=(\S+) group=(\S+)$/m.exec(job.output);
   t.truthy(user, job.output);
-  t.not(user![1], 'root');
+  // process.isolation defaults to per-runner: its own user (made through PID 1: /etc is read-only to the daemon).
+  t.regex(user![1]!, /^rf-[0-9a-f]{13}$/);
   t.is(user![2], 'runner', 'in the pool user\'s group');
+  t.log(/^env-names=.*$/m.exec(job.output)?.[0]);
   t.regex(job.output, /unreadable: .*state\.db$/m);
   t.regex(job.output, /unreadable: \/etc\/runner-fleet\/config\.yaml$/m);
   t.regex(job.output, /unreadable: \/run\/credentials\/runner-fleet\.service\/github-token$/m);
