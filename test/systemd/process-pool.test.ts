@@ -100,6 +100,7 @@ pools:
     size: 2
     ephemeral: true
     process: { user: runner }
+    limits: { memory: 768m, cpus: 1.5, pids: 4000 }
 `,
   );
   await writeFile(path.join(dir, 'token'), 'test-pat\n', { mode: 0o600 });
@@ -245,6 +246,12 @@ echo done`;
   const before = online(emu).map((r) => r.name).sort();
   const scopes = (await sd.sh("systemctl list-units --no-legend --plain --state=active 'rf-process-*.scope' | awk '{print $1}'")).split('\n').filter(Boolean);
   t.is(scopes.length, 2, scopes.join(' '));
+  // pools[].limits are the scope's own properties (no raw cgroup under the daemon's unit).
+  const props = await sd.sh(`systemctl show -p MemoryMax -p MemorySwapMax -p CPUQuotaPerSecUSec -p TasksMax ${scopes[0]}`);
+  t.regex(props, /^MemoryMax=805306368$/m);
+  t.regex(props, /^MemorySwapMax=0$/m);
+  t.regex(props, /^CPUQuotaPerSecUSec=1\.50*s$/m);
+  t.regex(props, /^TasksMax=4000$/m);
   await sd.sh('systemctl restart runner-fleet.service');
   t.is((await sd.sh('systemctl is-active runner-fleet.service')).trim(), 'active');
   await new Promise((r) => setTimeout(r, 5_000)); // several reconcile intervals (1 s)
