@@ -90,6 +90,14 @@ export const MIGRATIONS: readonly string[] = [
     updated_at       INTEGER NOT NULL
   );
   `,
+  // v5: forget every stored GitHub runner id. Versions before issue 10 item 5 stored the id a
+  // runner's job-writable `.runner` named without checking it against GitHub, and rows do not say
+  // where their id came from: a job could have pointed its row at a sibling's or a foreign
+  // registration. From here on an id in a row comes from GitHub itself (the JIT answer, a lookup
+  // by name, or a `.runner` hint GitHub confirmed); the next deregistration looks it up again.
+  `
+  UPDATE runners SET github_id = NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -5,6 +5,7 @@
  * never makes it delete (or chown) anything outside the root. Process backend, real runners.
  */
 import test from 'ava';
+import BetterSqlite3 from 'better-sqlite3';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -94,3 +95,26 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
   }
   return out;
 }
+
+test("a sibling's id an older version stored from .runner: after the upgrade, retiring the runner deletes its own registration, never the sibling's", async (t) => {
+  const emu = await startEmulator();
+  t.teardown(() => emu.close());
+  const pools = poolYaml({ name: 'cd', ephemeral: false }) + poolYaml({ name: 'ci', ephemeral: false, labels: ['ci-only'] });
+  const fx = await startTestDaemon(t, emu, pools);
+  t.teardown(() => stopAndKillRunners(fx));
+  const [victim] = await until(() => (online(emu, 'ci').length === 1 ? online(emu, 'ci') : null), 30_000, 'sibling online');
+  const [mine] = await until(() => (online(emu, 'cd').length === 1 ? online(emu, 'cd') : null), 30_000, 'runner online');
+  await fx.stop('keep');
+  // What an older daemon left behind: the row's id is the sibling's (read from a rewritten .runner), schema v4.
+  const db = new BetterSqlite3(path.join(fx.config.host.dataDir, 'state.db'));
+  db.prepare('UPDATE runners SET github_id = ? WHERE name = ?').run(victim!.id, mine!.name);
+  db.pragma('user_version = 4');
+  db.close();
+
+  const fx2 = await startTestDaemon(t, emu, pools, { dir: fx.dir });
+  t.teardown(() => stopAndKillRunners(fx2));
+  fx2.daemon.reconciler.drain('cd');
+  await until(() => liveRows(fx2, 'cd').length === 0, 30_000, 'cd drained');
+  await until(() => !emu.runners().some((r) => r.id === mine!.id), 15_000, "the runner's own registration deleted");
+  t.true(emu.runners().some((r) => r.id === victim!.id), 'the sibling is still registered');
+});
