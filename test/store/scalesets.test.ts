@@ -30,7 +30,8 @@ test('a database from before scale sets migrates to one with the scale_sets tabl
   t.teardown(() => fs.promises.rm(dir, { recursive: true, force: true }));
   openStore(dir).close();
   const raw = new BetterSqlite3(path.join(dir, 'state.db'));
-  raw.exec(`DROP TABLE scale_sets; PRAGMA user_version = ${SCHEMA_VERSION - 1};`);
+  // v4 added scale_sets: a v3 database.
+  raw.exec(`DROP TABLE scale_sets; PRAGMA user_version = 3;`);
   raw.close();
   const store = openStore(dir);
   store.scaleSets.put(base);
