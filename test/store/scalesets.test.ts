@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import BetterSqlite3 from 'better-sqlite3';
-import { openStore, SCHEMA_VERSION } from '../../src/store/index.js';
+import { openStore } from '../../src/store/index.js';
 
 const base = { pool: 'burst', scopeKey: 'org:acme', name: 'h1-burst', scaleSetId: 7, runnerGroupId: 1, lastMessageId: 0, statistics: {} };
 
