@@ -28,6 +28,7 @@ const VICTIM = '/srv/rf-victim';
 
 interface Ctx {
   sd: SystemdHost;
+  setup: string[];
   emu: Emulator;
   cleanup: Array<() => Promise<void> | void>;
 }
@@ -104,11 +105,12 @@ pools:
 `,
   );
   await writeFile(path.join(dir, 'token'), 'test-pat\n', { mode: 0o600 });
-  const r = await sd.exec([
+  t.context.setup = [
     'bash', path.join(REPO_DIR, 'provisioning', 'setup-host.sh'),
     '--package', REPO_DIR, '--config', config, '--github-token-file', path.join(dir, 'token'),
     '--apt-packages', 'ca-certificates',
-  ]);
+  ];
+  const r = await sd.exec(t.context.setup);
   if (r.code !== 0) throw new Error(`setup-host.sh exited ${r.code}\n${r.stdout}\n${r.stderr}`);
   // A directory only root may change, with content: what a link swapped in during rm -r would expose.
   await sd.sh(`mkdir -p ${VICTIM}/keep && for i in $(seq 1 50); do echo v > ${VICTIM}/keep/f$i; done; chmod -R go-w ${VICTIM}`);
@@ -134,6 +136,10 @@ test.serial('install-service gives a process.user pool its drop-in: the daemon r
   const caps = /^CapabilityBoundingSet=(.*)$/m.exec(show)?.[1]?.split(/\s+/).sort();
   t.deepEqual(caps, ['cap_chown', 'cap_dac_override', 'cap_fowner', 'cap_kill', 'cap_setgid', 'cap_setuid']);
   t.is((await sd.sh(`stat -c '%a %U' ${DATA}`)).trim(), '711 root');
+  const again = await sd.exec(t.context.setup);
+  t.is(again.code, 0, again.stdout + again.stderr);
+  const steps = again.stdout.split('\n').filter((l) => /^\w+:\s/.test(l) && !l.startsWith('done:'));
+  t.deepEqual(steps.filter((l) => !/\sunchanged$/.test(l)), [], 'a second run changes nothing');
 });
 
 test.serial('a job of a process.user pool runs as its own user and reads neither state.db, the config, the credentials nor the daemon environment', async (t) => {
