@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Backend, BackendRef, ObservedRunner, RunnerExit, RunnerSpec } from '../types.js';
 import { systemClock, type Clock } from '../../clock.js';
 import { isRunnerName } from '../../config/names.js';
-import { describeError, FleetError } from '../../errors.js';
+import { FleetError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { groupAlive, isSameProcess, signalGroup } from './procfs.js';
 import { listPidRecords, pidDir, pidFilePath, readExitFile, readPidRecord, removePidRecord, writePidRecord, type PidRecord } from './pidfile.js';
@@ -14,9 +14,10 @@ import { OutputEcho, tailFile } from './output.js';
 import { startRunner, type Started } from './spawn.js';
 import { findShim, listStarting, removeStarting, writeStarting } from './recover.js';
 import type { Failpoint } from '../../daemon/failpoints.js';
-import { findCgroups, neededControllers, probeCgroups, RunnerCgroups, type CgroupPaths } from './cgroup.js';
+import type { CgroupPaths } from './cgroup.js';
+import { confinement as createConfinement } from './confine.js';
 import { localRunner, type CommandRunner } from '../systemd/exec.js';
-import { detectScopes, scopePrefix, scopeProperties, stopScope, type ScopeSupport } from './scope.js';
+import { detectScopes, type ScopeSupport } from './scope.js';
 import { runnerUsers } from '../users.js';
 import { dropOwnUser, ownUser, useOwnUser } from './runner-user.js';
 
@@ -66,6 +67,7 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
   const scopes = opts.scopes ?? detectScopes();
   const run = opts.run ?? localRunner;
   const users = runnerUsers(run);
+  const confinement = createConfinement({ scopes, run, log, ...(opts.cgroups ? { cgroups: opts.cgroups } : {}) });
   if (!scopes.systemdRun) log.debug({ reason: scopes.reason }, 'process runners share the daemon\'s cgroup (no transient scopes)');
 
   const key = (r: PidRecord) => `${r.name}:${r.pid}:${r.startTime}`;
@@ -123,17 +125,11 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
       let record: PidRecord;
       try {
         await writeStarting(opts.dataDir, { name: spec.name, pool: spec.pool, host: spec.host, root: spec.root, exitFileDefault, at: clock.now() });
-        // A scope of this name still holding processes (a persistent runner's leftovers) would
-        // make systemd-run fail; what is in it belongs to no running runner of ours.
-        if (scopes.systemdRun) await stopScope(run, spec.name);
-        // In a scope the limits are the scope's own properties: a raw group under the daemon's
-        // cgroup would put the runner back into the daemon's unit (and NotifyAccess=all's reach).
-        const scope = scopes.systemdRun ? scopePrefix(scopes.systemdRun, spec.name, scopeProperties(spec.limits)) : undefined;
-        const cg = scope ? undefined : await limitGroup(spec);
+        const placed = await confinement.place(spec);
         const runAs = ownUser(spec) ? { ...spec, user: await useOwnUser(spec, users) } : spec;
-        const paths = { dataDir: opts.dataDir, exitFileDefault, ...(scope ? { scope } : {}) };
-        const started = await startRunner(runAs, paths, clock.now(), cg && ((pid) => cg.join(spec.name, pid))).catch(async (err) => {
-          await cg?.remove(spec.name).catch(() => undefined);
+        const paths = { dataDir: opts.dataDir, exitFileDefault, ...(placed.scope ? { scope: placed.scope } : {}) };
+        const started = await startRunner(runAs, paths, clock.now(), placed.join).catch(async (err) => {
+          await placed.undo();
           throw err;
         });
         own(started);
@@ -159,43 +155,18 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
       if (!rec) return dropOwnUser(name, users, log);
       // Never signal a pid that is not provably ours (start time + argv).
       if (isSameProcess(rec)) await stopGroup(rec, o.graceMs);
-      // What left the process group (setsid, double fork) is still in the scope: nothing of the
-      // runner may outlive it, least of all while its root is being removed.
-      if (scopes.systemdRun) await stopScope(run, name);
-      // Without a scope, the runner's own user is what all its processes share.
-      await dropOwnUser(name, users, log);
       // Let our own child's exit be reported first, then forget the runner entirely.
       const mine = children.get(name);
       if (mine?.rec.pid === rec.pid) await Promise.race([mine.done, delay(1000)]);
-      await removeLimitGroup(name);
+      // What left the process group (setsid, double fork) dies with the scope or group, and
+      // every process of the runner's own user: none may outlive it while its root is removed.
+      await confinement.release(name);
+      await dropOwnUser(name, users, log);
       await removePidRecord(opts.dataDir, rec);
       adopted.delete(name);
       for (const k of exits.keys()) if (k.startsWith(`${name}:`)) exits.delete(k);
       echo?.forget(name);
     });
-  }
-
-  /** pools[].limits: the runner's cgroup, made before it starts; never a runner without the limits it was promised. */
-  async function limitGroup(spec: RunnerSpec): Promise<RunnerCgroups | undefined> {
-    const need = neededControllers(spec.limits);
-    if (!need.length) return undefined;
-    const found = probeCgroups(need, opts.cgroups);
-    if ('why' in found) throw new FleetError('BACKEND_FAILED', `runner ${spec.name}: pool limits need a cgroup child group, but ${found.why}`);
-    const cg = new RunnerCgroups(found.host);
-    await cg.create(spec.name, spec.limits!);
-    return cg;
-  }
-
-  let groupsHere: RunnerCgroups | null | undefined;
-  /** Where runner groups live on this host, if anywhere (read once). */
-  function cgroups(): RunnerCgroups | undefined {
-    if (groupsHere === undefined) groupsHere = findCgroups(opts.cgroups) ?? null;
-    return groupsHere ?? undefined;
-  }
-
-  /** After the runner ended: what is left in its group (a job that left its process group) goes, then the group. */
-  async function removeLimitGroup(name: string): Promise<void> {
-    await cgroups()?.remove(name).catch((err: unknown) => log.warn({ runner: name, err: describeError(err) }, 'could not remove the runner cgroup'));
   }
 
   /**
@@ -252,7 +223,7 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
         const mine = children.get(rec.name);
         if (mine?.rec.pid === rec.pid && !exits.has(key(rec))) await Promise.race([mine.done, delay(1000)]);
         const info = exits.get(key(rec)) ?? (await exitInfo(rec));
-        const oom = ((await cgroups()?.oomKills(rec.name)) ?? 0) > 0;
+        const oom = (await confinement.oomKills(rec.name)) > 0;
         out.push({ ...base, state: 'exited', exitCode: info.exitCode, ...(info.signal ? { signal: info.signal } : {}), ...(oom ? { oomKilled: true } : {}) });
       }
     }
