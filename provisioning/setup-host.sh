@@ -4,7 +4,7 @@
 #
 #   setup-host.sh [--package DIR|TGZ] [--node-binary PATH] [--config FILE]
 #                 [--github-token-file FILE] [--app-key-file FILE] [--webhook-secret-file FILE]
-#                 [--job-user NAME|""] [--apt-packages "a b"] [--no-start] [--skip-checks]
+#                 [--job-user NAME|""] [--job-docker] [--apt-packages "a b"] [--no-start] [--skip-checks]
 #
 #   --package      built package: a checkout with dist/ + node_modules/, or an `npm pack` tarball
 #                  (needs npm to fetch its dependencies). Default: the package holding this script.
@@ -16,6 +16,8 @@
 #                  land in /etc/runner-fleet/credentials/ (0600 root), loaded by systemd as
 #                  credentials: tokenFile: ${CREDENTIALS_DIRECTORY:-/etc/runner-fleet/credentials}/github-token
 #   --job-user     the user systemd-backend pools run jobs as (default: runner; "" for none).
+#   --job-docker   also put that user in the docker group (jobs get the Docker socket: root on
+#                  this host; only for pools whose every workflow is trusted). Off by default.
 set -euo pipefail
 
 PREFIX=/opt/runner-fleet
@@ -36,6 +38,7 @@ job_user=runner
 apt_packages='ca-certificates tar gzip git curl'
 start=1
 checks=1
+job_docker=0
 
 usage() {
   cat <<'EOF_USAGE'
@@ -57,6 +60,8 @@ Options:
                              credentials are stored in /etc/runner-fleet/credentials/ (0600 root)
                              and reach the daemon as systemd credentials
   --job-user NAME            the user systemd-backend pools run jobs as (default: runner; "" for none)
+  --job-docker               put the job user in the docker group: jobs can then use the Docker
+                             socket, which is root on this host (doctor warns); off by default
   --apt-packages "A B"       packages to install (default: ca-certificates tar gzip git curl)
   --no-start                 do not (re)start the service
   --skip-checks              do not run `runner-fleet validate` and `doctor` at the end
@@ -94,6 +99,7 @@ while [ $# -gt 0 ]; do
     --apt-packages) apt_packages=$2; shift 2 ;;
     --no-start) start=0; shift ;;
     --skip-checks) checks=0; shift ;;
+    --job-docker) job_docker=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage_error "unknown option: $1" ;;
   esac
@@ -154,6 +160,9 @@ do_users() {
   id -nG "$SVC_USER" | tr ' ' '\n' | grep -qx docker || { usermod -aG docker "$SVC_USER"; c=changed; }
   if [ -n "$job_user" ] && ! id "$job_user" >/dev/null 2>&1; then
     useradd --system --user-group --create-home --shell /bin/bash "$job_user"
+    c=changed
+  fi
+  if [ -n "$job_user" ] && [ "$job_docker" = 1 ] && ! id -nG "$job_user" | tr ' ' '\n' | grep -qx docker; then
     usermod -aG docker "$job_user"
     c=changed
   fi

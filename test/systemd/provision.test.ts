@@ -100,6 +100,8 @@ pools:
 
   t.is((await sd.sh('systemctl is-active runner-fleet.service')).trim(), 'active');
   t.is((await sd.sh("stat -c '%a' /etc/runner-fleet/credentials/github-token")).trim(), '600');
+  // The job user does not get the Docker socket (root on the host) unless --job-docker says so.
+  t.false((await sd.sh('id -nG runner')).split(/\s+/).includes('docker'));
 
   // The pool's runner: a unit, registered with the emulator, taking a job as the job user.
   const [unit] = await until(async () => ((await runnerUnits(sd)).length === 1 ? runnerUnits(sd) : undefined), 120_000, 'runner unit', 500);

@@ -5,10 +5,13 @@ import { fail, ok, warn, type CheckResult, type DoctorContext } from '../../doct
 import { DB_FILE } from '../../store/files.js';
 import { neededControllers, probeCgroups } from './cgroup.js';
 import { detectScopes } from './scope.js';
+import { dockerSocketGroup, dockerSocketWarning } from '../socket-access.js';
 
 /** Doctor: who a process pool's jobs run as, what that user can reach, and whether its limits can be applied. */
 export function processIsolation(pool: PoolOf<'process'>, ctx: DoctorContext, name: string): CheckResult[] {
-  return [...whoRuns(pool, ctx, name), ...limitsCheck(pool, name)];
+  const group = pool.process ? dockerSocketGroup(pool.process.user) : undefined;
+  const socket = group && pool.process ? [warn(name, ...dockerSocketWarning(pool.process.user, group))] : [];
+  return [...whoRuns(pool, ctx, name), ...socket, ...limitsCheck(pool, name)];
 }
 
 function limitsCheck(pool: PoolOf<'process'>, name: string): CheckResult[] {

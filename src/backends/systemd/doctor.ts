@@ -1,6 +1,7 @@
 import { DEFAULT_SYSTEMD_ISOLATION, type PoolOf } from '../../config/types.js';
 import { fail, ok, warn, type Check, type CheckResult, type DoctorContext } from '../../doctor/types.js';
 import { poolsOf } from '../pools.js';
+import { dockerSocketGroup, dockerSocketWarning } from '../socket-access.js';
 
 export const checkSystemd: Check = async (ctx) => {
   if (poolsOf(ctx.cfg, 'systemd').length === 0) return [];
@@ -20,6 +21,11 @@ export const checkSystemd: Check = async (ctx) => {
 
 /** Doctor: per-runner pools give each runner its own user; shared pools share what `user` can read. */
 export function systemdIsolation(pool: PoolOf<'systemd'>, _ctx: DoctorContext, name: string): CheckResult[] {
+  const group = dockerSocketGroup(pool.systemd.user);
+  return [...whoRuns(pool, name), ...(group ? [warn(name, ...dockerSocketWarning(pool.systemd.user, group))] : [])];
+}
+
+function whoRuns(pool: PoolOf<'systemd'>, name: string): CheckResult[] {
   const u = pool.systemd.user;
   if (u === 'root' || u === '0') return [warn(name, 'jobs run as root on this host', 'run runners as an unprivileged systemd.user')];
   if ((pool.systemd.isolation ?? DEFAULT_SYSTEMD_ISOLATION) === 'per-runner') {
