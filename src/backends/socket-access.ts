@@ -28,6 +28,12 @@ export function dockerSocketGroup(user: string, files = { passwd: '/etc/passwd',
   return member ? g[0] : undefined;
 }
 
+/** plan's warning for such a pool, or none. */
+export function dockerSocketPlanWarnings(user: string): string[] {
+  const group = dockerSocketGroup(user);
+  return group ? [dockerSocketWarning(user, group)[0]] : [];
+}
+
 /** The doctor text for a pool whose job user has the socket. */
 export const dockerSocketWarning = (user: string, group: string) =>
   [`jobs run with ${user}'s group ${group}, which opens the Docker socket: a job can start a privileged container, i.e. become root on this host`,

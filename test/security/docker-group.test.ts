@@ -11,6 +11,8 @@ import test from 'ava';
 import { processIsolation } from '../../src/backends/process/isolation.js';
 import { dockerSocketGroup } from '../../src/backends/socket-access.js';
 import { systemdIsolation } from '../../src/backends/systemd/doctor.js';
+import { systemdPlan } from '../../src/backends/systemd/plan.js';
+import { processPlan } from '../../src/backends/process/plan.js';
 import type { PoolOf } from '../../src/config/types.js';
 import type { DoctorContext } from '../../src/doctor/types.js';
 import { requireDocker } from '../helpers/engines.js';
@@ -47,9 +49,13 @@ test('doctor warns for a systemd or process pool whose job user opens the Docker
   const pr = { name: 'pr', backend: 'process', size: 1, process: { user } } as unknown as PoolOf<'process'>;
   const warnings = () => [...systemdIsolation(sd, ctx, 'isolation sd'), ...processIsolation(pr, ctx, 'isolation pr')].filter((c) => c.status === 'warn');
   t.deepEqual(warnings(), [], 'not in the group: nothing to warn about');
+  t.deepEqual([...systemdPlan(sd, 'h1-sd-x').warnings, ...processPlan(pr).warnings], []);
   execFileSync('usermod', ['-aG', group, user]);
   t.is(dockerSocketGroup(user), group);
   t.deepEqual(warnings().map((c) => c.name), ['isolation sd', 'isolation pr']);
+  // plan says it too.
+  t.is(systemdPlan(sd, 'h1-sd-x').warnings.length, 1);
+  t.is(processPlan(pr).warnings.length, 1);
 });
 
 /** The group that opens the socket on this host (the engine is installed by the test setup). */

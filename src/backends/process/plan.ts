@@ -1,6 +1,7 @@
 import { DEFAULT_PROCESS_ISOLATION, type PoolOf, type RunnerLimits } from '../../config/types.js';
 import { neededControllers, probeCgroups } from './cgroup.js';
 import { detectScopes, scopeUnit } from './scope.js';
+import { dockerSocketPlanWarnings } from '../socket-access.js';
 
 export interface ProcessPlan {
   kind: 'process';
@@ -20,7 +21,7 @@ export function processPlan(pool: PoolOf<'process'>, exampleRunner = '<runner>')
     const isolation = pool.process.isolation ?? DEFAULT_PROCESS_ISOLATION;
     const many = pool.scale ? pool.scale.max > 1 : pool.size > 1;
     const warnings = isolation === 'shared' && many ? [`runners of this pool share ${user}: a job can read its siblings' roots (.credentials_rsaparams) and process environments (process.isolation: per-runner)`] : [];
-    return { backend: { kind: 'process', user, ...(group ? { group } : {}), isolation, ...lim }, warnings };
+    return { backend: { kind: 'process', user, ...(group ? { group } : {}), isolation, ...lim }, warnings: [...warnings, ...dockerSocketPlanWarnings(user)] };
   }
   return {
     backend: { kind: 'process', user: "the daemon's user", ...lim },

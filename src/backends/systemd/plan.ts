@@ -1,4 +1,5 @@
 import { DEFAULT_SYSTEMD_ISOLATION, type PoolOf } from '../../config/types.js';
+import { dockerSocketPlanWarnings } from '../socket-access.js';
 import { unitName } from './names.js';
 
 export interface SystemdPlan {
@@ -12,7 +13,7 @@ export interface SystemdPlan {
 
 export function systemdPlan(p: PoolOf<'systemd'>, example: string): { backend: SystemdPlan; warnings: string[] } {
   const s = p.systemd;
-  return { backend: { kind: 'systemd', unit: unitName(example), user: s.user, ...(s.group ? { group: s.group } : {}), isolation: s.isolation ?? DEFAULT_SYSTEMD_ISOLATION }, warnings: [] };
+  return { backend: { kind: 'systemd', unit: unitName(example), user: s.user, ...(s.group ? { group: s.group } : {}), isolation: s.isolation ?? DEFAULT_SYSTEMD_ISOLATION }, warnings: dockerSocketPlanWarnings(s.user) };
 }
 
 export function systemdPlanRows(b: SystemdPlan): Array<[string, string]> {
