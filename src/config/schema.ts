@@ -159,12 +159,13 @@ const docker = z.strictObject({
   user: optional(text),
   privileged: bool.default(false),
   dockerSocket: bool.default(false),
+  sudo: optional(bool),
   imageRunnerDir: text.default('/home/runner'),
   pull: z.enum(['missing', 'always', 'never']).default('missing'),
 }).transform(({ memory, ...d }) => stripUndefined({ ...d, memory: memory?.toLowerCase() }));
 
 const systemd = z
-  .strictObject({ user: unixName, group: optional(unixName), isolation: optional(z.enum(['per-runner', 'shared'])) })
+  .strictObject({ user: unixName, group: optional(unixName), isolation: optional(z.enum(['per-runner', 'shared'])), sudo: optional(bool) })
   .transform(stripUndefined);
 
 /**

@@ -44,6 +44,8 @@ export interface DockerPoolConfig {
   user?: string;
   privileged: boolean;
   dockerSocket: boolean;
+  /** Leave no-new-privileges off: a non-root container user may sudo to the container's root (capabilities stay reduced). */
+  sudo?: boolean;
   /** Runner root inside the image when runnerFrom: image (official image: /home/runner). */
   imageRunnerDir: string;
   pull: 'missing' | 'always' | 'never';
@@ -54,6 +56,8 @@ export interface SystemdPoolConfig {
   group?: string;
   /** per-runner (default): each runner its own system user in the pool's group; shared: all run as `user`. */
   isolation?: 'per-runner' | 'shared';
+  /** NoNewPrivileges off and the capability set kept: jobs may use sudo, i.e. become root on the host. */
+  sudo?: boolean;
 }
 
 /** What a systemd pool without `isolation` gets. */

@@ -105,6 +105,21 @@ test('a non-root job user (isolation: shared) owns its root; secrets are in a 06
   t.false((await c.sd.sh(`systemctl show ${c.unit}`)).includes('s3cr3t-value'));
 });
 
+test('systemd.sudo gives jobs setuid back (NoNewPrivileges off); without it a job has no new privileges', async (t) => {
+  for (const sudo of [false, true]) {
+    const c = await setup(t, { systemd: { user: 'runner', ...(sudo ? { sudo } : {}) }, script: 'grep -E "^NoNewPrivs:" /proc/self/status > out; exec sleep 300' });
+    if (!c) return;
+    await c.sd.sh('id runner >/dev/null 2>&1 || useradd --system --create-home --shell /bin/bash runner');
+    await c.backend.create(c.spec);
+    const out = await until(async () => {
+      const r = await c.sd.exec(['cat', path.join(c.spec.root, 'out')]);
+      return r.code === 0 && r.stdout.includes('NoNewPrivs') ? r.stdout : undefined;
+    }, 30_000, 'out');
+    t.regex(out, sudo ? /^NoNewPrivs:\s+0$/m : /^NoNewPrivs:\s+1$/m, `sudo ${sudo}`);
+    await c.backend.destroy(c.spec.name, { graceMs: 0 });
+  }
+});
+
 test('persistent: exit 2 restarts the runner; exit 1 stops it and is listed with its code', async (t) => {
   const c = await setup(t, {
     ephemeral: false,

@@ -88,6 +88,29 @@ test('a root job in a Docker runner: capabilities dropped, no new privileges, th
   t.false(JSON.stringify(info.Mounts).includes('docker.sock'));
 });
 
+test('docker.sudo: no-new-privileges off so a setuid sudo reaches the container root; capabilities stay reduced', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const host = `su${process.pid}`;
+  const backend = createDockerBackend({ host, logger: silentLogger() });
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'rf-sec-sudo-'));
+  const name = `${host}-cd-sudo01`;
+  const root = path.join(dir, 'runners', name);
+  await mkdir(root, { recursive: true });
+  t.teardown(async () => {
+    await backend.destroy(name, { graceMs: 0 }).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  });
+  await backend.create({
+    name, pool: 'cd', host, root,
+    command: ['/bin/sh', '-c', 'grep -E "^(CapBnd|NoNewPrivs):" /proc/self/status > $1/status; exec sleep 300', 'runner', root],
+    env: { RUNNER_ALLOW_RUNASROOT: '1' }, secretEnv: {}, mounts: [], ephemeral: false, network: { dns: [], extraHosts: {} },
+    docker: dockerConfig({ user: '0', sudo: true }),
+  });
+  const status = await until(() => readFile(path.join(root, 'status'), 'utf8').then((s) => (s.includes('NoNewPrivs') ? s : undefined), () => undefined), 30_000, 'status');
+  t.regex(status, /^NoNewPrivs:\s+0$/m);
+  t.regex(status, /^CapBnd:\s+00000000000004fb$/m, 'the bounding set is still the reduced one');
+});
+
 test('privileged and the Docker socket stay opt-in; a privileged pool is not capability-filtered', (t) => {
   const base = { name: 'h-cd-abcdef', pool: 'cd', host: 'h', root: '/r', command: ['x'], env: {}, secretEnv: { ACTIONS_RUNNER_INPUT_JITCONFIG: 'jit' }, mounts: [], ephemeral: true, network: { dns: [], extraHosts: {} } };
   const plain = createOptions({ ...base, docker: dockerConfig() }, 'h');

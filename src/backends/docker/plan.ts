@@ -13,6 +13,8 @@ export interface DockerPlan {
   user?: string;
   privileged: boolean;
   dockerSocket: boolean;
+  /** docker.sudo: no-new-privileges off (setuid sudo to the container's root). */
+  sudo: boolean;
   pull: string;
 }
 
@@ -34,6 +36,7 @@ export function dockerPlan(p: PoolOf<'docker'>, example: string): { backend: Doc
       ...(d.user !== undefined ? { user: d.user } : {}),
       privileged: d.privileged,
       dockerSocket: d.dockerSocket,
+      sudo: d.sudo === true,
       pull: d.pull,
     },
     warnings,
@@ -46,6 +49,6 @@ export function dockerPlanRows(b: DockerPlan): Array<[string, string]> {
     ['backend', `docker container ${b.container}`],
     ['', `image ${b.image} (pull ${b.pull}); runner from ${b.runnerFrom}: ${b.runnerDir}`],
     ['', `network ${b.network}; limits ${limits || 'none'}; user ${b.user ?? "the image's"}`],
-    ['', `privileged ${b.privileged ? 'YES' : 'no'}; docker socket ${b.dockerSocket ? 'MOUNTED' : 'no'}`],
+    ['', `privileged ${b.privileged ? 'YES' : 'no'}; docker socket ${b.dockerSocket ? 'MOUNTED' : 'no'}; sudo ${b.sudo ? "yes (to the container's root)" : 'no (no-new-privileges)'}`],
   ];
 }

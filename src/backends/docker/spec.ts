@@ -98,7 +98,9 @@ export const JOB_CAPABILITIES = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'S
 /** Privileged pools asked for all of it (docker-in-docker); everything else runs reduced. */
 function powers(d: DockerPoolConfig): Partial<Dockerode.HostConfig> {
   if (d.privileged) return { Privileged: true };
-  return { Privileged: false, CapDrop: ['ALL'], CapAdd: JOB_CAPABILITIES, SecurityOpt: ['no-new-privileges:true'] };
+  // docker.sudo: setuid binaries may raise a non-root user to the container's root (still
+  // within JOB_CAPABILITIES), as the official runner image's passwordless sudo expects.
+  return { Privileged: false, CapDrop: ['ALL'], CapAdd: JOB_CAPABILITIES, ...(d.sudo ? {} : { SecurityOpt: ['no-new-privileges:true'] }) };
 }
 
 /** The pool's docker section; the docker module always puts it in the spec. */

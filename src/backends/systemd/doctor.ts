@@ -2,6 +2,7 @@ import { DEFAULT_SYSTEMD_ISOLATION, type PoolOf } from '../../config/types.js';
 import { fail, ok, warn, type Check, type CheckResult, type DoctorContext } from '../../doctor/types.js';
 import { poolsOf } from '../pools.js';
 import { dockerSocketGroup, dockerSocketWarning } from '../socket-access.js';
+import { SUDO_WARNING } from './plan.js';
 
 export const checkSystemd: Check = async (ctx) => {
   if (poolsOf(ctx.cfg, 'systemd').length === 0) return [];
@@ -22,7 +23,11 @@ export const checkSystemd: Check = async (ctx) => {
 /** Doctor: per-runner pools give each runner its own user; shared pools share what `user` can read. */
 export function systemdIsolation(pool: PoolOf<'systemd'>, _ctx: DoctorContext, name: string): CheckResult[] {
   const group = dockerSocketGroup(pool.systemd.user);
-  return [...whoRuns(pool, name), ...(group ? [warn(name, ...dockerSocketWarning(pool.systemd.user, group))] : [])];
+  return [
+    ...whoRuns(pool, name),
+    ...(group ? [warn(name, ...dockerSocketWarning(pool.systemd.user, group))] : []),
+    ...(pool.systemd.sudo ? [warn(name, SUDO_WARNING, 'only for pools whose every workflow is trusted; per-runner users need a group rule (%group) in sudoers')] : []),
+  ];
 }
 
 function whoRuns(pool: PoolOf<'systemd'>, name: string): CheckResult[] {

@@ -11,9 +11,12 @@ export interface SystemdPlan {
   isolation: 'per-runner' | 'shared';
 }
 
+/** systemd.sudo: setuid binaries work again in jobs. */
+export const SUDO_WARNING = 'systemd.sudo: jobs may use sudo (NoNewPrivileges off, capabilities kept): whoever the sudoers rules let in is root on this host';
+
 export function systemdPlan(p: PoolOf<'systemd'>, example: string): { backend: SystemdPlan; warnings: string[] } {
   const s = p.systemd;
-  return { backend: { kind: 'systemd', unit: unitName(example), user: s.user, ...(s.group ? { group: s.group } : {}), isolation: s.isolation ?? DEFAULT_SYSTEMD_ISOLATION }, warnings: dockerSocketPlanWarnings(s.user) };
+  return { backend: { kind: 'systemd', unit: unitName(example), user: s.user, ...(s.group ? { group: s.group } : {}), isolation: s.isolation ?? DEFAULT_SYSTEMD_ISOLATION }, warnings: [...dockerSocketPlanWarnings(s.user), ...(s.sudo ? [SUDO_WARNING] : [])] };
 }
 
 export function systemdPlanRows(b: SystemdPlan): Array<[string, string]> {

@@ -214,14 +214,20 @@ function hardening(spec: RunnerSpec, user: string, home: string | undefined): st
     'ProtectSystem=full',
     'ProtectHome=read-only',
     `ReadWritePaths=${writable.map((p) => `-${pct(p)}`).join(' ')}`,
-    'ProtectKernelTunables=yes',
-    'ProtectKernelModules=yes',
-    'ProtectKernelLogs=yes',
     'ProtectControlGroups=yes',
     // Other users' processes vanish from /proc (siblings under per-runner users, the daemon).
     // ProcSubset=pid is left out: it hides /proc/cpuinfo, /proc/meminfo and /proc/stat, and
     // os.cpus(), free or the .NET GC's memory limit in jobs depend on them.
     'ProtectProc=invisible',
+  ];
+  // systemd.sudo asks for sudo back: that is root on the host, called out by plan and doctor.
+  // For a non-root User= systemd implies NoNewPrivileges with any seccomp-based setting (and,
+  // measured on 252, ProtectKernelTunables), so those go too; the mount-based ones above stay.
+  if (spec.systemd?.sudo) return out;
+  out.push(
+    'ProtectKernelTunables=yes',
+    'ProtectKernelModules=yes',
+    'ProtectKernelLogs=yes',
     'ProtectClock=yes',
     'ProtectHostname=yes',
     'RestrictRealtime=yes',
@@ -229,7 +235,7 @@ function hardening(spec: RunnerSpec, user: string, home: string | undefined): st
     'LockPersonality=yes',
     'SystemCallFilter=~@clock @cpu-emulation @module @obsolete @raw-io @reboot @swap',
     'SystemCallErrorNumber=EPERM',
-  ];
+  );
   // A non-root job user gains nothing from setuid binaries (sudo) once NoNewPrivileges is on;
   // a root pool (RUNNER_ALLOW_RUNASROOT) keeps its capabilities because it asked for them.
   if (user !== 'root' && user !== '0') out.push('NoNewPrivileges=yes', 'CapabilityBoundingSet=');
