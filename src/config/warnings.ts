@@ -1,3 +1,4 @@
+import { backendModules } from '../backends/index.js';
 import { rawRunnerCpus, type Report } from './checks.js';
 import type { Path } from './positions.js';
 
@@ -25,6 +26,12 @@ export function configWarnings(raw: unknown, warn: Report): void {
       warn(['pools', i], `host.capacity.cpus is set but pool "${String(pool.name)}" has no limits.cpus: its runners are not counted against the CPU budget`);
     }
     labels(arr(pool.labels), ['pools', i, 'labels'], warn);
+    const backend = typeof pool.backend === 'string' ? pool.backend : 'process';
+    for (const kind of backendModules.keys()) {
+      if (kind !== backend && pool[kind] !== undefined && pool[kind] !== null) {
+        warn(['pools', i, kind], `a ${kind} section is ignored: this pool's backend is ${backend}`, 'key');
+      }
+    }
     const size = pool.size;
     const max = obj(pool.scale)?.max;
     for (const [n, at] of [[size, ['pools', i, 'size']], [max, ['pools', i, 'scale', 'max']]] as [unknown, Path][]) {
