@@ -1,0 +1,40 @@
+import test from 'ava';
+import { startEmulator } from '../emulator/index.js';
+import { poolYaml, startTestDaemon, until } from '../helpers/daemon.js';
+import { attempts, httpStatus, online, requestCount, stopAndKillRunners } from './lifecycle-kit.js';
+
+/**
+ * Contract §8: a pool that cannot run (here: an org GitHub does not know, then credentials
+ * GitHub refuses) is reported in logs, status and metrics and retried with backoff; the other
+ * pools run on and the daemon does not exit.
+ */
+test('a pool whose org GitHub does not know says GITHUB_NOT_FOUND in status and metrics, is retried with backoff, and the other pool runs on; revoked credentials are GITHUB_AUTH and the daemon stays up', async (t) => {
+  t.timeout(3 * 60_000);
+  const emu = await startEmulator();
+  t.teardown(() => emu.close());
+  const fx = await startTestDaemon(t, emu, poolYaml({ name: 'cd', size: 1 }) + poolYaml({ name: 'ghost', scope: '{ org: nosuch }', size: 1 }));
+  t.teardown(() => stopAndKillRunners(fx));
+
+  await until(() => online(emu, 'cd').length === 1, 30_000, 'the good pool online');
+  await until(async () => (await httpStatus(fx)).pools.find((p) => p.name === 'ghost')?.errorCode === 'GITHUB_NOT_FOUND', 30_000, 'ghost reported');
+  const ghost = (await httpStatus(fx)).pools.find((p) => p.name === 'ghost')!;
+  t.false(ghost.healthy);
+  t.is(ghost.actual, 0);
+  t.regex(await fx.daemon.metrics.render(), /runner_fleet_pool_healthy\{pool="ghost"\} 0/);
+  t.regex(await fx.daemon.metrics.render(), /runner_fleet_pool_healthy\{pool="cd"\} 1/);
+
+  // Backoff: many reconcile passes, few GitHub calls for the failing scope, no runner attempted.
+  const before = requestCount(emu, '/orgs/{org}/actions/runner-groups', { status: 404 });
+  for (let i = 0; i < 10; i++) await fx.daemon.reconciler.trigger();
+  await fx.daemon.reconciler.settled();
+  const after = requestCount(emu, '/orgs/{org}/actions/runner-groups', { status: 404 });
+  t.true(after - before <= 1, `10 passes asked GitHub ${after - before} times for the failing scope`);
+  t.is(attempts(fx, 'ghost'), 0, 'no runner was attempted for the failing pool');
+  t.is(online(emu, 'cd').length, 1);
+
+  // Credentials GitHub refuses from now on: reported, and the daemon keeps answering.
+  emu.revokePat('test-pat');
+  await until(async () => (await httpStatus(fx)).pools.find((p) => p.name === 'ghost')?.errorCode === 'GITHUB_AUTH', 60_000, 'ghost says GITHUB_AUTH');
+  t.is((await fetch(`http://127.0.0.1:${fx.daemon.apiPort}/healthz`)).status, 200);
+  t.is(online(emu, 'cd').length, 1, 'the running runner is left alone');
+});
