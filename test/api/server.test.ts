@@ -100,6 +100,25 @@ test('webhook: a good signature is accepted (202) and the handler runs once', as
   });
 });
 
+test('webhook: a form-encoded delivery (GitHub\'s application/x-www-form-urlencoded content type, payload=<json>) is accepted (202) and handled like JSON', async (t) => {
+  const s = await startApi();
+  t.teardown(() => s.api.close());
+  const body = new URLSearchParams({ payload: JSON.stringify(workflowJob(43)) }).toString();
+  const headers = {
+    'content-type': 'application/x-www-form-urlencoded',
+    'x-github-event': 'workflow_job',
+    'x-github-delivery': 'd-form-43',
+    'x-hub-signature-256': await sign(SECRET, body),
+  };
+  const res = await fetch(`${s.base}/webhook`, { method: 'POST', body, headers });
+  t.is(res.status, 202);
+  await until(() => s.jobs.length === 1, 5000);
+  t.like(s.jobs[0], { action: 'queued', deliveryId: 'd-form-43', job: { id: 43, runId: 430 }, repository: { fullName: 'acme/app', private: true } });
+  // The signature still covers the body as sent: a form body signed as something else is 401.
+  const forged = await fetch(`${s.base}/webhook`, { method: 'POST', body, headers: { ...headers, 'x-github-delivery': 'd-form-44', 'x-hub-signature-256': await sign(SECRET, JSON.stringify(workflowJob(43))) } });
+  t.is(forged.status, 401);
+});
+
 test('webhook: bad or missing signature → 401 and no handler call', async (t) => {
   const s = await startApi();
   t.teardown(() => s.api.close());
