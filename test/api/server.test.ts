@@ -48,7 +48,8 @@ test('bearer token guards /api/v1/* but not /healthz or /metrics', async (t) => 
   t.is((await fetch(`${s.base}/api/v1/status`, { headers: { authorization: 'Bearer wrong' } })).status, 401);
   t.is((await fetch(`${s.base}/api/v1/status`, { headers: { authorization: 's3cret-token' } })).status, 401);
   t.is((await fetch(`${s.base}/api/v1/status`, { headers: { authorization: 'Bearer s3cret-token' } })).status, 200);
-  t.is((await fetch(`${s.base}/api/v1/drain`, { method: 'POST' })).status, 401);
+  // Control routes: 403 without the token (contract §7), whether or not api.token is set.
+  t.is((await fetch(`${s.base}/api/v1/drain`, { method: 'POST' })).status, 403);
   t.is((await fetch(`${s.base}/healthz`)).status, 200);
   t.is((await fetch(`${s.base}/metrics`)).status, 200);
 });
