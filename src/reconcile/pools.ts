@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { PoolConfig } from '../config/types.js';
+import { moduleOf } from '../backends/index.js';
 import { runnerNamePattern } from '../config/names.js';
 import { describeError, diskFullError, FleetError } from '../errors.js';
 import type { RunnerService } from '../github/types.js';
@@ -124,7 +125,7 @@ export class PoolRuntime {
    * checks re-run every `recheckMs` (conditional requests: free while nothing changed).
    */
   async init(github: RunnerService, clock: Clock, recheckMs = 600_000): Promise<void> {
-    if (this.ready) return this.recheck(github, clock, recheckMs);
+    if (this.ready && !rootRefusal(this.#cfg)) return this.recheck(github, clock, recheckMs);
     if (clock.now() < this.#initNotBefore) return;
     try {
       this.#groupId = await this.verify(github);
@@ -134,6 +135,7 @@ export class PoolRuntime {
       this.#initFailures = 0;
       this.#nextCheckAt = clock.now() + recheckMs;
     } catch (err) {
+      this.#groupId = null;
       this.#initFailures++;
       this.#initNotBefore = clock.now() + backoffMs(this.#initFailures);
       this.#error = describeError(err);
@@ -167,6 +169,8 @@ export class PoolRuntime {
 
   /** The group id, or PUBLIC_REPO_REFUSED. */
   private async verify(github: RunnerService): Promise<number> {
+    const root = rootRefusal(this.cfg);
+    if (root) throw new FleetError('RUNNER_AS_ROOT', root);
     await this.checkPublic(github);
     const group = await github.runnerGroup(this.cfg.scope, this.cfg.runnerGroup);
     if (group.allowsPublicRepositories && !this.cfg.allowPublicRepos && this.cfg.scope.kind !== 'repo') {
@@ -230,4 +234,15 @@ export class PoolRuntime {
       namePattern: this.pattern,
     };
   }
+}
+
+/**
+ * Contract §6: runners run as root only when the pool's env says so (RUNNER_ALLOW_RUNASROOT).
+ * The runner checks that itself in config.sh and run-helper.sh, which a JIT runner never runs
+ * (the daemon starts its Listener directly), so for those the daemon refuses the pool.
+ */
+function rootRefusal(cfg: PoolConfig): string | undefined {
+  if (!cfg.ephemeral || cfg.env.RUNNER_ALLOW_RUNASROOT) return undefined;
+  if (!moduleOf(cfg.backend).runsAsRoot?.(cfg)) return undefined;
+  return `runners of pool ${cfg.name} would run as root: set RUNNER_ALLOW_RUNASROOT: "1" in its env to allow that, or give it a user (process.user / systemd.user)`;
 }
