@@ -19,6 +19,8 @@ export function configWarnings(raw: unknown, warn: Report): void {
   const root = obj(raw);
   if (!root) return;
   const budget = obj(obj(root.host)?.capacity)?.cpus;
+  const api = obj(root.api);
+  const webhook = Boolean(api?.webhookSecret || api?.webhookSecretFile);
   arr(root.pools).forEach((p, i) => {
     const pool = obj(p);
     if (!pool) return;
@@ -26,6 +28,10 @@ export function configWarnings(raw: unknown, warn: Report): void {
       warn(['pools', i], `host.capacity.cpus is set but pool "${String(pool.name)}" has no limits.cpus: its runners are not counted against the CPU budget`);
     }
     labels(arr(pool.labels), ['pools', i, 'labels'], warn);
+    const scale = obj(pool.scale);
+    if (scale && scale.via !== 'scaleset' && !webhook) {
+      warn(['pools', i, 'scale'], 'this pool scales on workflow_job webhooks, but POST /webhook is off without api.webhookSecret: it stays at minIdle (set api.webhookSecret, or scale.via: scaleset)', 'key');
+    }
     const backend = typeof pool.backend === 'string' ? pool.backend : 'process';
     for (const kind of backendModules.keys()) {
       if (kind !== backend && pool[kind] !== undefined && pool[kind] !== null) {
