@@ -241,7 +241,7 @@ export class PoolRuntime {
  * The runner checks that itself in config.sh and run-helper.sh, which a JIT runner never runs
  * (the daemon starts its Listener directly), so for those the daemon refuses the pool.
  */
-function rootRefusal(cfg: PoolConfig): string | undefined {
+export function rootRefusal(cfg: PoolConfig): string | undefined {
   if (!cfg.ephemeral || cfg.env.RUNNER_ALLOW_RUNASROOT) return undefined;
   if (!moduleOf(cfg.backend).runsAsRoot?.(cfg)) return undefined;
   return `runners of pool ${cfg.name} would run as root: set RUNNER_ALLOW_RUNASROOT: "1" in its env to allow that, or give it a user (process.user / systemd.user)`;

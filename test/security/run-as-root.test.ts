@@ -4,6 +4,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { startEmulator } from '../emulator/index.js';
 import { emulatorConfigYaml, poolYaml, startTestDaemon, until } from '../helpers/daemon.js';
 import { attempts, httpStatus, online, requestCount, stopAndKillRunners } from '../daemon/lifecycle-kit.js';
+import { cli, json } from '../cli/kit.js';
 
 /**
  * Contract §6: "runners run as root only when [the pool's env] says so". The runner's own check
@@ -20,6 +21,11 @@ test('a JIT process pool that would run as root (root daemon, no process.user) w
   const pools = (allow: string) => poolYaml({ name: 'cd', size: 1 }) + poolYaml({ name: 'rooty', size: 1, env: { RUNNER_ALLOW_RUNASROOT: allow } });
   const fx = await startTestDaemon(t, emu, pools(''));
   t.teardown(() => stopAndKillRunners(fx));
+
+  // plan (run as root, like the daemon) says so beforehand.
+  const plan = json<{ pools: { name: string; warnings: string[] }[] }>(t, await cli(['plan', '--json', '-c', fx.configPath]));
+  t.true(plan.pools.find((p) => p.name === 'rooty')!.warnings.some((w) => w.includes('RUNNER_AS_ROOT')));
+  t.false(plan.pools.find((p) => p.name === 'cd')!.warnings.some((w) => w.includes('RUNNER_AS_ROOT')));
 
   await until(() => online(emu, 'cd').length === 1, 30_000, 'the other pool online');
   await until(async () => (await httpStatus(fx)).pools.find((p) => p.name === 'rooty')?.errorCode === 'RUNNER_AS_ROOT', 30_000, 'rooty refused');
