@@ -1,7 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import test from 'ava';
 import { startEmulator } from '../emulator/index.js';
 import { poolYaml, startTestDaemon, until } from '../helpers/daemon.js';
 import { attempts, httpStatus, online, requestCount, stopAndKillRunners } from './lifecycle-kit.js';
+import { requireDocker } from '../helpers/engines.js';
 
 /**
  * Contract §8: a pool that cannot run (here: an org GitHub does not know, then credentials
@@ -37,4 +39,29 @@ test('a pool whose org GitHub does not know says GITHUB_NOT_FOUND in status and 
   await until(async () => (await httpStatus(fx)).pools.find((p) => p.name === 'ghost')?.errorCode === 'GITHUB_AUTH', 60_000, 'ghost says GITHUB_AUTH');
   t.is((await fetch(`http://127.0.0.1:${fx.daemon.apiPort}/healthz`)).status, 200);
   t.is(online(emu, 'cd').length, 1, 'the running runner is left alone');
+});
+
+test('a docker pool whose image is missing (pull: never) says IMAGE_MISSING in status and metrics, starts no container, and the process pool runs on', async (t) => {
+  if (!(await requireDocker(t))) return;
+  const emu = await startEmulator();
+  t.teardown(() => emu.close());
+  const noimg = `  - name: noimg
+    scope: { org: acme }
+    backend: docker
+    size: 1
+    docker: { image: "runner-fleet-test/absent-audit:none", pull: never }
+`;
+  const fx = await startTestDaemon(t, emu, poolYaml({ name: 'cd', size: 1 }) + noimg);
+  t.teardown(() => stopAndKillRunners(fx));
+  await until(() => online(emu, 'cd').length === 1, 30_000, 'the process pool online');
+  await until(async () => (await httpStatus(fx)).pools.find((p) => p.name === 'noimg')?.errorCode === 'IMAGE_MISSING', 30_000, 'noimg reported');
+  const p = (await httpStatus(fx)).pools.find((x) => x.name === 'noimg')!;
+  t.false(p.healthy);
+  t.is(p.actual, 0);
+  t.is(online(emu, 'noimg').length, 0);
+  const containers = execFileSync('docker', ['ps', '-aq', '--filter', 'label=io.runner-fleet.pool=noimg', '--filter', `label=io.runner-fleet.host=${fx.config.host.name}`], { encoding: 'utf8' });
+  t.is(containers.trim(), '', 'no container for the pool');
+  // The gauge is set at the start of each pass: it follows the status within one interval.
+  await until(async () => /runner_fleet_pool_healthy\{pool="noimg"\} 0/.test(await fx.daemon.metrics.render()), 10_000, 'noimg unhealthy in metrics');
+  t.is(online(emu, 'cd').length, 1);
 });
