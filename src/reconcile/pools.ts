@@ -34,6 +34,8 @@ export class PoolRuntime {
   #initNotBefore = 0;
   #exposed = false;
   #nextCheckAt = 0;
+  /** GitHub refused the credentials at the last runner list of this pool's scope (GITHUB_AUTH). */
+  #refused: { error: string; code: string } | null = null;
 
   constructor(cfg: PoolConfig, host: string) {
     this.#cfg = cfg;
@@ -47,10 +49,10 @@ export class PoolRuntime {
     return this.#groupId;
   }
   get error(): string | null {
-    return this.#error;
+    return this.#error ?? this.#refused?.error ?? null;
   }
   get errorCode(): string | null {
-    return this.#errorCode;
+    return this.#errorCode ?? this.#refused?.code ?? null;
   }
   get hint(): string | null {
     return this.#hint;
@@ -87,7 +89,17 @@ export class PoolRuntime {
     return this.#exposed;
   }
   get healthy(): boolean {
-    return this.ready && !this.#exposed && this.#failures === 0;
+    return this.ready && !this.#exposed && this.#failures === 0 && !this.#refused;
+  }
+
+  /**
+   * The outcome of the last runner list on this pool's scope: refused credentials make the pool
+   * unhealthy (it could neither replace nor deregister a runner) until a list succeeds again;
+   * other failures (a GitHub hiccup) change nothing.
+   */
+  noteGitHubList(err?: unknown): void {
+    if (err === undefined) this.#refused = null;
+    else if (err instanceof FleetError && err.code === 'GITHUB_AUTH') this.#refused = { error: describeError(err), code: err.code };
   }
 
   /** Re-check at the next pass (a delivery said the repository is public). */

@@ -10,7 +10,7 @@ import { requireDocker } from '../helpers/engines.js';
  * GitHub refuses) is reported in logs, status and metrics and retried with backoff; the other
  * pools run on and the daemon does not exit.
  */
-test('a pool whose org GitHub does not know says GITHUB_NOT_FOUND in status and metrics, is retried with backoff, and the other pool runs on; revoked credentials are GITHUB_AUTH and the daemon stays up', async (t) => {
+test('a pool whose org GitHub does not know says GITHUB_NOT_FOUND in status and metrics, is retried with backoff, and the other pool runs on; revoked credentials are GITHUB_AUTH on every pool of the scope (the one at size too) and the daemon stays up', async (t) => {
   t.timeout(3 * 60_000);
   const emu = await startEmulator();
   t.teardown(() => emu.close());
@@ -39,6 +39,12 @@ test('a pool whose org GitHub does not know says GITHUB_NOT_FOUND in status and 
   await until(async () => (await httpStatus(fx)).pools.find((p) => p.name === 'ghost')?.errorCode === 'GITHUB_AUTH', 60_000, 'ghost says GITHUB_AUTH');
   t.is((await fetch(`http://127.0.0.1:${fx.daemon.apiPort}/healthz`)).status, 200);
   t.is(online(emu, 'cd').length, 1, 'the running runner is left alone');
+  // The pool at size needs GitHub only now and then (runner lists), but it could not replace or
+  // deregister a runner either: it says so too, and its health gauge drops.
+  await until(async () => (await httpStatus(fx)).pools.find((p) => p.name === 'cd')?.errorCode === 'GITHUB_AUTH', 30_000, 'cd says GITHUB_AUTH');
+  t.false((await httpStatus(fx)).pools.find((p) => p.name === 'cd')!.healthy);
+  await until(async () => /runner_fleet_pool_healthy\{pool="cd"\} 0/.test(await fx.daemon.metrics.render()), 10_000, 'cd unhealthy in metrics');
+  t.is(online(emu, 'cd').length, 1, 'and its runner still runs');
 });
 
 test('a docker pool whose image is missing (pull: never) says IMAGE_MISSING in status and metrics, starts no container, and the process pool runs on', async (t) => {
