@@ -86,4 +86,8 @@ test('the contract\'s example config validates as written; a section for another
   const cd = r.config!.pools.find((p) => p.name === 'cd')!;
   t.is(cd.backend, 'docker');
   t.true((r.warnings ?? []).some((w) => w.path === 'pools[0].systemd'), JSON.stringify(r.warnings));
+  // Its "optional" api.token and the webhook secret may be left unset in the environment.
+  const bare = check(CONTRACT_EXAMPLE, { GITHUB_TOKEN: 'ghp_x', TOOL_SHA: ENV.TOOL_SHA });
+  t.deepEqual(bare.issues, [], formatIssues(bare.issues));
+  t.is(bare.config!.api.token, undefined);
 });
