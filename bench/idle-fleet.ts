@@ -8,7 +8,7 @@
  *   - the production list cadence (120 s → 30 lists/h) times the measured cost of one list
  *     (conditional: an unchanged list answers 304, which GitHub does not count);
  *   - registration token refresh: tokens live 60 min and are renewed when < 30 min remain,
- *     checked every 10 min (tokens.refreshSchedule) → at most 2 per hour per persistent scope;
+ *     checked every 10 min (tokens.refreshSchedule) → at most 2 per hour per configured scope;
  *   - runner version check (runner.updateSchedule, daily): its measured cost / 24.
  */
 import { startEmulator } from '../test/emulator/index.js';
@@ -77,7 +77,7 @@ export async function idleFleet(opts: { runners: number; windowMs: number; listE
   const arithmetic =
     `${round(parts.otherPerHour, 2)} (non-list calls: ${other} in ${opts.windowMs / 1000} s × ${round(1 / hours, 0)})` +
     ` + ${round(parts.listsPerHour, 2)} (lists: ${listsPerHour}/h at the 120 s cadence × ${listsLimited}/${lists} not answered 304)` +
-    ` + ${parts.tokensPerHour} (registration token refresh, 2/h × 1 persistent scope)` +
+    ` + ${parts.tokensPerHour} (registration token refresh, 2/h × 1 scope)` +
     ` + ${round(parts.versionPerHour, 2)} (daily version check: ${versionCheck.limited} calls / 24)`;
   res.figures.push(
     {

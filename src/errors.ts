@@ -34,6 +34,8 @@ export type ErrorCode =
   | 'API_FORBIDDEN'
   /** A file in a runner root (job-writable) that is not a small regular file: that runner is replaced. */
   | 'RUNNER_FILE_REFUSED'
+  /** JIT runners would run as root without RUNNER_ALLOW_RUNASROOT in the pool's env (contract §6). */
+  | 'RUNNER_AS_ROOT'
   /** A host.capacity floor is not met: the pool starts no new runner until it is. */
   | 'HOST_CAPACITY'
   | 'USAGE';

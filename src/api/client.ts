@@ -76,7 +76,8 @@ export function createApiClient(opts: ApiClientOptions): ApiClient {
     const { text } = res;
     if (res.status === 401) throw new FleetError('USAGE', `the daemon at ${baseUrl} rejected the API token (check api.token)`);
     if (res.status === 403) {
-      throw new FleetError('API_FORBIDDEN', `the daemon at ${baseUrl} refuses ${method} ${path} on TCP without api.token: run this as root or the daemon's user (control socket ${opts.socketPath ?? '{dataDir}/control.sock'}), or configure api.token`);
+      const why = opts.token ? 'with this api.token (the daemon has another one)' : 'without api.token';
+      throw new FleetError('API_FORBIDDEN', `the daemon at ${baseUrl} refuses ${method} ${path} on TCP ${why}: run this as root or the daemon's user (control socket ${opts.socketPath ?? '{dataDir}/control.sock'}), or configure the daemon's api.token`);
     }
     if (res.status === 400) throw new FleetError('USAGE', `${method} ${path}: ${errorText(text)}`);
     if (res.status === 501) throw new FleetError('NOT_IMPLEMENTED', `the daemon at ${baseUrl} does not support ${method} ${path}`);

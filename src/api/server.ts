@@ -63,6 +63,8 @@ export function createApiServer(deps: ApiDeps): ApiServer {
         return json(res, 403, { error: 'control routes are refused on TCP without api.token; use the runner-fleet CLI (control socket) as root or the daemon user', code: 'API_FORBIDDEN' });
       }
       if (deps.token && !bearerOk(req, deps.token)) {
+        // Control routes answer 403 to anyone without the token (a job on the loopback included).
+        if (isControl) return json(res, 403, { error: 'control routes on TCP need the api.token bearer token', code: 'API_FORBIDDEN' });
         res.setHeader('WWW-Authenticate', 'Bearer');
         return json(res, 401, { error: 'unauthorized' });
       }

@@ -52,7 +52,7 @@ export function webhookRoute(
       return json(res, 202, { ignored: true });
     }
     const deliveryId = header(req, 'x-github-delivery') ?? '';
-    const parsed = parseWorkflowJob(body.body, deliveryId);
+    const parsed = parseWorkflowJob(body.body, deliveryId, header(req, 'content-type'));
     if (!parsed) {
       deps.metrics.webhookDelivery('invalid');
       return json(res, 400, { error: 'not a workflow_job payload' });

@@ -19,11 +19,22 @@ const obj = (v: unknown): Json | undefined => (v && typeof v === 'object' && !Ar
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
+/**
+ * The delivery's JSON: the body itself, or its `payload` field when the webhook was set up with
+ * GitHub's other content type, application/x-www-form-urlencoded (the signature covers the body
+ * as sent either way).
+ */
+function payloadText(body: Buffer, contentType: string | undefined): string | undefined {
+  const text = body.toString('utf8');
+  if (!/^application\/x-www-form-urlencoded\b/i.test(contentType?.trim() ?? '')) return text;
+  return new URLSearchParams(text).get('payload') ?? undefined;
+}
+
 /** Picks the fields we use out of a workflow_job payload; undefined when it is not one. */
-export function parseWorkflowJob(body: Buffer, deliveryId: string): WorkflowJobEvent | undefined {
+export function parseWorkflowJob(body: Buffer, deliveryId: string, contentType?: string): WorkflowJobEvent | undefined {
   let payload: Json | undefined;
   try {
-    payload = obj(JSON.parse(body.toString('utf8')));
+    payload = obj(JSON.parse(payloadText(body, contentType) ?? ''));
   } catch {
     return undefined;
   }

@@ -66,6 +66,8 @@ export interface BackendModule<K extends BackendKind = BackendKind> {
   readonly sharedRunnerFiles: 'links' | 'mounts';
   /** Runs as someone other than root/the daemon: the data dir must be traversable. */
   runsAsOtherUser(pool: PoolOf<K>): boolean;
+  /** Its runners would run as uid 0 on the host (absent: they never do, e.g. in a container). */
+  runsAsRoot?(pool: PoolOf<K>): boolean;
   /** The name of the engine object (container, unit...) that runs a runner. */
   resourceName(runnerName: string): string;
 

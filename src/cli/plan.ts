@@ -1,6 +1,7 @@
 import { formatDuration } from '../config/duration.js';
 import { moduleOf, type BackendPlan } from '../backends/index.js';
 import { defaultLabels, expandToolTemplate, runnerLabels, runnerNamePattern, scopeKey, scopeUrl, toolDir, type Arch } from '../config/names.js';
+import { rootRefusal } from '../reconcile/pools.js';
 import { atRest, maxRunners, viaScaleSet } from '../reconcile/states.js';
 import type { FleetConfig, NetworkConfig, PoolConfig, ToolConfig } from '../config/types.js';
 
@@ -144,6 +145,8 @@ function warnings(p: PoolConfig): string[] {
   const out: string[] = [];
   if (p.allowPublicRepos) out.push('public repositories allowed: anyone who can open a pull request may run code here');
   if (p.env.RUNNER_ALLOW_RUNASROOT) out.push('RUNNER_ALLOW_RUNASROOT set: runners may run as root');
+  const root = rootRefusal(p);
+  if (root) out.push(`${root}; until then the daemon starts none (RUNNER_AS_ROOT)`);
   if (!p.ephemeral) out.push('persistent runners: one job can leave state behind for the next');
   return out;
 }

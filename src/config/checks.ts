@@ -172,15 +172,13 @@ function checkScope(scope: Obj | undefined, path: Path, report: Report): void {
   exactlyOne(scope, ['org', 'repo', 'enterprise'], path, 'scope', report);
 }
 
-/** Backend sections must match the backend, and a backend must be able to apply what it is given. */
+/**
+ * A backend needs its own section and must be able to apply what it is given. Another
+ * backend's section is only a warning (configWarnings): the contract's own example keeps one.
+ */
 function checkBackend(pool: Obj, path: Path, globalNet: Obj | undefined, report: Report, probe: HostProbePaths): void {
   const declared = pool.backend;
   const backend = typeof declared === 'string' ? declared : 'process';
-  for (const m of backendModules.values()) {
-    if (has(pool, m.kind) && m.kind !== backend) {
-      report([...path, m.kind], `a ${m.kind} section needs backend: ${m.kind} (this pool is ${backend})`, 'key');
-    }
-  }
   const mod = backendModules.get(backend as never);
   if (mod?.requires && !has(pool, mod.kind)) report([...path, 'backend'], `backend ${backend} requires ${mod.requires}`);
   const limits = obj(pool.limits);

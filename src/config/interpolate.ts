@@ -9,6 +9,8 @@ import type { Path } from './positions.js';
 const TOKEN = /\$\$\{|\$\{([^}]*)\}/g;
 const EXPR = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)(.*))?$/s;
 
+const UNSET = 'environment variable';
+
 export interface InterpolationResult {
   value: string;
   errors: string[];
@@ -28,7 +30,7 @@ export function interpolateString(input: string, env: NodeJS.ProcessEnv): Interp
     if (op === ':-') return v === undefined || v === '' ? fallback : v;
     if (op === '-') return v === undefined ? fallback : v;
     if (v === undefined) {
-      errors.push(`environment variable ${name} is not set (use \${${name}:-default} for a default)`);
+      errors.push(`${UNSET} ${name} is not set (use \${${name}:-default} for a default)`);
       return '';
     }
     return v;
@@ -38,18 +40,22 @@ export function interpolateString(input: string, env: NodeJS.ProcessEnv): Interp
   return { value, errors };
 }
 
-/** Rewrites every string scalar in place; reports each failure with the scalar's path. */
+/**
+ * Rewrites every string scalar in place; reports each failure with the scalar's path, and
+ * whether the scalar was nothing but unset variables (it is now empty).
+ */
 export function interpolateDocument(
   doc: Document,
   env: NodeJS.ProcessEnv,
-  report: (path: Path, message: string) => void,
+  report: (path: Path, message: string, onlyUnset: boolean) => void,
 ): void {
   visit(doc, {
     Scalar(_key, node, ancestry) {
       if (typeof node.value !== 'string' || !node.value.includes('$')) return;
       const { value, errors } = interpolateString(node.value, env);
       const path = pathOf(ancestry, node);
-      for (const e of errors) report(path, e);
+      const onlyUnset = value === '' && errors.every((e) => e.startsWith(UNSET));
+      for (const e of errors) report(path, e, onlyUnset);
       node.value = value;
     },
   });

@@ -62,6 +62,13 @@ export async function loadConfigWithWarnings(file: string, env: NodeJS.ProcessEn
   return { config, warnings: warnings ?? [] };
 }
 
+/**
+ * Keys whose absence only turns a feature off (no bearer token, no webhook), written as plain
+ * `${VAR}` in the contract's example and called optional there: a variable that is not set
+ * leaves them unset, with a warning, instead of failing the config.
+ */
+const OFF_WHEN_UNSET = new Set(['api.token', 'api.webhookSecret']);
+
 /** The pure part of loadConfig (apart from reading `*File` secrets): text in, config or issues out. */
 export function checkConfigText(text: string, file: string, env: NodeJS.ProcessEnv, opts: CheckOptions = {}): CheckResult {
   const lines = new LineCounter();
@@ -89,7 +96,9 @@ export function checkConfigText(text: string, file: string, env: NodeJS.ProcessE
   };
 
   const failed: string[] = [];
-  interpolateDocument(doc, env, (p, message) => {
+  const offWarnings: [Path, string][] = [];
+  interpolateDocument(doc, env, (p, message, onlyUnset) => {
+    if (onlyUnset && OFF_WHEN_UNSET.has(formatPath(p))) return void offWarnings.push([p, `${message}: left unset, so that feature is off`]);
     report(p, message);
     failed.push(formatPath(p));
   });
@@ -112,6 +121,7 @@ export function checkConfigText(text: string, file: string, env: NodeJS.ProcessE
   if (issues.length > 0 || !parsed.success) return { issues: sortIssues(issues) };
   const warnings: ConfigIssue[] = [];
   configWarnings(raw, (p, message, at = 'value') => warnings.push(loc.issue(p, message, at)));
+  for (const [p, message] of offWarnings) warnings.push(loc.issue(p, message));
   return { config: normalize(parsed.data, { source: file, baseDir, hostName, secrets }), issues: [], warnings: sortIssues(warnings) };
 }
 

@@ -1,3 +1,4 @@
+import { backendModules } from '../backends/index.js';
 import { rawRunnerCpus, type Report } from './checks.js';
 import type { Path } from './positions.js';
 
@@ -18,6 +19,8 @@ export function configWarnings(raw: unknown, warn: Report): void {
   const root = obj(raw);
   if (!root) return;
   const budget = obj(obj(root.host)?.capacity)?.cpus;
+  const api = obj(root.api);
+  const webhook = Boolean(api?.webhookSecret || api?.webhookSecretFile);
   arr(root.pools).forEach((p, i) => {
     const pool = obj(p);
     if (!pool) return;
@@ -25,6 +28,16 @@ export function configWarnings(raw: unknown, warn: Report): void {
       warn(['pools', i], `host.capacity.cpus is set but pool "${String(pool.name)}" has no limits.cpus: its runners are not counted against the CPU budget`);
     }
     labels(arr(pool.labels), ['pools', i, 'labels'], warn);
+    const scale = obj(pool.scale);
+    if (scale && scale.via !== 'scaleset' && !webhook) {
+      warn(['pools', i, 'scale'], 'this pool scales on workflow_job webhooks, but POST /webhook is off without api.webhookSecret: it stays at minIdle (set api.webhookSecret, or scale.via: scaleset)', 'key');
+    }
+    const backend = typeof pool.backend === 'string' ? pool.backend : 'process';
+    for (const kind of backendModules.keys()) {
+      if (kind !== backend && pool[kind] !== undefined && pool[kind] !== null) {
+        warn(['pools', i, kind], `a ${kind} section is ignored: this pool's backend is ${backend}`, 'key');
+      }
+    }
     const size = pool.size;
     const max = obj(pool.scale)?.max;
     for (const [n, at] of [[size, ['pools', i, 'size']], [max, ['pools', i, 'scale', 'max']]] as [unknown, Path][]) {

@@ -107,8 +107,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const api = opts.offline ? undefined : createApiServer(deps);
   const port = api ? (await api.start()).port : 0;
 
-  // Persistent pools must never wait for (or use) an expired token.
-  const refreshTokens = () => tokens.refreshDue(persistentScopes(live.config)).catch((err) => logger.warn({ err: describeError(err) }, 'token refresh failed'));
+  // Every scope's registration token stays valid (contract: tokens.refreshSchedule; status
+  // reports its expiry): persistent pools never wait for, or use, an expired one.
+  const refreshTokens = () => tokens.refreshDue(configuredScopes(live.config)).catch((err) => logger.warn({ err: describeError(err) }, 'token refresh failed'));
   const schedule = (cfg: FleetConfig) => [
     cron.schedule(cfg.tokens.refreshSchedule, () => void refreshTokens()),
     cron.schedule(cfg.runner.updateSchedule, () => void versions.refresh()),
@@ -121,8 +122,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   if (!opts.offline) netChecks.start();
   const warmup = opts.offline ? Promise.resolve() : (async () => {
     await tools.install();
-    await refreshTokens();
-    await versions.refresh();
+    // Side by side: a persistent runner's first start shares the token fetch in flight.
+    await Promise.all([refreshTokens(), versions.refresh()]);
   })();
   logger.info({ host: live.config.host.name, pools: live.config.pools.map((p) => p.name), port, ...(opts.offline ? { offline: true } : {}) }, 'runner-fleet daemon started');
 
@@ -138,6 +139,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   };
 }
 
-function persistentScopes(cfg: FleetConfig) {
-  return cfg.pools.filter((p) => !p.ephemeral).map((p) => p.scope);
+function configuredScopes(cfg: FleetConfig) {
+  return cfg.pools.map((p) => p.scope);
 }

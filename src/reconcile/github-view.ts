@@ -32,6 +32,7 @@ export class GitHubView {
     this.listedAt = now;
     const next = new Map<string, GitHubRunner[]>();
     const byScope = new Map<string, GitHubRunner[] | null>();
+    const failed = new Map<string, unknown>();
     for (const p of pools) {
       if (!p.ready) continue;
       const key = JSON.stringify(p.cfg.scope);
@@ -40,10 +41,12 @@ export class GitHubView {
           byScope.set(key, await this.deps.github.listRunners(p.cfg.scope));
         } catch (err) {
           byScope.set(key, null);
+          failed.set(key, err);
           this.deps.logger.warn({ pool: p.cfg.name, err: describeError(err) }, 'cannot list runners on GitHub');
         }
       }
       const list = byScope.get(key);
+      p.noteGitHubList(list ? undefined : failed.get(key));
       if (list) next.set(p.cfg.name, list.filter((g) => p.pattern.test(g.name)));
     }
     this.lists = next;

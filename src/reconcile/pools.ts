@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { PoolConfig } from '../config/types.js';
+import { moduleOf } from '../backends/index.js';
 import { runnerNamePattern } from '../config/names.js';
 import { describeError, diskFullError, FleetError } from '../errors.js';
 import type { RunnerService } from '../github/types.js';
@@ -33,6 +34,8 @@ export class PoolRuntime {
   #initNotBefore = 0;
   #exposed = false;
   #nextCheckAt = 0;
+  /** GitHub refused the credentials at the last runner list of this pool's scope (GITHUB_AUTH). */
+  #refused: { error: string; code: string } | null = null;
 
   constructor(cfg: PoolConfig, host: string) {
     this.#cfg = cfg;
@@ -46,10 +49,10 @@ export class PoolRuntime {
     return this.#groupId;
   }
   get error(): string | null {
-    return this.#error;
+    return this.#error ?? this.#refused?.error ?? null;
   }
   get errorCode(): string | null {
-    return this.#errorCode;
+    return this.#errorCode ?? this.#refused?.code ?? null;
   }
   get hint(): string | null {
     return this.#hint;
@@ -86,7 +89,17 @@ export class PoolRuntime {
     return this.#exposed;
   }
   get healthy(): boolean {
-    return this.ready && !this.#exposed && this.#failures === 0;
+    return this.ready && !this.#exposed && this.#failures === 0 && !this.#refused;
+  }
+
+  /**
+   * The outcome of the last runner list on this pool's scope: refused credentials make the pool
+   * unhealthy (it could neither replace nor deregister a runner) until a list succeeds again;
+   * other failures (a GitHub hiccup) change nothing.
+   */
+  noteGitHubList(err?: unknown): void {
+    if (err === undefined) this.#refused = null;
+    else if (err instanceof FleetError && err.code === 'GITHUB_AUTH') this.#refused = { error: describeError(err), code: err.code };
   }
 
   /** Re-check at the next pass (a delivery said the repository is public). */
@@ -124,7 +137,7 @@ export class PoolRuntime {
    * checks re-run every `recheckMs` (conditional requests: free while nothing changed).
    */
   async init(github: RunnerService, clock: Clock, recheckMs = 600_000): Promise<void> {
-    if (this.ready) return this.recheck(github, clock, recheckMs);
+    if (this.ready && !rootRefusal(this.#cfg)) return this.recheck(github, clock, recheckMs);
     if (clock.now() < this.#initNotBefore) return;
     try {
       this.#groupId = await this.verify(github);
@@ -134,6 +147,7 @@ export class PoolRuntime {
       this.#initFailures = 0;
       this.#nextCheckAt = clock.now() + recheckMs;
     } catch (err) {
+      this.#groupId = null;
       this.#initFailures++;
       this.#initNotBefore = clock.now() + backoffMs(this.#initFailures);
       this.#error = describeError(err);
@@ -167,6 +181,8 @@ export class PoolRuntime {
 
   /** The group id, or PUBLIC_REPO_REFUSED. */
   private async verify(github: RunnerService): Promise<number> {
+    const root = rootRefusal(this.cfg);
+    if (root) throw new FleetError('RUNNER_AS_ROOT', root);
     await this.checkPublic(github);
     const group = await github.runnerGroup(this.cfg.scope, this.cfg.runnerGroup);
     if (group.allowsPublicRepositories && !this.cfg.allowPublicRepos && this.cfg.scope.kind !== 'repo') {
@@ -230,4 +246,15 @@ export class PoolRuntime {
       namePattern: this.pattern,
     };
   }
+}
+
+/**
+ * Contract §6: runners run as root only when the pool's env says so (RUNNER_ALLOW_RUNASROOT).
+ * The runner checks that itself in config.sh and run-helper.sh, which a JIT runner never runs
+ * (the daemon starts its Listener directly), so for those the daemon refuses the pool.
+ */
+export function rootRefusal(cfg: PoolConfig): string | undefined {
+  if (!cfg.ephemeral || cfg.env.RUNNER_ALLOW_RUNASROOT) return undefined;
+  if (!moduleOf(cfg.backend).runsAsRoot?.(cfg)) return undefined;
+  return `runners of pool ${cfg.name} would run as root: set RUNNER_ALLOW_RUNASROOT: "1" in its env to allow that, or give it a user (process.user / systemd.user)`;
 }

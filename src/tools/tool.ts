@@ -84,11 +84,13 @@ export async function installTool(tool: ToolConfig, opts: ToolInstallOptions): P
       const present = await upToDate(opts.dataDir, tool, arch, opts.verified);
       if (present) {
         record(opts, present);
+        linkCleanVersion(opts.dataDir, tool);
         return { ...present, downloaded: false };
       }
     }
     const installed = await download(tool, arch, p, opts);
     record(opts, installed);
+    linkCleanVersion(opts.dataDir, tool);
     return { ...installed, downloaded: true };
   });
 }
@@ -223,3 +225,21 @@ function record(opts: ToolInstallOptions, t: InstalledTool): void {
     installedAt: (opts.now ?? Date.now)(),
   });
 }
+
+/**
+ * actions/tool-cache (setup-* actions, tc.find) looks in {name}/{semver.clean(version)}/{arch}:
+ * for a version written `v2.13.3` that is `2.13.3`. A relative link there (it resolves inside
+ * containers too) makes the installed tool findable under both names.
+ */
+function linkCleanVersion(dataDir: string, tool: Pick<ToolConfig, 'name' | 'version'>): void {
+  const m = /^[v=]+(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)(?:\+[0-9A-Za-z.-]+)?$/.exec(tool.version);
+  if (!m || m[1] === tool.version) return;
+  const link = path.join(dataDir, 'tools', tool.name, m[1]!);
+  try {
+    fs.symlinkSync(tool.version, link);
+  } catch (err) {
+    // Already there: our link, or that version configured on its own (left alone).
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+

@@ -48,7 +48,8 @@ test('bearer token guards /api/v1/* but not /healthz or /metrics', async (t) => 
   t.is((await fetch(`${s.base}/api/v1/status`, { headers: { authorization: 'Bearer wrong' } })).status, 401);
   t.is((await fetch(`${s.base}/api/v1/status`, { headers: { authorization: 's3cret-token' } })).status, 401);
   t.is((await fetch(`${s.base}/api/v1/status`, { headers: { authorization: 'Bearer s3cret-token' } })).status, 200);
-  t.is((await fetch(`${s.base}/api/v1/drain`, { method: 'POST' })).status, 401);
+  // Control routes: 403 without the token (contract §7), whether or not api.token is set.
+  t.is((await fetch(`${s.base}/api/v1/drain`, { method: 'POST' })).status, 403);
   t.is((await fetch(`${s.base}/healthz`)).status, 200);
   t.is((await fetch(`${s.base}/metrics`)).status, 200);
 });
@@ -98,6 +99,25 @@ test('webhook: a good signature is accepted (202) and the handler runs once', as
     repository: { fullName: 'acme/app', private: true },
     org: 'acme',
   });
+});
+
+test('webhook: a form-encoded delivery (GitHub\'s application/x-www-form-urlencoded content type, payload=<json>) is accepted (202) and handled like JSON', async (t) => {
+  const s = await startApi();
+  t.teardown(() => s.api.close());
+  const body = new URLSearchParams({ payload: JSON.stringify(workflowJob(43)) }).toString();
+  const headers = {
+    'content-type': 'application/x-www-form-urlencoded',
+    'x-github-event': 'workflow_job',
+    'x-github-delivery': 'd-form-43',
+    'x-hub-signature-256': await sign(SECRET, body),
+  };
+  const res = await fetch(`${s.base}/webhook`, { method: 'POST', body, headers });
+  t.is(res.status, 202);
+  await until(() => s.jobs.length === 1, 5000);
+  t.like(s.jobs[0], { action: 'queued', deliveryId: 'd-form-43', job: { id: 43, runId: 430 }, repository: { fullName: 'acme/app', private: true } });
+  // The signature still covers the body as sent: a form body signed as something else is 401.
+  const forged = await fetch(`${s.base}/webhook`, { method: 'POST', body, headers: { ...headers, 'x-github-delivery': 'd-form-44', 'x-hub-signature-256': await sign(SECRET, JSON.stringify(workflowJob(43))) } });
+  t.is(forged.status, 401);
 });
 
 test('webhook: bad or missing signature → 401 and no handler call', async (t) => {

@@ -59,9 +59,13 @@ test.serial('a usage error exits 2', async (t) => {
 });
 
 test.serial('validate: the example config is OK, exit 0, one summary line', async (t) => {
-  const r = await cli(['validate', '-c', EXAMPLE]);
+  // With its webhook secret set, as deployed; without it the example's webhook pool could not scale (a warning).
+  const r = await cli(['validate', '-c', EXAMPLE], { WEBHOOK_SECRET: 's3cret' });
   t.is(r.code, 0, r.stderr);
   t.regex(r.stdout, /^config OK: 3 pools, .*2 tools \(.*config\.example\.yaml\)\n$/);
+  const bare = await cli(['validate', '-c', EXAMPLE]);
+  t.is(bare.code, 0, bare.stderr);
+  t.regex(bare.stderr, /pools\[1\]\.scale: warning: .*webhookSecret/);
 });
 
 test.serial('validate: $RUNNER_FLEET_CONFIG is used when -c is absent', async (t) => {

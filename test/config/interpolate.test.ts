@@ -77,3 +77,18 @@ test('an optional key that interpolates to empty counts as unset', (t) => {
   t.is(config?.network.caFile, undefined);
   t.deepEqual(config?.github.auth, { kind: 'token', token: 't0ken' });
 });
+
+test('an unset ${VAR} that is all of api.token or api.webhookSecret (written so in the contract\'s example, "optional") leaves it unset with a warning; partial or elsewhere it stays an error', (t) => {
+  const api = 'api:\n  token: ${RUNNER_FLEET_API_TOKEN}\n  webhookSecret: ${WEBHOOK_SECRET}\n';
+  const r = check(MINIMAL + api);
+  t.deepEqual(r.issues, []);
+  t.is(r.config?.api.token, undefined);
+  t.is(r.config?.api.webhookSecret, undefined);
+  t.deepEqual((r.warnings ?? []).filter((w) => /RUNNER_FLEET_API_TOKEN|WEBHOOK_SECRET/.test(w.message)).map((w) => w.path).sort(), ['api.token', 'api.webhookSecret']);
+  const set = check(MINIMAL + api, { RUNNER_FLEET_API_TOKEN: 'tok', WEBHOOK_SECRET: 'sec' });
+  t.is(set.config?.api.token, 'tok');
+  t.is(set.config?.api.webhookSecret, 'sec');
+  // Part of a value, or a key whose absence is not just "off": still an error.
+  t.truthy(issueAt(issuesOf(MINIMAL + 'api:\n  token: "x-${RUNNER_FLEET_API_TOKEN}"\n'), 'api.token'));
+  t.truthy(issueAt(issuesOf(MINIMAL.replace('t0ken', '${GITHUB_TOKEN}')), 'github.auth.token'));
+});

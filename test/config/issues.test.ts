@@ -29,7 +29,6 @@ const cases: Array<{ title: string; text: string; path: string; line: number; co
   { title: 'dns on a process pool', text: MINIMAL + '    network: { dns: [10.0.0.2] }\n', path: 'pools[0].network.dns', line: 8 },
   { title: 'inherited extraHosts on a process pool', text: MINIMAL + 'network: { extraHosts: { a.internal: 10.0.0.1 } }\n', path: 'network.extraHosts', line: 8 },
   { title: 'dns with docker network container:', text: MINIMAL + '    backend: docker\n    docker: { image: x, network: "container:y" }\n    network: { dns: [10.0.0.2] }\n', path: 'pools[0].network.dns', line: 10 },
-  { title: 'docker section on a process pool', text: MINIMAL + '    docker: { image: x }\n', path: 'pools[0].docker', line: 8 },
   { title: 'docker pool without image', text: MINIMAL + '    backend: docker\n', path: 'pools[0].backend', line: 8 },
   { title: 'docker section without image', text: MINIMAL + '    backend: docker\n    docker: { cpus: 2 }\n', path: 'pools[0].docker.image', line: 9 },
   { title: 'systemd pool without user', text: MINIMAL + '    backend: systemd\n', path: 'pools[0].backend', line: 8 },

@@ -24,3 +24,19 @@ test('daemon start with several persistent runners and 20-minute tokens: one reg
   await until(() => online(emu, 'cd').length === 3, 60_000, 'replacement online');
   t.is(requestCount(emu, REG_TOKEN, { method: 'POST' }), 1, 'no call for the restart');
 });
+
+test('an all-ephemeral (JIT) fleet still keeps every scope\'s registration token valid 30+ minutes and reports its expiry per scope (contract §4 tokens.refreshSchedule, §7 status)', async (t) => {
+  const emu = await startEmulator();
+  t.teardown(() => emu.close());
+  const pools = poolYaml({ name: 'cd', size: 1 }) + poolYaml({ name: 'app', size: 1, scope: '{ repo: acme/app }', labels: ['app'] });
+  const fx = await startTestDaemon(t, emu, pools);
+  t.teardown(() => stopAndKillRunners(fx));
+  await fx.daemon.ready;
+  const status = await (await fetch(`http://127.0.0.1:${fx.daemon.apiPort}/api/v1/status`)).json() as { tokens: { scope: string; kind: string; expiresAt: number }[] };
+  for (const scope of ['org:acme', 'repo:acme/app']) {
+    const tok = status.tokens.find((k) => k.scope === scope && k.kind === 'registration');
+    t.truthy(tok, `${scope}: ${JSON.stringify(status.tokens)}`);
+    t.true(tok!.expiresAt > Date.now() + 30 * MIN, scope);
+  }
+  t.is(requestCount(emu, REG_TOKEN, { method: 'POST' }), 2, 'one call per scope');
+});

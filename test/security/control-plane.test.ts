@@ -28,12 +28,13 @@ test('TCP without api.token: drain and deregister-all answer 403 and change noth
   t.is((await fetch(`${s.base}/api/v1/status`)).status, 200);
 });
 
-test('TCP with api.token: a control call with no or a wrong token is 401, the right one passes', async (t) => {
+test('TCP with api.token: a control call with no or a wrong token is 403 (contract §7: "403 without one"), the right one passes', async (t) => {
   const calls: string[] = [];
   const s = await startApi({ token: 'operator-token', drain: () => void calls.push('drain'), deregisterAll: () => void calls.push('deregister') });
   t.teardown(() => s.api.close());
-  t.is((await post(s.base, '/api/v1/drain')).status, 401);
-  t.is((await post(s.base, '/api/v1/deregister-all', 'guess')).status, 401);
+  t.is((await post(s.base, '/api/v1/drain')).status, 403);
+  t.is((await post(s.base, '/api/v1/deregister-all', 'guess')).status, 403);
+  t.is((await post(s.base, '/api/v1/undrain', 'guess')).status, 403);
   t.deepEqual(calls, []);
   t.is((await post(s.base, '/api/v1/drain', 'operator-token')).status, 202);
   t.deepEqual(calls, ['drain']);

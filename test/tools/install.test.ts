@@ -110,3 +110,20 @@ test('tampering is detected at start, reported, and repaired', async (t) => {
   t.is(fs.readFileSync(bin, 'utf8'), ARGOCD);
   t.is(store.events.recent(10, { kind: 'TOOL_TAMPERED' }).length, 1);
 });
+
+test('a v-prefixed version is also where actions/tool-cache find() looks (tools/{name}/{semver-clean version}/{arch} with {arch}.complete): a link, idempotent', async (t) => {
+  const { emu, dataDir, store } = await setup(t);
+  const base = emu.serveFile('argocd/v2.13.3/argocd-linux-amd64', ARGOCD).replace('v2.13.3', '{version}').replace('amd64', '{arch}');
+  const tool: ToolConfig = { name: 'argocd', version: 'v2.13.3', url: base, sha256: sha(ARGOCD) };
+  const plain: ToolConfig = { ...tool, name: 'yq', version: '4.40.5', url: emu.serveFile('yq/4.40.5/yq', ARGOCD) };
+  const cfg = { host: { name: 'h', dataDir }, tools: [tool, plain] };
+  await installTools({ cfg, fetch, store, arch: 'x64' });
+  // What @actions/tool-cache's find('argocd', 'v2.13.3' or '2.13.3') checks: {cache}/argocd/2.13.3/x64 and its .complete.
+  const found = path.join(dataDir, 'tools', 'argocd', '2.13.3');
+  t.true(fs.existsSync(path.join(found, 'x64', 'argocd')));
+  t.true(fs.existsSync(path.join(found, 'x64.complete')));
+  t.is(fs.readlinkSync(found), 'v2.13.3', 'a relative link: it resolves inside containers too');
+  t.deepEqual(fs.readdirSync(path.join(dataDir, 'tools', 'yq')), ['4.40.5'], 'an already clean version gets no link');
+  await installTools({ cfg, fetch, store, arch: 'x64' });
+  t.is(fs.readlinkSync(found), 'v2.13.3');
+});

@@ -35,6 +35,14 @@ export const processModule: BackendModule<'process'> = {
   runnerOwner: (pool) => (pool.process ? processPoolIds(pool.process, pool.name) : undefined),
   sharedRunnerFiles: 'links',
   runsAsOtherUser: (pool) => pool.process !== undefined,
+  runsAsRoot(pool) {
+    if (!pool.process) return process.getuid?.() === 0;
+    try {
+      return processPoolIds(pool.process, pool.name).uid === 0;
+    } catch {
+      return false; // the daemon cannot switch users: that pool fails on its own
+    }
+  },
   // The pid file names the process; the runner's name is its only handle.
   resourceName: (runnerName) => runnerName,
 

@@ -29,6 +29,7 @@ export const systemdModule: BackendModule<'systemd'> = {
     }
   },
   sharedRunnerFiles: 'links',
+  runsAsRoot: (pool) => isRootUser(pool.systemd.user),
   runsAsOtherUser(pool) {
     return this.runnerOwner(pool) !== undefined || !isRootUser(pool.systemd.user);
   },

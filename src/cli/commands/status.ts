@@ -16,8 +16,12 @@ import { durationOption } from '../options.js';
 /** daemon: live from its API; database: as last recorded (daemon down); none: nothing to read. */
 type Source = 'daemon' | 'database' | 'none';
 
-/** Like `systemctl status` (LSB): the daemon is not running. Output is still printed. */
-export const EXIT_NOT_RUNNING = 3;
+/**
+ * The contract has exit codes 0/1/2 only and says status falls back to the state database:
+ * that answer is a success (0); with no database either there is nothing to report (1).
+ * Whether the daemon runs is `daemon.running` in --json and NOT RUNNING in the text.
+ */
+const EXIT_NOTHING_RECORDED = 1;
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -25,13 +29,13 @@ export function register(program: Command, ctx: CliContext): void {
     .description("pools and runners from the running daemon's API (falls back to the state database)")
     .option('--json', 'print JSON (the API report plus "source": "daemon" | "database" | "none" and "daemon": {running, url})')
     .option('--timeout <duration>', 'how long to wait for the daemon to answer (default 5s)')
-    .addHelpText('after', `\nExit 0 the daemon answered, ${EXIT_NOT_RUNNING} the daemon is not running (health unknown; pools from the state database if there is one), 1 other failures, 2 config errors.`)
+    .addHelpText('after', '\nExit 0 the daemon or, when it is down, the state database answered (health unknown; --json daemon.running false); 1 neither (no state database yet) or other failures; 2 config errors.')
     .action(async (opts: { json?: boolean; timeout?: string }) => {
       const timeoutMs = opts.timeout === undefined ? 5000 : durationOption('--timeout', opts.timeout);
       const cfg = await ctx.loadConfig();
       const client = createApiClient({ listen: cfg.api.listen, socketPath: controlSocketPath(cfg.host.dataDir), ...(cfg.api.token ? { token: cfg.api.token } : {}), timeoutMs });
       const got = await gather(cfg, client, ctx.version);
-      if (got.source !== 'daemon') ctx.exitCode = EXIT_NOT_RUNNING;
+      if (got.source === 'none') ctx.exitCode = EXIT_NOTHING_RECORDED;
       const daemon = { running: got.source === 'daemon', url: client.baseUrl, ...(got.why ? { detail: got.why } : {}) };
       ctx.stdout.write(opts.json ? JSON.stringify({ ...got.report, source: got.source, daemon }, null, 2) + '\n' : renderStatus(got.report, got.source, client.baseUrl, Date.now(), got.why));
     });
