@@ -5,6 +5,8 @@ import { startEmulator } from '../emulator/index.js';
 import { emulatorConfigYaml, poolYaml, startTestDaemon, until } from '../helpers/daemon.js';
 import { attempts, httpStatus, online, requestCount, stopAndKillRunners } from '../daemon/lifecycle-kit.js';
 import { cli, json } from '../cli/kit.js';
+import { checkJobIsolation } from '../../src/doctor/isolation.js';
+import type { DoctorContext } from '../../src/doctor/types.js';
 
 /**
  * Contract §6: "runners run as root only when [the pool's env] says so". The runner's own check
@@ -26,6 +28,10 @@ test('a JIT process pool that would run as root (root daemon, no process.user) w
   const plan = json<{ pools: { name: string; warnings: string[] }[] }>(t, await cli(['plan', '--json', '-c', fx.configPath]));
   t.true(plan.pools.find((p) => p.name === 'rooty')!.warnings.some((w) => w.includes('RUNNER_AS_ROOT')));
   t.false(plan.pools.find((p) => p.name === 'cd')!.warnings.some((w) => w.includes('RUNNER_AS_ROOT')));
+  // doctor too, as a warning on the pool's isolation row.
+  const rows = await checkJobIsolation({ cfg: fx.config } as DoctorContext);
+  t.true(rows.some((r) => r.name === 'isolation rooty' && r.status === 'warn' && /RUNNER_AS_ROOT/.test(r.detail ?? '')));
+  t.false(rows.some((r) => r.name === 'isolation cd' && /RUNNER_AS_ROOT/.test(r.detail ?? '')));
 
   await until(() => online(emu, 'cd').length === 1, 30_000, 'the other pool online');
   await until(async () => (await httpStatus(fx)).pools.find((p) => p.name === 'rooty')?.errorCode === 'RUNNER_AS_ROOT', 30_000, 'rooty refused');
