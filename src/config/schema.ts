@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import cron from 'node-cron';
-import { CronExpressionParser } from 'cron-parser';
+import { parseCron } from './cron.js';
 import { backendModules } from '../backends/index.js';
 import { parseDuration } from './duration.js';
 import type { ScaleConfig, Sizing } from './types.js';
@@ -52,7 +52,7 @@ const httpUrl = text.refine(isHttpUrl, { error: 'must be an absolute http(s) URL
 export function isValidCron(expr: string): boolean {
   // Both libraries must accept it: cron-parser alone lets through short forms node-cron rejects.
   try {
-    CronExpressionParser.parse(expr);
+    parseCron(expr);
   } catch {
     return false;
   }

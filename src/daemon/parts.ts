@@ -1,4 +1,3 @@
-import type cron from 'node-cron';
 import type { Metrics } from '../api/metrics.js';
 import type { ApiDeps } from '../api/deps.js';
 import type { ApiServer } from '../api/server.js';
@@ -17,6 +16,7 @@ import type { NetworkChecks } from './netchecks.js';
 import type { ReloadOutcome } from './reload.js';
 import type { ToolSet } from './tool-set.js';
 import type { RunnerVersions } from './versions.js';
+import type { Scheduled } from './schedule.js';
 
 export interface DaemonOptions {
   config: FleetConfig;
@@ -39,7 +39,7 @@ export interface DaemonOptions {
   offline?: boolean;
 }
 
-export type Schedules = ReturnType<typeof cron.schedule>[];
+export type Schedules = Scheduled[];
 
 /** What a reload swaps. Parts built once reach these through getters or forwarding objects. */
 export interface Live {

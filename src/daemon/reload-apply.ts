@@ -48,7 +48,7 @@ function swap(p: Parts, live: Live, cfg: FleetConfig, changed: string[], next: {
   if (cfg.api.webhookSecret) p.apiDeps.webhookSecret = cfg.api.webhookSecret;
   else delete p.apiDeps.webhookSecret;
   if (changed.includes('tokens') || changed.includes('runner')) {
-    for (const c of live.crons) void c.stop();
+    for (const c of live.crons) c.stop();
     live.crons = p.opts.offline ? [] : p.schedule(cfg);
   }
   live.config = cfg;

@@ -1,4 +1,3 @@
-import cron from 'node-cron';
 import { createApiServer } from '../api/server.js';
 import { createMetrics, type Metrics } from '../api/metrics.js';
 import { createBackends } from '../backends/index.js';
@@ -26,6 +25,7 @@ import { openDataDir } from './open.js';
 import type { DaemonOptions, Live, Parts } from './parts.js';
 import { applyReload } from './reload-apply.js';
 import { stopDaemon } from './stop.js';
+import { scheduleCron } from './schedule.js';
 
 export type { DaemonOptions } from './parts.js';
 
@@ -111,8 +111,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   // reports its expiry): persistent pools never wait for, or use, an expired one.
   const refreshTokens = () => tokens.refreshDue(configuredScopes(live.config)).catch((err) => logger.warn({ err: describeError(err) }, 'token refresh failed'));
   const schedule = (cfg: FleetConfig) => [
-    cron.schedule(cfg.tokens.refreshSchedule, () => void refreshTokens()),
-    cron.schedule(cfg.runner.updateSchedule, () => void versions.refresh()),
+    scheduleCron(cfg.tokens.refreshSchedule, () => void refreshTokens(), clock),
+    scheduleCron(cfg.runner.updateSchedule, () => void versions.refresh(), clock),
   ];
   if (!opts.offline) live.crons = schedule(live.config);
   // Ready as soon as the API listens: adoption and cleanup start now; no runner is created

@@ -4,7 +4,7 @@ import { SHUTDOWN_WAIT_MS, within } from './within.js';
 /** Stop per shutdown.mode: drain (idle deregistered, busy finish up to drainTimeout) or keep. */
 export async function stopDaemon(p: Parts, live: Live, mode: 'drain' | 'keep'): Promise<void> {
   const { logger, reconciler } = p;
-  for (const c of live.crons) void c.stop();
+  for (const c of live.crons) c.stop();
   p.netChecks.stop();
   p.versions.stop();
   p.stopping.abort();
