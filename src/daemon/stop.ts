@@ -21,7 +21,7 @@ export async function stopDaemon(p: Parts, live: Live, mode: 'drain' | 'keep'): 
   await p.api?.close();
   for (const b of Object.values(p.backends)) await b?.close?.();
   // destroy, not close: close would wait for requests to a host that does not answer.
-  await live.http.dispatcher.destroy().catch(() => undefined);
+  await live.http.destroy().catch(() => undefined);
   p.store.close();
   p.lock.release();
   logger.info({ mode }, 'runner-fleet daemon stopped');

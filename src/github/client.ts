@@ -14,7 +14,7 @@ export interface GitHubClientOptions {
   logger: Logger;
   clock?: Clock;
   userAgent?: string;
-  /** A fetch that honours the daemon's proxy and CA (undici dispatcher); default global fetch. */
+  /** A fetch that honours the daemon's proxy and CA (net/http.ts); default global fetch. */
   fetch?: typeof fetch;
   /** Called after every HTTP attempt, retries included (metrics). */
   onRequest?: (r: RequestRecord) => void;

@@ -1,9 +1,6 @@
 import fs from 'node:fs';
-import tls from 'node:tls';
-import { Agent, Dispatcher, ProxyAgent, fetch as undiciFetch } from 'undici';
 import type { NetworkConfig } from '../config/types.js';
 import { FleetError } from '../errors.js';
-import { parseNoProxy, type NoProxyMatcher } from './no-proxy.js';
 
 export interface HttpOptions {
   network: Pick<NetworkConfig, 'proxy'> & Partial<NetworkConfig>;
@@ -14,39 +11,51 @@ export interface HttpOptions {
 }
 
 export interface Http {
-  /** undici's fetch bound to our dispatcher; hand it to Octokit as `request.fetch`. */
+  /** A fetch that honours the network config; hand it to Octokit as `request.fetch`. */
   fetch: typeof fetch;
-  dispatcher: Dispatcher;
+  /** Closes the connections once in-flight requests finish. */
   close(): Promise<void>;
+  /** Closes the connections now (shutdown). */
+  destroy(): Promise<void>;
 }
 
+/** What net/routing.ts needs: the CA already read, the timeout resolved. */
+export interface RoutedOptions {
+  proxy?: NetworkConfig['proxy'];
+  ca?: string;
+  connectTimeoutMs: number;
+}
+
+/** undici's default, and so that of Node's built-in fetch too. */
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+const builtin: Http = {
+  fetch: (input, init) => globalThis.fetch(input, init),
+  close: async () => undefined,
+  destroy: async () => undefined,
+};
+
 /**
- * The daemon's own HTTP: proxy + internal CA for GitHub API calls and downloads
- * (docs/runner-facts.md §6.9: "unknown authority" and proxies are what enterprise networks hit first).
+ * The daemon's own HTTP for GitHub API calls and downloads. With no proxy, no caFile and the
+ * default timeout it is Node's built-in fetch. Otherwise the undici-based router
+ * (net/routing.ts) is imported at the first request: undici would cost the daemon ~10 MB of RSS
+ * for nothing where the network needs neither (issue 13, footprint). A caFile is read now, so a
+ * bad one fails here, where the config is applied.
  */
 export function createHttp(opts: HttpOptions): Http {
   const caFile = opts.caFile ?? opts.network.caFile;
-  const ca = caFile ? [...tls.rootCertificates, readCa(caFile)] : undefined;
-  const tlsOpts = ca ? { ca } : {};
-  const connectTimeout = opts.connectTimeoutMs ?? 10_000;
-  const direct = new Agent({ connect: { ...tlsOpts, timeout: connectTimeout } });
-  const proxy = opts.network.proxy ?? {};
-  const mk = (uri: string | undefined, tunnel: boolean) =>
-    uri
-      ? new ProxyAgent({
-          uri,
-          proxyTunnel: tunnel,
-          requestTls: { ...tlsOpts, timeout: connectTimeout },
-          proxyTls: { ...tlsOpts, timeout: connectTimeout },
-        })
-      : undefined;
-  // Plain-http targets are forwarded (what squid expects); https targets tunnel through CONNECT.
-  const httpProxy = mk(proxy.http, false);
-  const httpsProxy = mk(proxy.https ?? proxy.http, true);
-  const dispatcher = new RoutingDispatcher(direct, httpProxy, httpsProxy, parseNoProxy(proxy.noProxy));
-  const boundFetch = ((input: unknown, init?: Record<string, unknown>) =>
-    undiciFetch(input as Parameters<typeof undiciFetch>[0], { ...(init ?? {}), dispatcher } as Parameters<typeof undiciFetch>[1])) as unknown as typeof fetch;
-  return { fetch: boundFetch, dispatcher, close: () => dispatcher.close() };
+  const ca = caFile ? readCa(caFile) : undefined;
+  const proxy = opts.network.proxy;
+  const connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  if (!ca && !proxy?.http && !proxy?.https && connectTimeoutMs === DEFAULT_CONNECT_TIMEOUT_MS) return builtin;
+  let routed: ReturnType<typeof load> | undefined;
+  const load = () => import('./routing.js').then((m) => m.createRouted({ ...(proxy ? { proxy } : {}), ...(ca ? { ca } : {}), connectTimeoutMs }));
+  const get = () => (routed ??= load());
+  return {
+    fetch: (async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => (await get()).fetch(input, init)) as typeof fetch,
+    close: async () => void (routed && (await (await routed).dispatcher.close())),
+    destroy: async () => void (routed && (await (await routed).dispatcher.destroy())),
+  };
 }
 
 function readCa(file: string): string {
@@ -54,58 +63,5 @@ function readCa(file: string): string {
     return fs.readFileSync(file, 'utf8');
   } catch (err) {
     throw new FleetError('CONFIG_INVALID', `cannot read caFile ${file}`, { cause: err });
-  }
-}
-
-const DEFAULT_PORTS: Record<string, number> = { 'http:': 80, 'https:': 443 };
-
-/** Picks direct or proxied per request origin, honouring noProxy. */
-export class RoutingDispatcher extends Dispatcher {
-  private readonly all: Dispatcher[];
-  constructor(
-    private readonly direct: Dispatcher,
-    private readonly httpProxy: Dispatcher | undefined,
-    private readonly httpsProxy: Dispatcher | undefined,
-    private readonly noProxy: NoProxyMatcher,
-  ) {
-    super();
-    this.all = [direct, httpProxy, httpsProxy].filter((d): d is Dispatcher => d !== undefined);
-  }
-
-  /** Which dispatcher a URL goes through: exposed for doctor and tests. */
-  route(origin: string | URL): 'direct' | 'proxy' {
-    return this.pick(origin) === this.direct ? 'direct' : 'proxy';
-  }
-
-  private pick(origin: string | URL): Dispatcher {
-    const url = typeof origin === 'string' ? new URL(origin) : origin;
-    const port = Number(url.port) || DEFAULT_PORTS[url.protocol] || 0;
-    const proxied = url.protocol === 'https:' ? this.httpsProxy : this.httpProxy;
-    if (!proxied || this.noProxy(url.hostname, port)) return this.direct;
-    return proxied;
-  }
-
-  override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    return this.pick(opts.origin ?? '').dispatch(opts, handler);
-  }
-
-  override close(): Promise<void>;
-  override close(callback: () => void): void;
-  override close(callback?: () => void): Promise<void> | void {
-    const p = Promise.all(this.all.map((d) => d.close())).then(() => undefined);
-    if (callback) void p.then(callback);
-    else return p;
-  }
-
-  override destroy(): Promise<void>;
-  override destroy(err: Error | null): Promise<void>;
-  override destroy(callback: () => void): void;
-  override destroy(err: Error | null, callback: () => void): void;
-  override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
-    const err = typeof a === 'function' ? null : (a ?? null);
-    const cb = typeof a === 'function' ? a : b;
-    const p = Promise.all(this.all.map((d) => d.destroy(err))).then(() => undefined);
-    if (cb) void p.then(cb);
-    else return p;
   }
 }

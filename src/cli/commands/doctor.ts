@@ -81,7 +81,7 @@ async function doctor(ctx: CliContext, json: boolean, timeoutMs: number): Promis
   } finally {
     store?.close();
     // destroy, not close: a request to a black hole must not hold the process open.
-    await http.dispatcher.destroy().catch(() => undefined);
+    await http.destroy().catch(() => undefined);
   }
 }
 

@@ -43,7 +43,7 @@ async function download(ctx: CliContext): Promise<void> {
     } finally {
       progress.stop();
       store.close();
-      await http.dispatcher.destroy().catch(() => undefined);
+      await http.destroy().catch(() => undefined);
     }
   });
 }

@@ -37,7 +37,7 @@ async function install(ctx: CliContext): Promise<void> {
     } finally {
       progress.stop();
       store.close();
-      await http.dispatcher.destroy().catch(() => undefined);
+      await http.destroy().catch(() => undefined);
     }
   });
 }
