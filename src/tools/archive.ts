@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
-import yauzl from 'yauzl';
+import type yauzl from 'yauzl';
 import { FleetError } from '../errors.js';
 import { removeStaging } from '../runner/tmp.js';
 
@@ -48,9 +48,11 @@ async function extractFromTar(archive: string, wanted: string, dest: string, too
   }
 }
 
-function openZip(file: string): Promise<yauzl.ZipFile> {
+/** yauzl is imported here, for zip tools only: the daemon keeps what it loads (issue 13, footprint). */
+async function openZip(file: string): Promise<yauzl.ZipFile> {
+  const { default: zip } = await import('yauzl');
   return new Promise((resolve, reject) =>
-    yauzl.open(file, { lazyEntries: true, autoClose: false }, (err, zf) => (err || !zf ? reject(err) : resolve(zf))),
+    zip.open(file, { lazyEntries: true, autoClose: false }, (err, zf) => (err || !zf ? reject(err) : resolve(zf))),
   );
 }
 

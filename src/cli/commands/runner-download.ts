@@ -3,7 +3,6 @@ import { FleetError } from '../../errors.js';
 import { createGitHubClient } from '../../github/client.js';
 import { createHttp } from '../../net/http.js';
 import { ensureConfiguredRunner } from '../../runner/download.js';
-import { progressSink } from '../../runner/progress.js';
 import { openStore } from '../../store/index.js';
 import type { CliContext } from '../context.js';
 import { withDataDir } from '../data-dir.js';
@@ -23,6 +22,8 @@ async function download(ctx: CliContext): Promise<void> {
   const needsGitHub = !(cfg.runner.version !== 'latest' && cfg.runner.url);
   if (!scope && needsGitHub) throw new FleetError('USAGE', 'no pools configured: runners/downloads needs a scope (or pin runner.version with runner.url and runner.sha256)');
   const http = createHttp({ network: cfg.network });
+  // cli-progress only for this command, not in every runner-fleet process (the daemon's RSS).
+  const { progressSink } = await import('../../runner/progress.js');
   await withDataDir(cfg.host.dataDir, async () => {
     const store = openStore(cfg.host.dataDir);
     const progress = progressSink(ctx.stderr);

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { createHttp } from '../../net/http.js';
-import { progressSink } from '../../runner/progress.js';
 import { openStore } from '../../store/index.js';
 import { installTools } from '../../tools/install.js';
 import type { CliContext } from '../context.js';
@@ -22,6 +21,8 @@ async function install(ctx: CliContext): Promise<void> {
   }
   const logger = ctx.stderrLogger();
   const http = createHttp({ network: cfg.network });
+  // cli-progress only for this command, not in every runner-fleet process (the daemon's RSS).
+  const { progressSink } = await import('../../runner/progress.js');
   await withDataDir(cfg.host.dataDir, async () => {
     const store = openStore(cfg.host.dataDir);
     const progress = progressSink(ctx.stderr);
