@@ -66,7 +66,7 @@ function exited(child: ChildProcess): Promise<number | null> {
 }
 
 /** Kept in step with `Environment=NODE_OPTIONS=` in systemd/runner-fleet.service. */
-export const DAEMON_NODE_OPTIONS = '--max-semi-space-size=1 --v8-pool-size=1';
+export const DAEMON_NODE_OPTIONS = '--max-semi-space-size=1';
 
 export async function daemonFootprint(opts: {
   runners: number;
