@@ -32,7 +32,8 @@ export function configWarnings(raw: unknown, warn: Report): void {
     if (scale && scale.via !== 'scaleset' && !webhook) {
       warn(['pools', i, 'scale'], 'this pool scales on workflow_job webhooks, but POST /webhook is off without api.webhookSecret: it stays at minIdle (set api.webhookSecret, or scale.via: scaleset)', 'key');
     }
-    const backend = typeof pool.backend === 'string' ? pool.backend : 'process';
+    const kind0 = pool.backend;
+    const backend = typeof kind0 === 'string' ? kind0 : 'process';
     for (const kind of backendModules.keys()) {
       if (kind !== backend && pool[kind] !== undefined && pool[kind] !== null) {
         warn(['pools', i, kind], `a ${kind} section is ignored: this pool's backend is ${backend}`, 'key');

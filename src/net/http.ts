@@ -20,12 +20,6 @@ export interface Http {
 }
 
 /** What net/routing.ts needs: the CA already read, the timeout resolved. */
-export interface RoutedOptions {
-  proxy?: NetworkConfig['proxy'];
-  ca?: string;
-  connectTimeoutMs: number;
-}
-
 /** undici's default, and so that of Node's built-in fetch too. */
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 

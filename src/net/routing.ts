@@ -1,6 +1,6 @@
 import tls from 'node:tls';
 import { Agent, Dispatcher, ProxyAgent, fetch as undiciFetch } from 'undici';
-import type { RoutedOptions } from './http.js';
+import type { NetworkConfig } from '../config/types.js';
 import { parseNoProxy, type NoProxyMatcher } from './no-proxy.js';
 
 /**
@@ -9,6 +9,13 @@ import { parseNoProxy, type NoProxyMatcher } from './no-proxy.js';
  * networks hit first). Loaded by net/http.ts only then: undici is the largest library the daemon
  * would otherwise load and keep (issue 13, footprint).
  */
+/** What needs undici: a proxy, a CA to trust, a connect timeout of our own. */
+export interface RoutedOptions {
+  proxy?: NetworkConfig['proxy'];
+  ca?: string;
+  connectTimeoutMs: number;
+}
+
 export function createRouted(opts: RoutedOptions): { fetch: typeof fetch; dispatcher: Dispatcher } {
   const tlsOpts = opts.ca ? { ca: [...tls.rootCertificates, opts.ca] } : {};
   const connectTimeout = opts.connectTimeoutMs;
