@@ -123,7 +123,8 @@ ${ATTACK_LITE}`;
 test('plan and doctor say plainly who a job runs as, and what a process pool without process.user exposes', async (t) => {
   const cfg = config('/var/lib/rf', {
     pools: [
-      pool({ name: 'open' }),
+      // Allowed to run as root (a root daemon without process.user): the RUNNER_AS_ROOT check is its own test.
+      pool({ name: 'open', env: { RUNNER_ALLOW_RUNASROOT: '1' } }),
       pool({ name: 'boxed', process: { user: JOB_USER } }),
       pool({ name: 'dind', backend: 'docker', docker: { image: 'x', runnerFrom: 'cache', privileged: true, dockerSocket: true, imageRunnerDir: '/home/runner', pull: 'never' } }),
     ],
