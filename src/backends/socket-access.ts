@@ -1,21 +1,15 @@
 import fs from 'node:fs';
+import { unixDbRows } from './unix-db.js';
 
 /**
  * Whether `user` reaches the Docker socket through a group: whoever can open it can start a
  * privileged container, which is root on the host. Read from the files, not NSS: doctor stays
- * synchronous and side-effect free. Undefined when the user, the group or the socket is absent.
+ * synchronous and side-effect free (unix-db.ts). Undefined when the user, the group or the socket is absent.
  */
 export function dockerSocketGroup(user: string, files = { passwd: '/etc/passwd', group: '/etc/group', socket: '/var/run/docker.sock' }): string | undefined {
-  const rows = (f: string) => {
-    try {
-      return fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => l.split(':'));
-    } catch {
-      return [];
-    }
-  };
-  const pw = rows(files.passwd).find((r) => r[0] === user);
+  const pw = unixDbRows(files.passwd).find((r) => r[0] === user);
   if (!pw) return undefined;
-  const groups = rows(files.group);
+  const groups = unixDbRows(files.group);
   let gid: string | undefined;
   try {
     gid = String(fs.statSync(files.socket).gid);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { unixDbRows } from '../unix-db.js';
 import { FleetError } from '../../errors.js';
 
 export interface UnixIds {
@@ -24,17 +24,8 @@ export function resolveUser(user: string, passwdFile = '/etc/passwd'): UnixIds {
 }
 
 function lookup(file: string, pred: (fields: string[]) => boolean): UnixIds | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  for (const line of text.split('\n')) {
-    const f = line.split(':');
-    if (f.length >= 4 && pred(f)) return { uid: Number(f[2]), gid: Number(f[3]) };
-  }
-  return undefined;
+  const f = unixDbRows(file).find((row) => row.length >= 4 && pred(row));
+  return f ? { uid: Number(f[2]), gid: Number(f[3]) } : undefined;
 }
 
 /** Whether /etc/passwd names this uid (setpriv --init-groups needs a name). */
@@ -52,16 +43,8 @@ export function idsFor(user: string | undefined): UnixIds | undefined {
 /** A group name or gid via /etc/group. */
 export function resolveGroup(group: string, groupFile = '/etc/group'): number {
   if (/^\d+$/.test(group)) return Number(group);
-  let text = '';
-  try {
-    text = readFileSync(groupFile, 'utf8');
-  } catch {
-    /* reported below */
-  }
-  for (const line of text.split('\n')) {
-    const f = line.split(':');
-    if (f.length >= 3 && f[0] === group) return Number(f[2]);
-  }
+  const f = unixDbRows(groupFile).find((row) => row.length >= 3 && row[0] === group);
+  if (f) return Number(f[2]);
   throw new FleetError('BACKEND_FAILED', `unknown group "${group}" (not in ${groupFile})`);
 }
 
