@@ -49,7 +49,7 @@ function swap(p: Parts, live: Live, cfg: FleetConfig, changed: string[], next: {
   else delete p.apiDeps.webhookSecret;
   if (changed.includes('tokens') || changed.includes('runner')) {
     for (const c of live.crons) c.stop();
-    live.crons = p.opts.offline ? [] : p.schedule(cfg);
+    live.crons = p.schedule(cfg);
   }
   live.config = cfg;
   live.deregistering = false;

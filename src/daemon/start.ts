@@ -110,11 +110,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   // Every scope's registration token stays valid (contract: tokens.refreshSchedule; status
   // reports its expiry): persistent pools never wait for, or use, an expired one.
   const refreshTokens = () => tokens.refreshDue(configuredScopes(live.config)).catch((err) => logger.warn({ err: describeError(err) }, 'token refresh failed'));
-  const schedule = (cfg: FleetConfig) => [
+  // Offline (decommission) there is nothing to schedule: no token refresh, no version check.
+  const schedule = (cfg: FleetConfig) => (opts.offline ? [] : [
     scheduleCron(cfg.tokens.refreshSchedule, () => void refreshTokens(), clock),
     scheduleCron(cfg.runner.updateSchedule, () => void versions.refresh(), clock),
-  ];
-  if (!opts.offline) live.crons = schedule(live.config);
+  ]);
+  live.crons = schedule(live.config);
   // Ready as soon as the API listens: adoption and cleanup start now; no runner is created
   // before the tools are installed and the runner version is downloaded and verified.
   if (opts.offline) reconciler.drain();
