@@ -46,7 +46,10 @@ test('deregister --all with the daemon stopped: idle runners go now, the busy on
   t.true(alive(records.find((r) => r.name === busy)!.pid), 'the busy runner was not killed');
   t.false(alive(records.find((r) => r.name !== busy)!.pid), 'the idle runner was stopped');
 
-  // Again with time to spare: the job finishes (success), then its runner goes too.
+  // Once the job has finished (success), its runner goes too. Waited for here: a call started
+  // mid-job sees the end in the job hook, but the GitHub runner list it read at its start still
+  // says busy, and that list is read again only every 2 min.
+  t.is((await emu.waitForJob(job, 60_000)).conclusion, 'success');
   const second = await cli(['deregister', '--all', '--timeout', '1m', '-c', cfg]);
   t.is(second.code, 0, second.stderr);
   t.regex(second.stdout, new RegExp(`deregistered 1 runner: ${busy}`));
