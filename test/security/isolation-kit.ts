@@ -42,3 +42,25 @@ echo pwned > "$R/bin/planted.so" 2>/dev/null || true
 echo attacks-done
 `;
 
+
+/**
+ * A job's attempt on its sibling runner: which of `roots` is not its own, whether it can read
+ * that root's credentials or list it, and whether a sibling process's environment is readable.
+ * Prints READ-OK/LIST-OK on success, `sibling-processes=N` (how many it can see). `who` is the
+ * first line the job prints (shell), e.g. `echo "other=$OTHER"`.
+ */
+export function siblingAttack(roots: string[], who: string): string {
+  return `R="\${RUNNER_WORKSPACE%/_work}"
+for o in ${roots.join(' ')}; do [ "$o" = "$R" ] || OTHER=$o; done
+${who}
+for f in "$OTHER/.credentials_rsaparams" "$OTHER/.credentials" "$OTHER/.runner"; do
+  if cat "$f" > /dev/null 2>&1; then echo "READ-OK: $f"; else echo "unreadable: $f"; fi
+done
+if ls "$OTHER" > /dev/null 2>&1; then echo "LIST-OK: $OTHER"; fi
+seen=0
+for p in /proc/[0-9]*; do
+  case "$(tr '\\0' ' ' < $p/cmdline 2>/dev/null || true)" in *"$OTHER"*) seen=$((seen+1));; esac
+  if tr '\\0' '\\n' < $p/environ 2>/dev/null | grep -qx "HOME=$OTHER"; then echo "READ-OK: $p/environ"; fi
+done
+echo "sibling-processes=$seen"`;
+}

@@ -16,7 +16,7 @@ import { removeRunnerDir } from '../../src/runner/prepare.js';
 import { silentLogger } from '../../src/log.js';
 import { startEmulator } from '../emulator/index.js';
 import { poolYaml, startTestDaemon, until } from '../helpers/daemon.js';
-import { ensureJobUser, JOB_USER } from './isolation-kit.js';
+import { ensureJobUser, JOB_USER, siblingAttack } from './isolation-kit.js';
 import { buildPlan } from '../../src/cli/plan.js';
 import { checkJobIsolation } from '../../src/doctor/index.js';
 import { config, context, pool } from '../doctor/util.js';
@@ -46,19 +46,7 @@ test.serial("per-runner users: a job cannot read its sibling's .credentials_rsap
   const names = emu.runners().map((r) => r.name);
   const roots = names.map((n) => path.join(fx.config.host.dataDir, 'runners', n));
   for (const r of roots) await until(() => fs.existsSync(path.join(r, '.credentials_rsaparams')), 30_000, 'runners configured');
-  const script = `R="\${RUNNER_WORKSPACE%/_work}"
-for o in ${roots.join(' ')}; do [ "$o" = "$R" ] || OTHER=$o; done
-echo "user=$(id -un) group=$(id -gn) other=$OTHER"
-for f in "$OTHER/.credentials_rsaparams" "$OTHER/.credentials" "$OTHER/.runner"; do
-  if cat "$f" > /dev/null 2>&1; then echo "READ-OK: $f"; else echo "unreadable: $f"; fi
-done
-if ls "$OTHER" > /dev/null 2>&1; then echo "LIST-OK: $OTHER"; fi
-seen=0
-for p in /proc/[0-9]*; do
-  case "$(tr '\\0' ' ' < $p/cmdline 2>/dev/null || true)" in *"$OTHER"*) seen=$((seen+1));; esac
-  if tr '\\0' '\\n' < $p/environ 2>/dev/null | grep -qx "HOME=$OTHER"; then echo "READ-OK: $p/environ"; fi
-done
-echo "sibling-processes=$seen"`;
+  const script = siblingAttack(roots, 'echo "user=$(id -un) group=$(id -gn) other=$OTHER"');
   const job = await emu.waitForJob(emu.queueJob({ labels: ['self-hosted', 'siblings'], script }), 60_000);
   t.is(job.conclusion, 'success', job.output);
   const who = /^user=(\S+) group=(\S+) other=(\S+)$/m.exec(job.output);

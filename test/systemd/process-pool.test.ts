@@ -21,6 +21,7 @@ import type { Emulator } from '../emulator/types.js';
 import { until } from '../helpers/poll.js';
 import { requireDocker } from '../helpers/engines.js';
 import { REPO_DIR, startSystemdHost, type SystemdHost } from '../helpers/systemd-host.js';
+import { siblingAttack } from '../security/isolation-kit.js';
 
 const HOST = 'pe2e';
 const DATA = '/var/lib/runner-fleet';
@@ -183,19 +184,7 @@ test.serial("a job cannot read a sibling runner's .credentials_rsaparams or its 
   const { emu } = t.context;
   await until(() => online(emu).length === 2, 120_000, 'two runners online');
   const roots = online(emu).map((r) => `${DATA}/runners/${r.name}`);
-  const script = `R="\${RUNNER_WORKSPACE%/_work}"
-for o in ${roots.join(' ')}; do [ "$o" = "$R" ] || OTHER=$o; done
-echo "other=$OTHER"
-for f in "$OTHER/.credentials_rsaparams" "$OTHER/.credentials" "$OTHER/.runner"; do
-  if cat "$f" > /dev/null 2>&1; then echo "READ-OK: $f"; else echo "unreadable: $f"; fi
-done
-if ls "$OTHER" > /dev/null 2>&1; then echo "LIST-OK: $OTHER"; fi
-seen=0
-for p in /proc/[0-9]*; do
-  case "$(tr '\\0' ' ' < $p/cmdline 2>/dev/null || true)" in *"$OTHER"*) seen=$((seen+1));; esac
-  if tr '\\0' '\\n' < $p/environ 2>/dev/null | grep -qx "HOME=$OTHER"; then echo "READ-OK: $p/environ"; fi
-done
-echo "sibling-processes=$seen"`;
+  const script = siblingAttack(roots, 'echo "other=$OTHER"');
   const job = await runJob(t, script);
   t.is(job.conclusion, 'success', job.output);
   t.regex(job.output, /^other=\/var\/lib\/runner-fleet\/runners\/pe2e-pu-/m);
