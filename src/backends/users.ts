@@ -54,7 +54,13 @@ export function runnerUsers(run: CommandRunner): RunnerUsers {
     prefix ??= run(['test', '-w', '/etc']).then((r) =>
       r.code === 0 ? [] : ['systemd-run', '--wait', '--pipe', '--quiet', '--collect', '--service-type=exec', '--'],
     );
-    return run([...(await prefix), ...argv]);
+    // Exit 1/10: passwd or group file locked by someone else on the host (an admin, another
+    // daemon); shadow's tools fail at once rather than wait, so wait for them.
+    for (let attempt = 0; ; attempt++) {
+      const r = await run([...(await prefix), ...argv]);
+      if ((r.code !== 1 && r.code !== 10) || !/lock/i.test(r.stderr) || attempt >= 5) return r;
+      await new Promise((resolve) => setTimeout(resolve, 100 * (attempt + 1)));
+    }
   };
 
   async function entry(user: string): Promise<string[] | undefined> {

@@ -26,7 +26,12 @@ mkdirSync(path.join(SHARED, 'runners'), { mode: 0o755 });
 let hostP: Promise<SystemdHost> | undefined;
 async function shared(t: ExecutionContext): Promise<SystemdHost | undefined> {
   if (!(await requireDocker(t))) return undefined;
-  hostP ??= startSystemdHost({ mounts: [SHARED] });
+  // The job user `runner` is made once, here: tests run concurrently, and two `id || useradd`
+  // racing each other make the loser fail with "already exists".
+  hostP ??= startSystemdHost({ mounts: [SHARED] }).then(async (h) => {
+    await h.sh('id runner >/dev/null 2>&1 || useradd --system --create-home --shell /bin/bash runner');
+    return h;
+  });
   return hostP;
 }
 test.after.always(async () => {
@@ -90,7 +95,6 @@ const state = async (b: Backend, name: string) => (await b.list()).find((r) => r
 test('a non-root job user (isolation: shared) owns its root; secrets are in a 0600 root env file, not in the unit', async (t) => {
   const c = await setup(t, { systemd: { user: 'runner', isolation: 'shared' }, script: 'id -un > out; echo "$SECRET_X:$FOO" >> out; exec sleep 300' });
   if (!c) return;
-  await c.sd.sh('id runner >/dev/null 2>&1 || useradd --system --create-home --shell /bin/bash runner');
   await c.backend.create(c.spec);
   const out = await until(async () => {
     const r = await c.sd.exec(['cat', path.join(c.spec.root, 'out')]);
@@ -109,7 +113,6 @@ test('systemd.sudo gives jobs setuid back (NoNewPrivileges off); without it a jo
   for (const sudo of [false, true]) {
     const c = await setup(t, { systemd: { user: 'runner', ...(sudo ? { sudo } : {}) }, script: 'grep -E "^NoNewPrivs:" /proc/self/status > out; exec sleep 300' });
     if (!c) return;
-    await c.sd.sh('id runner >/dev/null 2>&1 || useradd --system --create-home --shell /bin/bash runner');
     await c.backend.create(c.spec);
     const out = await until(async () => {
       const r = await c.sd.exec(['cat', path.join(c.spec.root, 'out')]);

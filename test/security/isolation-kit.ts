@@ -6,10 +6,20 @@ import path from 'node:path';
 
 export const JOB_USER = 'rf-sec-job';
 export function ensureJobUser(): { uid: number; gid: number } {
-  try {
-    execFileSync('id', ['-u', JOB_USER], { stdio: 'ignore' });
-  } catch {
-    execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/bin/sh', JOB_USER], { stdio: 'ignore' });
+  // Several test files (separate workers) call this at once: a useradd that lost the race
+  // ("already exists", or /etc/passwd locked) is fine as long as the user exists after a retry.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      execFileSync('id', ['-u', JOB_USER], { stdio: 'ignore' });
+      break;
+    } catch {
+      try {
+        execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/bin/sh', JOB_USER], { stdio: 'ignore' });
+      } catch (err) {
+        if (attempt >= 20) throw err;
+        execFileSync('sleep', ['0.1']);
+      }
+    }
   }
   const id = (flag: string) => Number(execFileSync('id', [flag, JOB_USER], { encoding: 'utf8' }).trim());
   return { uid: id('-u'), gid: id('-g') };
