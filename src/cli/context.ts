@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { LevelWithSilent } from 'pino';
-import { loadConfig, resolveConfigPath } from '../config/load.js';
+import { loadConfigIsolated } from '../config/isolated.js';
+import { resolveConfigPath } from '../config/path.js';
 import type { FleetConfig } from '../config/types.js';
 import { FleetError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
@@ -30,6 +31,8 @@ export interface CliContext {
   configPath(): string;
   /** Loads and validates; throws ConfigError (exit 2) or FleetError CONFIG_NOT_FOUND (exit 2). */
   loadConfig(): Promise<FleetConfig>;
+  /** loadConfig in a worker thread: the same result, without keeping the validator resident (the daemon). */
+  loadConfigIsolated(): Promise<FleetConfig>;
   logLevel(): LevelWithSilent;
   /** pino JSON logger at --log-level (stdout unless a destination is given by the command). */
   logger(): Logger;
@@ -55,7 +58,9 @@ export function createContext(program: Command, deps: ContextDeps): CliContext {
     version: deps.version,
     exitCode: 0,
     configPath: () => resolveConfigPath(globals().config, deps.env),
-    loadConfig: () => loadConfig(ctx.configPath(), deps.env),
+    // Imported when used: the validator is the largest part of the CLI's heap.
+    loadConfig: async () => (await import('../config/load.js')).loadConfig(ctx.configPath(), deps.env),
+    loadConfigIsolated: () => loadConfigIsolated(ctx.configPath(), deps.env),
     logLevel: () => globals().logLevel ?? envLevel(deps.env.RUNNER_FLEET_LOG_LEVEL) ?? 'info',
     logger: () => (logger ??= createLogger({ level: ctx.logLevel() })),
     stderrLogger: () => createLogger({ level: ctx.logLevel() === 'info' ? 'warn' : ctx.logLevel(), destination: process.stderr }),

@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { backendModules } from '../backends/index.js';
 import type { HostProbePaths } from '../backends/module.js';
@@ -6,6 +5,7 @@ import { RUNNER_NAME_MAX, SUFFIX_LEN } from './names.js';
 import { isSystemDir } from '../store/files.js';
 import { formatPath, type Path } from './positions.js';
 import { parseHostPort } from './schema.js';
+import { isLoopback } from './loopback.js';
 
 /**
  * Rules that span fields. They read the raw (interpolated) YAML defensively, so they run even
@@ -112,13 +112,6 @@ function checkApi(api: Obj | undefined, report: Report): void {
 }
 
 /** 127.0.0.0/8, ::1 (also IPv4-mapped), localhost. A wildcard (0.0.0.0, ::) is every interface. */
-export function isLoopback(host: string): boolean {
-  const h = host.toLowerCase();
-  if (h === 'localhost' || h.endsWith('.localhost')) return true;
-  if (isIP(h) === 4) return h.startsWith('127.');
-  if (isIP(h) === 6) return h === '::1' || /^(0{0,4}:){0,5}:?(0{0,4}:)?ffff:127\./.test(h) || /^(0{1,4}:){7}0{0,3}1$/.test(h);
-  return false;
-}
 
 function checkTools(tools: unknown[], report: Report): void {
   checkUnique(tools, 'tools', 'tool', report);

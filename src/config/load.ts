@@ -17,13 +17,7 @@ import { checkNamedFiles } from './files.js';
 import { configWarnings } from './warnings.js';
 import type { ConfigIssue, FleetConfig } from './types.js';
 
-export const DEFAULT_CONFIG_PATH = '/etc/runner-fleet/config.yaml';
-
-/** `-c/--config`, else `$RUNNER_FLEET_CONFIG`, else /etc/runner-fleet/config.yaml. */
-export function resolveConfigPath(opt?: string, env: NodeJS.ProcessEnv = process.env): string {
-  const chosen = opt || env.RUNNER_FLEET_CONFIG || DEFAULT_CONFIG_PATH;
-  return path.resolve(chosen);
-}
+export { DEFAULT_CONFIG_PATH, resolveConfigPath } from './path.js';
 
 export interface CheckOptions {
   /** The machine's host name, before sanitizing (tests pin it). Default: os.hostname(). */

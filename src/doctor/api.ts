@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { controlSocketPath } from '../api/socket.js';
-import { isLoopback } from '../config/checks.js';
+import { isLoopback } from '../config/loopback.js';
 import { fail, ok, type Check, type CheckResult } from './types.js';
 
 /**

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Octokit } from '@octokit/rest';
 import { throttling } from '@octokit/plugin-throttling';
 import { retry } from '@octokit/plugin-retry';
-import { createAppAuth } from '@octokit/auth-app';
+import type { createAppAuth } from '@octokit/auth-app';
 import type { Clock } from '../clock.js';
 import type { GitHubAuth } from '../config/types.js';
 import type { Logger } from '../log.js';
@@ -111,7 +111,7 @@ export function buildOctokit(deps: OctokitDeps): { octokit: Octokit; stats: Requ
 function authOptions(deps: OctokitDeps): Record<string, unknown> {
   if (deps.auth.kind === 'token') return { auth: deps.auth.token };
   return {
-    authStrategy: createAppAuth,
+    authStrategy: lazyAppAuth,
     auth: {
       appId: deps.auth.appId,
       privateKey: deps.auth.privateKey,
@@ -155,4 +155,19 @@ function spacedWrites(intervalMs: number, burst: number) {
     },
   };
   return { key: () => limiter };
+}
+
+type AppAuth = ReturnType<typeof createAppAuth>;
+
+/**
+ * createAppAuth, imported at the first request: @octokit/auth-app and its OAuth dependencies
+ * are ~3 MB of heap a token-authenticated daemon never needs. Octokit calls the strategy
+ * synchronously; what it gets back forwards to the real one once loaded.
+ */
+function lazyAppAuth(options: Parameters<typeof createAppAuth>[0]): AppAuth {
+  let real: Promise<AppAuth> | undefined;
+  const load = () => (real ??= import('@octokit/auth-app').then((m) => m.createAppAuth(options)));
+  const auth = (async (...args: Parameters<AppAuth>) => (await load())(...args)) as AppAuth;
+  auth.hook = (async (...args: Parameters<AppAuth['hook']>) => (await load()).hook(...args)) as AppAuth['hook'];
+  return auth;
 }

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import * as tar from 'tar';
 import type { FleetConfig, Scope } from '../config/types.js';
 import { FleetError, diskFullError } from '../errors.js';
 import type { RunnerDownload, RunnerService } from '../github/types.js';
@@ -192,6 +191,8 @@ async function downloadAndExtract(opts: EnsureCachedOptions, final: string): Pro
  * runner needs none, and the cache is shared by every runner on the host.
  */
 export async function extractRunner(tarball: string, dir: string): Promise<void> {
+  // Imported when used: a daemon whose runner version is cached never extracts.
+  const tar = await import('tar');
   await tar.x({
     file: tarball,
     cwd: dir,

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import * as tar from 'tar';
 import type yauzl from 'yauzl';
 import { FleetError } from '../errors.js';
 import { removeStaging } from '../runner/tmp.js';
@@ -34,6 +33,7 @@ export async function extractBinary(kind: Exclude<ArchiveKind, 'none'>, archive:
 }
 
 async function extractFromTar(archive: string, wanted: string, dest: string, tool: string): Promise<void> {
+  const tar = await import('tar'); // when used: installed tools are rarely re-extracted
   const names: string[] = [];
   await tar.t({ file: archive, onReadEntry: (e) => void (e.type === 'File' && names.push(norm(e.path))) });
   const member = choose(names, wanted, tool);

@@ -8,7 +8,7 @@ export function register(program: Command, ctx: CliContext): void {
     .description('run in the foreground; SIGTERM/SIGINT stop as shutdown.mode says, SIGHUP reloads the config')
     .action(async () => {
       // A bad config throws here, before anything starts: exit 2 with every problem located.
-      const config = await ctx.loadConfig();
-      ctx.exitCode = await runDaemon({ config, reload: () => ctx.loadConfig(), logger: ctx.logger() });
+      const config = await ctx.loadConfigIsolated();
+      ctx.exitCode = await runDaemon({ config, reload: () => ctx.loadConfigIsolated(), logger: ctx.logger() });
     });
 }

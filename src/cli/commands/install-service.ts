@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { parse } from 'yaml';
 import { backendModules } from '../../backends/index.js';
 import type { DaemonDropIn, RawPool } from '../../backends/module.js';
 import type { BackendKind } from '../../config/types.js';
@@ -90,6 +89,7 @@ async function dropInsNeeded(ctx: CliContext): Promise<Set<DaemonDropIn>> {
     pools = (await ctx.loadConfig()).pools as unknown as RawPool[];
   } catch (err) {
     try {
+      const { parse } = await import('yaml');
       const doc = parse(await readFile(ctx.configPath(), 'utf8')) as { pools?: RawPool[] } | null;
       pools = (doc?.pools ?? []).filter((p) => p !== null && typeof p === 'object');
     } catch {

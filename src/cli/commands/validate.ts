@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { formatIssue, isConfigError } from '../../config/errors.js';
-import { loadConfigWithWarnings } from '../../config/load.js';
 import type { ConfigIssue, FleetConfig } from '../../config/types.js';
 import { isFleetError } from '../../errors.js';
 import { plural } from '../../plural.js';
@@ -20,12 +19,14 @@ export function register(program: Command, ctx: CliContext): void {
     .addHelpText('after', '\nWarnings (valid but probably unintended: duplicate labels, a huge pool, plain-http downloads) do not change the exit code.\nExit 0 valid, 2 invalid or not found.')
     .action(async (opts: { json?: boolean }) => {
       if (!opts.json) {
+        const { loadConfigWithWarnings } = await import('../../config/load.js');
         const { config, warnings } = await loadConfigWithWarnings(ctx.configPath(), ctx.env);
         for (const w of warnings) ctx.stderr.write(`${formatWarning(w)}\n`);
         ctx.stdout.write(`config OK: ${summaryLine(config)}${warnings.length ? `, ${plural(warnings.length, 'warning')}` : ''} (${config.source})\n`);
         return;
       }
       const file = ctx.configPath();
+      const { loadConfigWithWarnings } = await import('../../config/load.js');
       try {
         const { config, warnings } = await loadConfigWithWarnings(file, ctx.env);
         ctx.stdout.write(`${JSON.stringify({ valid: true, file, summary: summary(config), issues: [], warnings }, null, 2)}\n`);
