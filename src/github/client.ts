@@ -1,4 +1,4 @@
-import type { Octokit } from '@octokit/rest';
+import type { Octokit } from '@octokit/core';
 import { systemClock, type Clock } from '../clock.js';
 import type { GitHubAuth } from '../config/types.js';
 import type { Logger } from '../log.js';

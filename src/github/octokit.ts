@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Octokit } from '@octokit/rest';
+import { Octokit } from '@octokit/core';
 import { throttling } from '@octokit/plugin-throttling';
 import { retry } from '@octokit/plugin-retry';
 import type { createAppAuth } from '@octokit/auth-app';

@@ -1,4 +1,4 @@
-import type { Octokit } from '@octokit/rest';
+import type { Octokit } from '@octokit/core';
 import { FleetError } from '../errors.js';
 import { httpStatus, toFleetError } from './errors.js';
 import { scopeKey, scopeRoute } from './scope.js';
