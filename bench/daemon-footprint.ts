@@ -65,14 +65,23 @@ function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((r) => child.once('exit', (code) => r(code)));
 }
 
-/** Kept in step with `Environment=NODE_OPTIONS=` in systemd/runner-fleet.service. */
-export const DAEMON_NODE_OPTIONS = '--max-semi-space-size=1';
+/**
+ * The environment the shipped unit gives the daemon (its `Environment=` lines: NODE_OPTIONS,
+ * MALLOC_ARENA_MAX...), read from systemd/runner-fleet.service so the bench cannot drift from it.
+ */
+export function unitEnvironment(unit = path.join(REPO, 'systemd/runner-fleet.service')): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const m of fs.readFileSync(unit, 'utf8').matchAll(/^Environment=([A-Za-z_][A-Za-z0-9_]*)=(.*)$/gm)) env[m[1]!] = m[2]!.trim();
+  return env;
+}
 
 export async function daemonFootprint(opts: {
   runners: number;
+  /** Idle time after the last runner came online and before the window: start-up is not idle. */
+  settleMs: number;
   windowMs: number;
   targetRssMB: number;
-  nodeOptions?: string;
+  /** Added to (or replacing) the unit's environment. */
   env?: Record<string, string>;
   /** Extra node flags NODE_OPTIONS refuses (--cpu-prof...); BENCH_CPU_PROF=DIR sets --cpu-prof there. */
   nodeArgs?: string[];
@@ -92,7 +101,7 @@ export async function daemonFootprint(opts: {
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.BENCH_CPU_PROF)}`] : [];
   const child = spawn(entry.argv[0]!, [...prof, ...(opts.nodeArgs ?? []), ...entry.argv.slice(1), 'daemon', '-c', cfg], {
     cwd: REPO,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, ...(opts.nodeOptions ? { NODE_OPTIONS: opts.nodeOptions } : {}), ...opts.env },
+    env: { ...unitEnvironment(), PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, ...opts.env },
     stdio: ['ignore', log, log],
   });
   const pid = child.pid!;
@@ -105,7 +114,10 @@ export async function daemonFootprint(opts: {
     if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}; see ${path.join(dir, 'daemon.log')}`);
     if (!up) res.notes.push(`only ${online()}/${opts.runners} runners online after 180 s; measuring anyway`);
     res.figures.push({ key: 'footprint.all_online_s', label: `daemon: ${opts.runners} process runners online after`, value: round(upMs / 1000, 1), unit: 's', note: 'from daemon spawn; JIT registrations are spaced 250 ms apart (write pacing)' });
-    await sleep(3000); // let start-up garbage go
+    const atOnline = procStatus(pid);
+    // Start-up (downloads, 100 registrations, the first GitHub list) leaves garbage and malloc
+    // fragments; V8's memory reducer returns them once allocation has been quiet for a while.
+    await sleep(opts.settleMs);
     const samples: ProcStatus[] = [];
     const ticks0 = cpuTicks(pid);
     const w0 = performance.now();
@@ -127,7 +139,8 @@ export async function daemonFootprint(opts: {
     const maxRss = top ? top.rssKiB * MB : null;
     const meanRss = rss.length ? (rss.reduce((a, b) => a + b, 0) / rss.length) * MB : null;
     res.figures.push(
-      { key: 'footprint.rss_mb', label: `daemon RSS with ${opts.runners} process runners (max over window)`, value: round(maxRss, 1), unit: 'MB', target: opts.targetRssMB, note: `mean ${round(meanRss, 1)} MB over ${rss.length} samples; ${online()} runners online` },
+      { key: 'footprint.rss_mb', label: `daemon RSS with ${opts.runners} idle process runners (max over ${round(opts.windowMs / 1000, 0)} s, after ${round(opts.settleMs / 1000, 0)} s idle)`, value: round(maxRss, 1), unit: 'MB', target: opts.targetRssMB, note: `mean ${round(meanRss, 1)} MB over ${rss.length} samples; ${online()} runners online` },
+      { key: 'footprint.rss_online_mb', label: '  daemon RSS when the last runner came online (start-up)', value: round(atOnline ? atOnline.rssKiB * MB : null, 1), unit: 'MB' },
       { key: 'footprint.rss_peak_mb', label: '  daemon peak RSS since start (VmHWM)', value: round(st ? st.hwmKiB * MB : null, 1), unit: 'MB' },
       { key: 'footprint.rss_anon_mb', label: '  of which anonymous (heap, stacks: RssAnon)', value: round(top ? top.anonKiB * MB : null, 1), unit: 'MB' },
       { key: 'footprint.rss_file_mb', label: '  of which file-backed (node binary, shared: RssFile)', value: round(top ? top.fileKiB * MB : null, 1), unit: 'MB' },

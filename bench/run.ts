@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DAEMON_NODE_OPTIONS, daemonFootprint } from './daemon-footprint.js';
+import { daemonFootprint } from './daemon-footprint.js';
 import { idleFleet } from './idle-fleet.js';
 import { errText, verdict, type Figure, type ScenarioResult } from './lib.js';
 import { lifecycleCalls } from './lifecycle-calls.js';
@@ -41,8 +41,8 @@ const SCENARIOS: Record<string, () => Promise<ScenarioResult>> = {
   scaleset: () => scaleSetBench({ waves: [1, 1, 1, 1, 1, 5, 5, 5], steadyJobs: 10, idleWindowMs: 30_000, idleHoldMs: 2000, targetP95Ms: TARGETS.scaleSetRegisteredP95Ms }),
   lifecycle: () => lifecycleCalls({ cycles: 10, target: TARGETS.callsPerLifecycle }),
   idle: () => idleFleet({ runners: 20, windowMs: 45_000, listEveryMs: 5_000, target: TARGETS.idleCallsPerHour }),
-  // NODE_OPTIONS as the shipped unit (systemd/runner-fleet.service) runs the daemon.
-  footprint: () => daemonFootprint({ runners: 100, windowMs: 10_000, targetRssMB: TARGETS.daemonRssMB, nodeOptions: DAEMON_NODE_OPTIONS }),
+  // With the environment the shipped unit (systemd/runner-fleet.service) gives the daemon.
+  footprint: () => daemonFootprint({ runners: 100, settleMs: 30_000, windowMs: 30_000, targetRssMB: TARGETS.daemonRssMB }),
 };
 
 export function machine() {
