@@ -5,7 +5,10 @@ import { readRootFileStat, ROOT_FILE_MAX } from './root-file.js';
 /**
  * The job hook files are read on every reconcile pass but change only when a job starts or
  * ends. This reads one again only when an `lstat` of it differs from the fstat of the last
- * read (device, inode, size, mtime, ctime); otherwise the text read then is the answer.
+ * read (type and mode, device, inode, size, mtime, ctime); otherwise the text read then is the
+ * answer. A file found absent (no job yet: most idle runners) is looked for again only when
+ * its directory's lstat changed, as any entry made in it changes it: a failed open costs an
+ * exception, a successful lstat does not.
  *
  * Why that is safe with a file the job owns: `lstat` follows no final link and cannot block
  * on a FIFO; ctime is set by the kernel on every change (a job can set mtime, never ctime);
@@ -20,7 +23,8 @@ import { readRootFileStat, ROOT_FILE_MAX } from './root-file.js';
  * read again each time.
  */
 export class RootFileCache {
-  readonly #entries = new Map<string, { stat: BigIntStats; text: string; settled: boolean }>();
+  /** `text` undefined: the file was absent, and `stat` is its directory's. */
+  readonly #entries = new Map<string, { stat: BigIntStats; text: string | undefined; settled: boolean }>();
   /** Reads served from memory, and actual reads: for tests and debugging. */
   readonly counts = { hits: 0, reads: 0 };
 
@@ -31,7 +35,7 @@ export class RootFileCache {
     const file = path.join(root, rel);
     const last = this.#entries.get(file);
     if (last?.settled) {
-      const now = await fs.lstat(file, { bigint: true }).catch(() => undefined);
+      const now = await lstat(last.text === undefined ? path.dirname(file) : file);
       if (now && same(now, last.stat)) {
         this.counts.hits++;
         return last.text;
@@ -41,11 +45,13 @@ export class RootFileCache {
     this.counts.reads++;
     // Real time: it is compared with the kernel's timestamps, not used to schedule anything.
     const at = this.o.now?.() ?? Date.now();
+    // Before the read: a file that appears after it changes the directory's times past these.
+    const dir = await lstat(path.dirname(file));
     const r = await readRootFileStat(root, rel, max);
-    if (!r) return undefined;
-    const settled = Number(r.stat.ctimeMs) < at - (this.o.settleMs ?? 2000);
-    this.#entries.set(file, { stat: r.stat, text: r.text, settled });
-    return r.text;
+    const settled = (st: BigIntStats) => Number(st.ctimeMs) < at - (this.o.settleMs ?? 2000);
+    if (r) this.#entries.set(file, { stat: r.stat, text: r.text, settled: settled(r.stat) });
+    else if (dir?.isDirectory()) this.#entries.set(file, { stat: dir, text: undefined, settled: settled(dir) });
+    return r?.text;
   }
 
   /** Forgets every file but these (runners that are gone): the cache never grows past the fleet. */
@@ -59,6 +65,10 @@ export class RootFileCache {
   }
 }
 
+function lstat(file: string): Promise<BigIntStats | undefined> {
+  return fs.lstat(file, { bigint: true }).catch(() => undefined);
+}
+
 function same(a: BigIntStats, b: BigIntStats): boolean {
-  return a.isFile() && a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+  return a.mode === b.mode && a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
 }

@@ -60,6 +60,27 @@ test('a file rewritten in place with the same size and its old mtime is read aga
   t.deepEqual(cache.counts, { hits: 0, reads: 2 });
 });
 
+test('an absent file is looked for again only when its directory changed', async (t) => {
+  const dir = await root(t);
+  const rf = path.join(dir, '.rf');
+  const cache = settled();
+  t.is(await cache.read(dir, JOB), undefined);
+  t.is(await cache.read(dir, JOB), undefined);
+  t.deepEqual(cache.counts, { hits: 1, reads: 1 });
+  await pastCtime(rf, (await fs.lstat(rf, { bigint: true })).ctimeNs);
+  await fs.writeFile(path.join(dir, JOB), 'appeared\n');
+  t.is(await cache.read(dir, JOB), 'appeared\n');
+  // A job that swaps the whole directory for a link: its lstat differs, the read refuses it.
+  await fs.rm(path.join(dir, JOB));
+  t.is(await cache.read(dir, JOB), undefined);
+  const elsewhere = await tempDir(t, 'rf-rfcache-out-');
+  execFileSync('mkfifo', [path.join(elsewhere, 'job')]);
+  await fs.rm(rf, { recursive: true });
+  await fs.symlink(elsewhere, rf);
+  const err = await t.throwsAsync(cache.read(dir, JOB));
+  t.true(isFleetError(err, 'RUNNER_FILE_REFUSED'));
+});
+
 test('a file changed within the last seconds is read every time, even with its stat unchanged (timestamp granularity)', async (t) => {
   const dir = await root(t);
   const cache = new RootFileCache();
