@@ -6,7 +6,8 @@ import { systemClock, type Clock } from '../../clock.js';
 import { isRunnerName } from '../../config/names.js';
 import { FleetError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { groupAlive, isSameProcess, signalGroup } from './procfs.js';
+import { isSameProcess } from './procfs.js';
+import { stopGroup } from './stop.js';
 import { pidDir, pidFilePath, readExitFile, readPidRecord, removePidRecord, writePidRecord, type PidRecord } from './pidfile.js';
 import { PidRecords } from './records.js';
 import { ExitPoller } from '../exit-poller.js';
@@ -43,9 +44,6 @@ export interface ProcessBackendOptions {
 }
 
 type ExitInfo = { exitCode: number | null; signal: string | null; at: number };
-
-/** After SIGKILL, how long to wait for the kernel to finish the group off. */
-const KILL_WAIT_MS = 5000;
 
 /**
  * Runners as plain process groups: `{shim} {spec.command}` detached, with a pid file carrying
@@ -161,7 +159,7 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
       // A create that failed after making the runner's user: the user still goes.
       if (!rec) return dropOwnUser(name, users, log);
       // Never signal a pid that is not provably ours (start time + argv).
-      if (isSameProcess(rec)) await stopGroup(rec, o.graceMs);
+      if (isSameProcess(rec)) await stopGroup(rec, o.graceMs, log);
       // Let our own child's exit be reported first, then forget the runner entirely.
       const mine = children.get(name);
       if (mine?.rec.pid === rec.pid) await Promise.race([mine.done, delay(1000)]);
@@ -175,26 +173,6 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
       for (const k of exits.keys()) if (k.startsWith(`${name}:`)) exits.delete(k);
       echo?.forget(name);
     });
-  }
-
-  /**
-   * SIGINT (the Listener's "stop after cleanup"), SIGTERM at grace/2, SIGKILL at grace.
-   * Once the leader was verified, its group id cannot be reused while any member lives,
-   * so signalling the group until it is empty stays safe after the shim itself is gone.
-   */
-  async function stopGroup(rec: PidRecord, graceMs: number): Promise<void> {
-    const gone = () => !isSameProcess(rec) && !groupAlive(rec.pid);
-    const steps: [NodeJS.Signals, number][] = [
-      ['SIGINT', graceMs / 2],
-      ['SIGTERM', graceMs / 2],
-      ['SIGKILL', KILL_WAIT_MS],
-    ];
-    for (const [sig, waitMs] of steps) {
-      log.info({ runner: rec.name, pid: rec.pid, signal: sig }, 'stopping runner process group');
-      signalGroup(rec.pid, sig);
-      if (await waitFor(gone, waitMs)) return;
-    }
-    log.warn({ runner: rec.name, pid: rec.pid }, 'runner process group survived SIGKILL');
   }
 
   /** Runners a daemon spawned but was killed before recording: adopted, never left unknown. */
@@ -304,14 +282,4 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
 
 function hasExited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
-}
-
-/** Real processes run on real time: poll /proc every 25 ms up to a bound. */
-async function waitFor(pred: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + Math.max(0, timeoutMs);
-  for (;;) {
-    if (pred()) return true;
-    if (Date.now() >= deadline) return false;
-    await delay(Math.min(25, Math.max(1, deadline - Date.now())));
-  }
 }
