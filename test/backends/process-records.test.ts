@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createProcessBackend } from '../../src/backends/process/index.js';
 import { pidFilePath, type PidRecord } from '../../src/backends/process/pidfile.js';
 import { readProc } from '../../src/backends/process/procfs.js';
-import type { Backend, RunnerSpec } from '../../src/backends/types.js';
+import type { Backend, RunnerExit, RunnerSpec } from '../../src/backends/types.js';
 import { silentLogger } from '../../src/log.js';
 import { until } from '../helpers/poll.js';
 import { tempDir } from '../helpers/temp.js';
@@ -104,6 +104,22 @@ test('a runner adopted from a previous daemon: its exit shows in list() without 
   await second.destroy(s.name, { graceMs: 100 });
   t.deepEqual(await second.list(), []);
   t.deepEqual(await fs.readdir(path.join(dataDir, 'process')).then((f) => f.filter((x) => x.endsWith('.json'))), []);
+});
+
+test('an adopted runner whose pid file a job rewrote still reports its exit through watch()', async (t) => {
+  const { dataDir, backend: first } = await setup(t);
+  const s = await spec(dataDir, `${HOST}-cd-recaw1`, LOOP);
+  await first.create(s);
+  await first.close!();
+  const second = createProcessBackend({ host: HOST, dataDir, logger: silentLogger(), pollMs: 50 });
+  t.teardown(() => second.destroy(s.name, { graceMs: 100 }));
+  const exits: RunnerExit[] = [];
+  t.teardown(second.watch!((e) => exits.push(e)));
+  t.deepEqual(await states(second), [[s.name, 'running', undefined]]);
+  await fs.writeFile(pidFilePath(dataDir, s.name), 'not json');
+  await fs.writeFile(path.join(s.root, 'stop'), '');
+  const e = await until(() => exits.find((x) => x.name === s.name));
+  t.is(e.exitCode, 6);
 });
 
 test('a runner killed behind the backend\'s back (SIGKILL) is exited in list(), without watch()', async (t) => {

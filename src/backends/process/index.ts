@@ -212,7 +212,7 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
         if (!own) adopted.set(rec.name, rec);
         out.push({ ...base, state: 'running' });
       } else {
-        // Our own child: its exit status (the signal above all) arrives with its exit event.
+        // Its exit status (the signal above all) arrives with its exit event.
         if (own && !exits.has(key(rec))) await Promise.race([own.done, delay(1000)]);
         const info = exits.get(key(rec)) ?? (await exitInfo(rec));
         const oom = (await confinement.oomKills(rec.name)) > 0;
@@ -234,7 +234,7 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
       }
       // Under the name's lock, and only if destroy has not removed it meanwhile.
       await serialized(rec.name, async () => {
-        const now = await readPidRecord(opts.dataDir, rec.name);
+        const now = records.get(rec.name);
         if (now && key(now) === key(rec)) emit(rec, await exitInfo(rec));
         if (adopted.get(rec.name) === rec) adopted.delete(rec.name);
       });

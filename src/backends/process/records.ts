@@ -33,6 +33,10 @@ export class PidRecords {
     this.#recs.delete(name);
   }
 
+  get(name: string): PidRecord | undefined {
+    return this.#recs.get(name);
+  }
+
   /** Every known record (any host), by name. */
   values(): PidRecord[] {
     return [...this.#recs.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
