@@ -28,6 +28,9 @@ export interface PoolMetrics {
  * Every metric the daemon exports, on a private Registry (no global default registry, so two
  * daemons in one test process never collide). Names all start with runner_fleet_.
  */
+/** How often the event-loop lag metrics sample (ms). */
+export const EVENT_LOOP_SAMPLE_MS = 1000;
+
 export class Metrics {
   readonly registry = new Registry();
 
@@ -183,7 +186,10 @@ export class Metrics {
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics !== false) {
-      collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
+      // The event-loop lag histogram samples with a timer: prom-client's 10 ms default woke the
+      // idle daemon 100 times a second for nothing else. Once a second samples the same lag,
+      // less often; a stall of a second or more is always seen.
+      collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
       // prom-client names these gauges *_total, which Prometheus reserves for counters (promtool check
       // metrics fails on it); its runner_fleet_nodejs_active_resources{type} gauge says the same.
       for (const n of ['active_handles_total', 'active_requests_total', 'active_resources_total']) this.registry.removeSingleMetric(`${METRIC_PREFIX}nodejs_${n}`);

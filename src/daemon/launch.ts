@@ -7,7 +7,8 @@ import type { FleetConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { LaunchKit, Registration } from '../reconcile/kit.js';
 import { buildRunnerEnv, runnerMounts } from '../runner/env.js';
-import { readJobState, readRegistrationId } from '../runner/hooks.js';
+import { hookPaths, readJobState, readRegistrationId } from '../runner/hooks.js';
+import { RootFileCache } from '../runner/root-file-cache.js';
 import { prepareRunnerDir, removeRunnerDir, runnerRoot } from '../runner/prepare.js';
 import type { InstalledTool } from '../tools/types.js';
 
@@ -19,8 +20,12 @@ export function createLaunchKit(deps: {
   config: () => FleetConfig;
   tools: () => InstalledTool[];
   logger: Logger;
+  /** Tests look inside; the daemon gets its own. */
+  hookCache?: RootFileCache;
 }): LaunchKit {
   const dataDir = () => deps.config().host.dataDir;
+  /** Every pass reads every hook file: reread only what changed (root-file-cache.ts). */
+  const hookCache = deps.hookCache ?? new RootFileCache();
   return {
     async spec(pool, name, version, reg) {
       const cfg = deps.config();
@@ -58,8 +63,11 @@ export function createLaunchKit(deps: {
       return pruneWork(root, async () => (await readJobState(root).catch(() => ({ state: 'busy' as const })))?.state !== 'busy');
     },
     async readHook(name) {
-      const s = await readJobState(runnerRoot(dataDir(), name));
+      const s = await readJobState(runnerRoot(dataDir(), name), hookCache);
       return s ? { state: s.state, at: s.at, ...(s.runId ? { runId: s.runId } : {}), ...(s.oomKills !== undefined ? { oomKills: s.oomKills } : {}) } : undefined;
+    },
+    retainHooks(names) {
+      hookCache.retain([...names].map((n) => hookPaths(runnerRoot(dataDir(), n)).jobFile));
     },
   };
 }

@@ -31,6 +31,7 @@ export class HookFiles {
     );
     const live = new Set(rows.map((r) => r.name));
     for (const name of this.tainted.keys()) if (!live.has(name)) this.tainted.delete(name);
+    this.deps.kit.retainHooks?.(live);
     return { hooks, tainted: new Set(this.tainted.keys()) };
   }
 

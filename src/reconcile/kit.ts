@@ -21,6 +21,8 @@ export interface LaunchKit {
    * (FIFO, link, huge, garbage) rejects with FleetError RUNNER_FILE_REFUSED.
    */
   readHook(name: string): Promise<JobHookState | undefined>;
+  /** Forget what readHook keeps about runners other than these (gone ones): no growth. */
+  retainHooks?(names: Iterable<string>): void;
   /** The registration id in the runner's own `.runner` (agentId): job-writable, a hint only. */
   registrationId?(name: string): Promise<number | undefined>;
   /** Empty an idle runner's own _work; the bytes freed. */

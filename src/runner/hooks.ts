@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { FleetError } from '../errors.js';
 import { readRootFile } from './root-file.js';
+import type { RootFileCache } from './root-file-cache.js';
 
 export type JobState = {
   state: 'busy' | 'idle';
@@ -87,8 +88,9 @@ export function hookPaths(root: string): { started: string; completed: string; j
  * (CONTRACT §6): read without blocking or following links, and anything but the small JSON the
  * hooks write (a FIFO, a link, a huge file, garbage) is FleetError RUNNER_FILE_REFUSED.
  */
-export async function readJobState(root: string): Promise<JobState | null> {
-  const raw = await readRootFile(root, path.join('.rf', 'job'));
+export async function readJobState(root: string, cache?: RootFileCache): Promise<JobState | null> {
+  const rel = path.join('.rf', 'job');
+  const raw = cache ? await cache.read(root, rel) : await readRootFile(root, rel);
   if (raw === undefined) return null;
   let v: Partial<JobState>;
   try {

@@ -1,4 +1,4 @@
-import { constants as fsc, promises as fs } from 'node:fs';
+import { constants as fsc, promises as fs, type BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { FleetError } from '../errors.js';
 
@@ -20,12 +20,22 @@ const FLAGS = fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK | fsc.O_NOCTTY;
  * (a FIFO named `job` there) is refused the same way.
  */
 export async function readRootFile(root: string, rel: string, max = ROOT_FILE_MAX): Promise<string | undefined> {
+  return (await readRootFileStat(root, rel, max))?.text;
+}
+
+/** readRootFile, with the fstat of the very file read (what RootFileCache compares). */
+export async function readRootFileStat(root: string, rel: string, max = ROOT_FILE_MAX): Promise<Read | undefined> {
   // The hooks replace their file (tmp + mv): one caught mid-replace is read again.
   for (let attempt = 1; ; attempt++) {
     const r = await readOnce(root, rel, max);
     if (r !== REPLACED) return r;
     if (attempt === 3) throw refused(path.join(root, rel), 'keeps being replaced while read');
   }
+}
+
+export interface Read {
+  text: string;
+  stat: BigIntStats;
 }
 
 const REPLACED = Symbol('replaced');
@@ -38,7 +48,7 @@ export async function readSmallFile(file: string, max = ROOT_FILE_MAX): Promise<
   const fh = await openNoFollow(file);
   if (!fh) return undefined;
   try {
-    return await readCapped(fh, file, max);
+    return (await readCapped(fh, file, max)).text;
   } finally {
     await fh.close().catch(() => undefined);
   }
@@ -54,7 +64,7 @@ async function openNoFollow(file: string): Promise<fs.FileHandle | undefined> {
   }
 }
 
-async function readOnce(root: string, rel: string, max: number): Promise<string | undefined | typeof REPLACED> {
+async function readOnce(root: string, rel: string, max: number): Promise<Read | undefined | typeof REPLACED> {
   const file = path.join(root, rel);
   const fh = await openNoFollow(file);
   if (!fh) return undefined;
@@ -69,10 +79,10 @@ async function readOnce(root: string, rel: string, max: number): Promise<string 
   }
 }
 
-async function readCapped(fh: fs.FileHandle, file: string, max: number): Promise<string> {
-  const st = await fh.stat();
+async function readCapped(fh: fs.FileHandle, file: string, max: number): Promise<Read> {
+  const st = await fh.stat({ bigint: true });
   if (!st.isFile()) throw refused(file, 'is not a regular file');
-  if (st.size > max) throw refused(file, `is ${st.size} bytes (at most ${max} accepted)`);
+  if (st.size > BigInt(max)) throw refused(file, `is ${st.size} bytes (at most ${max} accepted)`);
   // The size may grow after fstat: never read more than the cap.
   const buf = Buffer.alloc(max + 1);
   let n = 0;
@@ -82,7 +92,7 @@ async function readCapped(fh: fs.FileHandle, file: string, max: number): Promise
     n += bytesRead;
   }
   if (n > max) throw refused(file, `grew beyond ${max} bytes while read`);
-  return buf.subarray(0, n).toString('utf8');
+  return { text: buf.subarray(0, n).toString('utf8'), stat: st };
 }
 
 function refused(file: string, why: string, cause?: unknown): FleetError {

@@ -6,13 +6,15 @@ import { systemClock, type Clock } from '../../clock.js';
 import { isRunnerName } from '../../config/names.js';
 import { FleetError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { groupAlive, isSameProcess, signalGroup } from './procfs.js';
-import { listPidRecords, pidDir, pidFilePath, readExitFile, readPidRecord, removePidRecord, writePidRecord, type PidRecord } from './pidfile.js';
+import { isSameProcess } from './procfs.js';
+import { stopGroup } from './stop.js';
+import { pidDir, pidFilePath, readExitFile, readPidRecord, removePidRecord, writePidRecord, type PidRecord } from './pidfile.js';
+import { PidRecords } from './records.js';
 import { ExitPoller } from '../exit-poller.js';
 import { perRunnerLock } from '../runner-lock.js';
 import { OutputEcho, tailFile } from './output.js';
 import { startRunner, type Started } from './spawn.js';
-import { findShim, listStarting, removeStarting, writeStarting } from './recover.js';
+import { findShim, listStarting, removeStarting, STARTING_SUFFIX, writeStarting } from './recover.js';
 import type { Failpoint } from '../../daemon/failpoints.js';
 import type { CgroupPaths } from './cgroup.js';
 import { confinement as createConfinement } from './confine.js';
@@ -43,9 +45,6 @@ export interface ProcessBackendOptions {
 
 type ExitInfo = { exitCode: number | null; signal: string | null; at: number };
 
-/** After SIGKILL, how long to wait for the kernel to finish the group off. */
-const KILL_WAIT_MS = 5000;
-
 /**
  * Runners as plain process groups: `{shim} {spec.command}` detached, with a pid file carrying
  * pid + /proc start time + argv so a restarted daemon adopts what still runs and never
@@ -73,6 +72,8 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
   const key = (r: PidRecord) => `${r.name}:${r.pid}:${r.startTime}`;
 
   const serialized = perRunnerLock();
+  /** The pid files' content, read once: list() answers from here (records.ts). */
+  const records = new PidRecords(opts.dataDir, serialized);
   /** Creates in flight here: their markers are theirs, not a crash's. */
   const creating = new Set<string>();
 
@@ -117,7 +118,10 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
         throw new FleetError('BACKEND_FAILED', `runner ${spec.name}: pid file belongs to host ${existing.host}`);
       }
       if (existing && isSameProcess(existing)) return { name: spec.name, ref: String(existing.pid) };
-      if (existing) await removePidRecord(opts.dataDir, existing);
+      if (existing) {
+        await removePidRecord(opts.dataDir, existing);
+        records.delete(spec.name);
+      }
       await fs.mkdir(pidDir(opts.dataDir), { recursive: true, mode: 0o700 });
       const exitFileDefault = pidFilePath(opts.dataDir, spec.name).replace(/\.json$/, '.exit');
       // Intent first: a crash between the spawn and the pid file is recovered by list() (recover.ts).
@@ -136,6 +140,7 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
         record = started.record;
         await opts.failpoint?.('process.spawned', spec.name);
         await writePidRecord(opts.dataDir, record);
+        records.set(record);
       } finally {
         await removeStarting(opts.dataDir, spec.name);
         creating.delete(spec.name);
@@ -154,7 +159,7 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
       // A create that failed after making the runner's user: the user still goes.
       if (!rec) return dropOwnUser(name, users, log);
       // Never signal a pid that is not provably ours (start time + argv).
-      if (isSameProcess(rec)) await stopGroup(rec, o.graceMs);
+      if (isSameProcess(rec)) await stopGroup(rec, o.graceMs, log);
       // Let our own child's exit be reported first, then forget the runner entirely.
       const mine = children.get(name);
       if (mine?.rec.pid === rec.pid) await Promise.race([mine.done, delay(1000)]);
@@ -163,34 +168,17 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
       await confinement.release(name);
       await dropOwnUser(name, users, log);
       await removePidRecord(opts.dataDir, rec);
+      records.delete(name);
       adopted.delete(name);
       for (const k of exits.keys()) if (k.startsWith(`${name}:`)) exits.delete(k);
       echo?.forget(name);
     });
   }
 
-  /**
-   * SIGINT (the Listener's "stop after cleanup"), SIGTERM at grace/2, SIGKILL at grace.
-   * Once the leader was verified, its group id cannot be reused while any member lives,
-   * so signalling the group until it is empty stays safe after the shim itself is gone.
-   */
-  async function stopGroup(rec: PidRecord, graceMs: number): Promise<void> {
-    const gone = () => !isSameProcess(rec) && !groupAlive(rec.pid);
-    const steps: [NodeJS.Signals, number][] = [
-      ['SIGINT', graceMs / 2],
-      ['SIGTERM', graceMs / 2],
-      ['SIGKILL', KILL_WAIT_MS],
-    ];
-    for (const [sig, waitMs] of steps) {
-      log.info({ runner: rec.name, pid: rec.pid, signal: sig }, 'stopping runner process group');
-      signalGroup(rec.pid, sig);
-      if (await waitFor(gone, waitMs)) return;
-    }
-    log.warn({ runner: rec.name, pid: rec.pid }, 'runner process group survived SIGKILL');
-  }
-
   /** Runners a daemon spawned but was killed before recording: adopted, never left unknown. */
-  async function recoverStarting(): Promise<void> {
+  async function recoverStarting(entries: string[]): Promise<void> {
+    // The common case, no marker: no second look at the directory.
+    if (!entries.some((e) => e.endsWith(STARTING_SUFFIX))) return;
     for (const m of await listStarting(opts.dataDir)) {
       if (m.host !== opts.host || creating.has(m.name)) continue;
       await serialized(m.name, async () => {
@@ -200,6 +188,7 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
           const rec = findShim(m, clock.now());
           if (rec) {
             await writePidRecord(opts.dataDir, rec);
+            records.set(rec);
             log.warn({ runner: m.name, pid: rec.pid }, 'recorded a runner whose start a crash interrupted');
           }
         }
@@ -210,18 +199,21 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
 
   async function list(signal?: AbortSignal): Promise<ObservedRunner[]> {
     signal?.throwIfAborted();
-    await recoverStarting();
+    await recoverStarting(await records.sync());
     const out: ObservedRunner[] = [];
-    for (const rec of await listPidRecords(opts.dataDir)) {
+    for (const rec of records.values()) {
       if (rec.host !== opts.host) continue;
       const base = { name: rec.name, pool: rec.pool, backend: 'process' as const, startedAt: rec.startedAt, ref: String(rec.pid) };
-      if (isSameProcess(rec)) {
-        if (children.get(rec.name)?.rec.pid !== rec.pid) adopted.set(rec.name, rec);
+      // Our own child says itself whether it runs (its exit is an event): no /proc read. Only
+      // a runner another daemon started is looked up, and then polled for its exit.
+      const mine = children.get(rec.name);
+      const own = mine?.rec.pid === rec.pid ? mine : undefined;
+      if (own ? !hasExited(own.child) : isSameProcess(rec)) {
+        if (!own) adopted.set(rec.name, rec);
         out.push({ ...base, state: 'running' });
       } else {
-        // Our own child: its exit status (the signal above all) arrives with its exit event.
-        const mine = children.get(rec.name);
-        if (mine?.rec.pid === rec.pid && !exits.has(key(rec))) await Promise.race([mine.done, delay(1000)]);
+        // Its exit status (the signal above all) arrives with its exit event.
+        if (own && !exits.has(key(rec))) await Promise.race([own.done, delay(1000)]);
         const info = exits.get(key(rec)) ?? (await exitInfo(rec));
         const oom = (await confinement.oomKills(rec.name)) > 0;
         out.push({ ...base, state: 'exited', exitCode: info.exitCode, ...(info.signal ? { signal: info.signal } : {}), ...(oom ? { oomKilled: true } : {}) });
@@ -242,7 +234,7 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
       }
       // Under the name's lock, and only if destroy has not removed it meanwhile.
       await serialized(rec.name, async () => {
-        const now = await readPidRecord(opts.dataDir, rec.name);
+        const now = records.get(rec.name);
         if (now && key(now) === key(rec)) emit(rec, await exitInfo(rec));
         if (adopted.get(rec.name) === rec) adopted.delete(rec.name);
       });
@@ -251,7 +243,8 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
 
   /** Once per watch: the runners already running when this daemon started. */
   async function seedAdopted(): Promise<void> {
-    for (const rec of await listPidRecords(opts.dataDir)) {
+    await records.sync();
+    for (const rec of records.values()) {
       if (rec.host === opts.host && children.get(rec.name)?.rec.pid !== rec.pid && isSameProcess(rec)) adopted.set(rec.name, rec);
     }
   }
@@ -287,12 +280,6 @@ export function createProcessBackend(opts: ProcessBackendOptions): Backend {
   };
 }
 
-/** Real processes run on real time: poll /proc every 25 ms up to a bound. */
-async function waitFor(pred: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + Math.max(0, timeoutMs);
-  for (;;) {
-    if (pred()) return true;
-    if (Date.now() >= deadline) return false;
-    await delay(Math.min(25, Math.max(1, deadline - Date.now())));
-  }
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
 }

@@ -21,7 +21,8 @@ export interface StartingMarker {
   at: number;
 }
 
-const markerPath = (dataDir: string, name: string) => path.join(pidDir(dataDir), `${name}.starting`);
+export const STARTING_SUFFIX = '.starting';
+const markerPath = (dataDir: string, name: string) => path.join(pidDir(dataDir), `${name}${STARTING_SUFFIX}`);
 
 export async function writeStarting(dataDir: string, m: StartingMarker): Promise<void> {
   await fs.writeFile(markerPath(dataDir, m.name), JSON.stringify(m) + '\n', { mode: 0o600 });
@@ -34,7 +35,7 @@ export async function removeStarting(dataDir: string, name: string): Promise<voi
 export async function listStarting(dataDir: string): Promise<StartingMarker[]> {
   const names = await fs.readdir(pidDir(dataDir)).catch(() => [] as string[]);
   const out: StartingMarker[] = [];
-  for (const f of names.filter((n) => n.endsWith('.starting'))) {
+  for (const f of names.filter((n) => n.endsWith(STARTING_SUFFIX))) {
     try {
       out.push(JSON.parse(await fs.readFile(path.join(pidDir(dataDir), f), 'utf8')) as StartingMarker);
     } catch {
