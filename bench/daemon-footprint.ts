@@ -81,6 +81,7 @@ export async function daemonFootprint(opts: {
   settleMs: number;
   windowMs: number;
   targetRssMB: number;
+  targetCpuPct?: number;
   /** Added to (or replacing) the unit's environment. */
   env?: Record<string, string>;
   /** Extra node flags NODE_OPTIONS refuses (--cpu-prof...); BENCH_CPU_PROF=DIR sets --cpu-prof there. */
@@ -144,7 +145,7 @@ export async function daemonFootprint(opts: {
       { key: 'footprint.rss_peak_mb', label: '  daemon peak RSS since start (VmHWM)', value: round(st ? st.hwmKiB * MB : null, 1), unit: 'MB' },
       { key: 'footprint.rss_anon_mb', label: '  of which anonymous (heap, stacks: RssAnon)', value: round(top ? top.anonKiB * MB : null, 1), unit: 'MB' },
       { key: 'footprint.rss_file_mb', label: '  of which file-backed (node binary, shared: RssFile)', value: round(top ? top.fileKiB * MB : null, 1), unit: 'MB' },
-      { key: 'footprint.cpu_pct', label: `daemon CPU, idle fleet of ${opts.runners} (${round(wallS, 0)} s window)`, value: round(cpuPct, 2), unit: '% of a core' },
+      { key: 'footprint.cpu_pct', label: `daemon CPU, idle fleet of ${opts.runners} (${round(wallS, 0)} s window)`, value: round(cpuPct, 2), unit: '% of a core', target: opts.targetCpuPct },
     );
     res.detail = { rssKiB: rss, threads: st?.threads ?? null, cpuTicks: ticks0 !== null && ticks1 !== null ? ticks1 - ticks0 : null };
 

@@ -28,6 +28,7 @@ export const TARGETS = {
   callsPerLifecycle: 1,
   idleCallsPerHour: 15,
   daemonRssMB: 80,
+  daemonCpuPct: 1,
   prepareMs: 50,
   prepareBytes: 1_000_000,
   scaleSetRegisteredP95Ms: 300,
@@ -42,7 +43,7 @@ const SCENARIOS: Record<string, () => Promise<ScenarioResult>> = {
   lifecycle: () => lifecycleCalls({ cycles: 10, target: TARGETS.callsPerLifecycle }),
   idle: () => idleFleet({ runners: 20, windowMs: 45_000, listEveryMs: 5_000, target: TARGETS.idleCallsPerHour }),
   // With the environment the shipped unit (systemd/runner-fleet.service) gives the daemon.
-  footprint: () => daemonFootprint({ runners: 100, settleMs: 30_000, windowMs: 30_000, targetRssMB: TARGETS.daemonRssMB }),
+  footprint: () => daemonFootprint({ runners: 100, settleMs: 30_000, windowMs: 30_000, targetRssMB: TARGETS.daemonRssMB, targetCpuPct: TARGETS.daemonCpuPct }),
 };
 
 export function machine() {
