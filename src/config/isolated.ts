@@ -44,5 +44,7 @@ export function loadConfigIsolated(file: string, env: NodeJS.ProcessEnv): Promis
 function workerEntry(): { entry: URL | string; evaluate: boolean } {
   if (!import.meta.url.endsWith('.ts')) return { entry: new URL('./isolated-worker.js', import.meta.url), evaluate: false };
   const ts = new URL('./isolated-worker.ts', import.meta.url).href;
-  return { entry: `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(ts)}); })`, evaluate: true };
+  // Resolved here: the eval'd code would resolve a bare name against the process's cwd.
+  const tsx = import.meta.resolve('tsx/esm/api');
+  return { entry: `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(ts)}); })`, evaluate: true };
 }
