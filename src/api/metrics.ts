@@ -1,35 +1,17 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { PoolMetrics, ScaleSetListenerMetric, WebhookResult } from './metrics-types.js';
 
 export const METRIC_PREFIX = 'runner_fleet_';
 
-/** One scale-set listener as the metrics see it. */
-export interface ScaleSetListenerMetric {
-  pool: string;
-  up: boolean;
-  lastPollAt: number | null;
-  assignedJobs: number;
-}
+export type { PoolMetrics, ScaleSetListenerMetric, WebhookResult } from './metrics-types.js';
 
-/** Outcomes of POST /webhook, the `result` label of runner_fleet_webhook_deliveries_total. */
-export type WebhookResult = 'accepted' | 'duplicate' | 'ignored' | 'ping' | 'bad_signature' | 'too_large' | 'invalid' | 'overloaded';
-
-/** Per-pool figures reported after every reconcile pass. */
-export interface PoolMetrics {
-  pool: string;
-  backend: string;
-  labels: string[];
-  desired: number;
-  queued: number;
-  /** Epoch ms when the oldest still-waiting job was queued. */
-  oldestQueuedAt?: number;
-}
+/** How often the event-loop lag metrics sample (ms). */
+export const EVENT_LOOP_SAMPLE_MS = 1000;
 
 /**
  * Every metric the daemon exports, on a private Registry (no global default registry, so two
  * daemons in one test process never collide). Names all start with runner_fleet_.
  */
-/** How often the event-loop lag metrics sample (ms). */
-export const EVENT_LOOP_SAMPLE_MS = 1000;
 
 export class Metrics {
   readonly registry = new Registry();
