@@ -4,22 +4,16 @@
  * shutdown.mode: keep. Idle runners are deregistered and stopped, a busy one finishes its job
  * first (never killed), foreign registrations are untouched.
  */
-import path from 'node:path';
 import test from 'ava';
-import { startEmulator } from '../emulator/index.js';
-import { alive, killRunners, pidRecords } from '../daemon/lifecycle-kit.js';
+import { alive, pidRecords } from '../daemon/lifecycle-kit.js';
 import { poolYaml, until } from '../helpers/daemon.js';
-import { cli, configYaml, freePort, json, spawnDaemon, tmp, write } from './kit.js';
+import { cli, configYaml, daemonDirs, json, spawnDaemon, write } from './kit.js';
 
 test('deregister --all with the daemon stopped: idle runners go now, the busy one after its job, foreign ones stay', async (t) => {
   t.timeout(4 * 60_000);
-  const emu = await startEmulator();
-  t.teardown(() => emu.close());
-  const dir = await tmp(t);
-  const dataDir = path.join(dir, 'data');
-  t.teardown(() => killRunners(dataDir));
+  const { emu, dir, dataDir, port } = await daemonDirs(t);
   const cfg = write(dir, 'config.yaml', configYaml({
-    dataDir, apiUrl: emu.apiUrl, url: emu.url, listen: `127.0.0.1:${await freePort()}`,
+    dataDir, apiUrl: emu.apiUrl, url: emu.url, listen: `127.0.0.1:${port}`,
     extra: 'reconcile: { interval: 1s }\nshutdown: { mode: keep, drainTimeout: 30s }',
     pool: poolYaml({ name: 'cd', size: 2, ephemeral: false }),
   }));

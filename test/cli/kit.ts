@@ -5,6 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
+import { startEmulator } from '../emulator/index.js';
+import { killRunners } from '../daemon/lifecycle-kit.js';
 
 /** The real `runner-fleet` process (src/cli/bin.ts through tsx): exit codes and output as a user sees them. */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -116,4 +118,14 @@ export function spawnDaemon(t: ExecutionContext, cfg: string, env: NodeJS.Proces
 
 export async function healthz(port: number): Promise<number> {
   return fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status, () => 0);
+}
+
+/** An emulator, a temp dir with its data dir and a free API port; runners left behind are killed at teardown. */
+export async function daemonDirs(t: ExecutionContext) {
+  const emu = await startEmulator();
+  t.teardown(() => emu.close());
+  const dir = await tmp(t);
+  const dataDir = path.join(dir, 'data');
+  t.teardown(() => killRunners(dataDir));
+  return { emu, dir, dataDir, port: await freePort() };
 }

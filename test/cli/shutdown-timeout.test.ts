@@ -1,9 +1,7 @@
-import path from 'node:path';
 import test from 'ava';
-import { startEmulator } from '../emulator/index.js';
-import { JOB_LABELS, killRunners, ours } from '../daemon/lifecycle-kit.js';
+import { JOB_LABELS, ours } from '../daemon/lifecycle-kit.js';
 import { poolYaml, until } from '../helpers/daemon.js';
-import { cli, configYaml, freePort, healthz, json, spawnDaemon, tmp, write } from './kit.js';
+import { cli, configYaml, daemonDirs, healthz, json, spawnDaemon, write } from './kit.js';
 
 /**
  * Contract §3/§4: SIGTERM *or SIGINT* stops as shutdown.mode says; drain deregisters idle runners
@@ -12,12 +10,7 @@ import { cli, configYaml, freePort, healthz, json, spawnDaemon, tmp, write } fro
  */
 test('SIGINT with shutdown.mode drain: the idle runner is deregistered, a job longer than drainTimeout keeps running, exit 0; the next start adopts its runner', async (t) => {
   t.timeout(4 * 60_000);
-  const emu = await startEmulator();
-  t.teardown(() => emu.close());
-  const dir = await tmp(t);
-  const dataDir = path.join(dir, 'data');
-  t.teardown(() => killRunners(dataDir));
-  const port = await freePort();
+  const { emu, dir, dataDir, port } = await daemonDirs(t);
   const cfg = write(dir, 'config.yaml', configYaml({
     dataDir, apiUrl: emu.apiUrl, url: emu.url, listen: `127.0.0.1:${port}`,
     extra: 'reconcile: { interval: 1s }\nshutdown: { mode: drain, drainTimeout: 1s }',

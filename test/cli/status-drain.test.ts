@@ -1,11 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { startEmulator } from '../emulator/index.js';
 import type { Emulator } from '../emulator/types.js';
-import { killRunners } from '../daemon/lifecycle-kit.js';
 import { poolYaml, until } from '../helpers/daemon.js';
-import { cli, configYaml, freePort, healthz, json, spawnDaemon, tmp, write } from './kit.js';
+import { cli, configYaml, daemonDirs, freePort, healthz, json, spawnDaemon, tmp, write } from './kit.js';
 
 interface Status {
   source: string;
@@ -48,12 +46,7 @@ test('status with the daemon down and no database: not running, health unknown, 
 
 test('drain --pool drains that pool only, survives SIGHUP, undrain lifts it; a second daemon is refused; deregister --json; status after stop is not healthy', async (t) => {
   t.timeout(5 * 60_000);
-  const emu = await startEmulator();
-  t.teardown(() => emu.close());
-  const dir = await tmp(t);
-  const dataDir = path.join(dir, 'data');
-  t.teardown(() => killRunners(dataDir));
-  const port = await freePort();
+  const { emu, dir, dataDir, port } = await daemonDirs(t);
   const cfg = write(dir, 'config.yaml', config(emu, dataDir, port));
   const d = spawnDaemon(t, cfg);
   await until(async () => {
