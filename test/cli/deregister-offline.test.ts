@@ -22,7 +22,8 @@ test('deregister --all with the daemon stopped: idle runners go now, the busy on
 
   const d = spawnDaemon(t, cfg);
   await until(() => ours().filter((r) => r.status === 'online').length === 2, 60_000, `two runners online\n${d.logs()}`);
-  const job = emu.queueJob({ labels: ['self-hosted', 'cd-pipeline'], script: 'sleep 8' });
+  // Long enough to outlast the daemon's stop and the first call on a loaded CI machine.
+  const job = emu.queueJob({ labels: ['self-hosted', 'cd-pipeline'], script: 'sleep 20' });
   const busy = await until(() => emu.job(job)?.runnerName, 30_000, 'the job assigned');
   d.child.kill('SIGTERM');
   t.is(await d.exited, 0, d.logs());
